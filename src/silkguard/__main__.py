@@ -1,0 +1,3 @@
+from silkguard.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``silkguard`` command line: a thin layer over the services."""

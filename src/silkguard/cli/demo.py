@@ -1,0 +1,48 @@
+"""``silkguard demo``: seed the demo data set and summarise it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from silkguard.cli.store import settings, unit_of_work
+from silkguard.demo.seed import seed_demo
+from silkguard.incidents.models import Incident
+
+__all__ = ["demo_command"]
+
+
+def demo_command() -> None:
+    """Load the demo organisations and incidents into the store and print a summary."""
+    cfg = settings()
+    console = Console(width=120)
+    with unit_of_work(cfg) as session:
+        result = seed_demo(session)
+        rows = session.execute(
+            select(Incident.occurred_at, Incident.province, Incident.killed, Incident.nationalities)
+        ).all()
+        total = session.scalar(select(func.count()).select_from(Incident))
+    console.print(f"database: {cfg.database_url}")
+    console.print(
+        f"demo organisations added: {result.orgs_added}; demo incidents: "
+        f"{result.report.summary_line()}"
+    )
+    by_year: Counter[int] = Counter(r[0].year for r in rows)
+    by_province: Counter[str] = Counter(r[1] or "unknown" for r in rows)
+    table = Table("year", "incidents", "killed", title=f"{total} incidents in the store")
+    killed: Counter[int] = Counter()
+    for r in rows:
+        killed[r[0].year] += r[2] or 0
+    for year in sorted(by_year):
+        table.add_row(str(year), str(by_year[year]), str(killed[year]))
+    console.print(table)
+    prov = Table("province", "incidents")
+    for name, count in by_province.most_common():
+        prov.add_row(name, str(count))
+    console.print(prov)
+    chinese = sum(1 for r in rows if "Chinese" in (r[3] or []))
+    console.print(f"incidents affecting Chinese nationals: {chinese}")
+    console.print("next: `silkguard incidents list`, `silkguard geocode Besham`")

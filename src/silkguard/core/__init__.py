@@ -1,0 +1,1 @@
+"""Settings, database engine and sessions, errors, portable column types, clock."""

@@ -1,0 +1,85 @@
+"""Engine and session factories. Only edges (CLI commands, requests, jobs) open a unit of work
+with :func:`session_scope`; services receive the session and only ``flush()``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from silkguard.core.errors import InvalidInput
+
+__all__ = ["Base", "is_sqlite", "make_engine", "make_session_factory", "session_scope"]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every silkguard table."""
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite opens transactions lazily and never around DDL; take over so that SAVEPOINTs and
+    # all-or-nothing imports behave as on PostgreSQL.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for ``url`` (SQLite file or PostgreSQL via psycopg)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False}
+    elif url.startswith("postgresql"):
+        kwargs["pool_pre_ping"] = True
+    else:
+        msg = (
+            f"database URL {url!r} is not supported; use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB (set SILKGUARD_DATABASE_URL)"
+        )
+        raise InvalidInput(msg)
+    try:
+        engine = create_engine(url, **kwargs)
+    except ImportError as exc:  # psycopg is the optional extra
+        msg = f"PostgreSQL needs the driver: pip install 'silkguard[postgres]' ({exc})"
+        raise InvalidInput(msg) from exc
+    if is_sqlite(engine):
+        _configure_sqlite(engine)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit when the block succeeds, roll back on any exception."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

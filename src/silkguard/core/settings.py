@@ -1,0 +1,69 @@
+"""Runtime settings, read from ``SILKGUARD_*`` environment variables when asked for.
+
+Nothing here runs at import time: call :func:`get_settings` (or build :class:`Settings`
+directly in tests) and pass the result down.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from silkguard.core.errors import InvalidInput
+
+__all__ = ["DEFAULT_SECRET_KEY", "Environment", "Settings", "default_database_url", "get_settings"]
+
+DEFAULT_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user data directory, or ``./silkguard.db`` if that is not writable."""
+    data_dir = Path(user_data_dir("silkguard", appauthor=False))
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return "sqlite:///./silkguard.db"
+    return f"sqlite:///{data_dir / 'silkguard.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured; every field maps to ``SILKGUARD_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="SILKGUARD_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(default_factory=default_database_url)
+    secret_key: str = DEFAULT_SECRET_KEY
+    sql_echo: bool = False
+    # Cross-source de-duplication: two reports are the same event when they are no more
+    # than this many days and kilometres apart (plus the position uncertainty of each).
+    dedup_window_days: int = Field(default=1, ge=0, le=30)
+    dedup_radius_km: float = Field(default=25.0, gt=0, le=500)
+    h3_resolutions: tuple[int, ...] = (4, 6, 8)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET_KEY:
+            msg = (
+                "SILKGUARD_SECRET_KEY is the built-in development secret while "
+                "SILKGUARD_ENVIRONMENT=production; set SILKGUARD_SECRET_KEY to a long random "
+                "value (for example the output of `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)"
+            )
+            raise InvalidInput(msg)
+        return self
+
+
+def get_settings() -> Settings:
+    """Read settings from the environment now (never cached at import time)."""
+    return Settings()

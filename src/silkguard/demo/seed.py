@@ -1,0 +1,65 @@
+"""Seed the demo: organisations and the corridor's incidents, from data shipped in the package
+(so the demo runs without ../shared). Re-running changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from silkguard.auth.models import Organisation
+from silkguard.core.tlp import TLP
+from silkguard.incidents import service as incidents_service
+from silkguard.incidents.importers.pipeline import ImportFormat, plan_import
+
+__all__ = ["DemoResult", "demo_file", "load_json", "seed_demo"]
+
+DEMO_SOURCE = "silkguard-demo"
+
+
+def demo_file(name: str) -> Path:
+    return Path(str(resources.files("silkguard.demo").joinpath("data", name)))
+
+
+def load_json(name: str) -> list[dict[str, Any]]:
+    data = json.loads(demo_file(name).read_text(encoding="utf-8"))
+    assert isinstance(data, list)
+    return data
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    orgs_added: int
+    report: incidents_service.ImportReport
+
+
+def seed_demo(session: Session) -> DemoResult:
+    """Add the demo organisations and import the demo incidents (idempotent)."""
+    have = set(session.execute(select(Organisation.slug)).scalars())
+    added = 0
+    for org in load_json("demo_orgs.json"):
+        if org["slug"] in have:
+            continue
+        session.add(
+            Organisation(
+                slug=org["slug"],
+                name=org["name"],
+                kind=org.get("kind", "operator"),
+                country=org.get("country", "PK"),
+            )
+        )
+        added += 1
+    session.flush()
+    plan = plan_import(
+        demo_file("demo_incidents.jsonl"),
+        fmt=ImportFormat.JSONL,
+        source_name=DEMO_SOURCE,
+        default_tlp=TLP.CLEAR,
+    )
+    report = incidents_service.import_rows(session, plan=plan)
+    return DemoResult(added, report)

@@ -1,0 +1,1 @@
+"""Incidents, their source records (provenance), importers and cross-source de-duplication."""

@@ -1,0 +1,104 @@
+"""An incident is the merged view of one or more source records; each record keeps the raw row
+it came from, its licence and a content hash, so nothing a source said is ever lost."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from silkguard.core.clock import utcnow
+from silkguard.core.db import Base
+from silkguard.core.tlp import TLP
+from silkguard.core.types import JSONType, UTCDateTime
+
+__all__ = ["Incident", "SourceRecord"]
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_occurred_at", "occurred_at"),
+        Index("ix_incidents_h3_r4_time", "h3_r4", "occurred_at"),
+        Index("ix_incidents_h3_r6", "h3_r6"),
+        Index("ix_incidents_h3_r8", "h3_r8"),
+        Index("ix_incidents_province_district", "province", "district"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    date_precision: Mapped[str] = mapped_column(String(8))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    geo_precision: Mapped[str] = mapped_column(String(10))
+    place: Mapped[str | None] = mapped_column(String(300))
+    district: Mapped[str | None] = mapped_column(String(120))
+    province: Mapped[str | None] = mapped_column(String(80))
+    country: Mapped[str] = mapped_column(String(2), default="PK")
+    h3_r4: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r6: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r8: Mapped[int | None] = mapped_column(BigInteger)
+    attack_type: Mapped[str] = mapped_column(String(32), index=True)
+    target_type: Mapped[str] = mapped_column(String(32), index=True)
+    perpetrator: Mapped[str | None] = mapped_column(String(300))
+    claimed: Mapped[bool | None] = mapped_column(Boolean)
+    killed: Mapped[int | None] = mapped_column(Integer)
+    injured: Mapped[int | None] = mapped_column(Integer)
+    killed_foreign: Mapped[int | None] = mapped_column(Integer)
+    injured_foreign: Mapped[int | None] = mapped_column(Integer)
+    nationalities: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    on_the_move: Mapped[bool | None] = mapped_column(Boolean)
+    summary: Mapped[str | None] = mapped_column(Text)
+    tlp: Mapped[str] = mapped_column(String(16), default=TLP.GREEN.value)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    sources: Mapped[list[SourceRecord]] = relationship(
+        back_populates="incident", order_by="SourceRecord.imported_at"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own protocol
+
+
+class SourceRecord(Base):
+    __tablename__ = "source_records"
+    __table_args__ = (
+        UniqueConstraint("source_kind", "source_name", "external_id", name="uq_source_identity"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    source_kind: Mapped[str] = mapped_column(String(16))
+    source_name: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    normalized: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    match_reason: Mapped[str | None] = mapped_column(Text)
+
+    incident: Mapped[Incident] = relationship(back_populates="sources")

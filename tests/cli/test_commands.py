@@ -1,0 +1,109 @@
+"""The CLI as a new user meets it: exact messages, exit codes, every command documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from silkguard.cli.main import app
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def _commands() -> list[str]:
+    found: list[str] = []
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        assert sub is not None
+        for cmd in sub.registered_commands:
+            assert cmd.name is not None
+            found.append(f"silkguard {group.name} {cmd.name}")
+    for cmd in app.registered_commands:
+        assert cmd.name is not None
+        found.append(f"silkguard {cmd.name}")
+    return found
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [c for c in _commands() if f"`{c}" not in readme]
+    assert missing == []
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", readme, re.S)
+    assert block is not None
+    commands = [line.split("#")[0].strip() for line in block[1].splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]
+
+
+def test_db_upgrade_then_current(cli_env: str) -> None:
+    first = runner.invoke(app, ["db", "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.strip().endswith("schema empty -> 0001")
+    current = runner.invoke(app, ["db", "current"])
+    assert current.stdout.strip() == "current: 0001; newest: 0001"
+
+
+def test_demo_seeds_and_is_idempotent(cli_env: str) -> None:
+    first = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "demo organisations added: " in first.stdout
+    assert "526 new" in first.stdout
+    second = runner.invoke(app, ["demo"])
+    assert "demo organisations added: 0; demo incidents: 0 new" in second.stdout
+    assert "526 unchanged" in second.stdout
+
+
+def test_incidents_show_explains(cli_env: str) -> None:
+    runner.invoke(app, ["demo"])
+    shown = runner.invoke(app, ["incidents", "show", "CPEC-2024-03-26-besham"])
+    assert shown.exit_code == 0, shown.output
+    assert "suicide_vbied against convoy" in shown.stdout
+    assert "Khyber Pakhtunkhwa" in shown.stdout
+    assert "first report (native:silkguard-demo#CPEC-2024-03-26-besham)" in shown.stdout
+    listed = runner.invoke(app, ["incidents", "list", "--limit", "3"])
+    assert listed.exit_code == 0
+
+
+def test_incidents_show_unknown(cli_env: str) -> None:
+    result = runner.invoke(app, ["incidents", "show", "nothing-like-this"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: no incident matches 'nothing-like-this'")
+
+
+def test_geocode_forward_and_reverse() -> None:
+    found = runner.invoke(app, ["geocode", "D.I. Khan"])
+    assert found.exit_code == 0, found.output
+    assert "Dera Ismail Khan" in found.stdout
+    assert "Khyber Pakhtunkhwa" in found.stdout
+    back = runner.invoke(app, ["geocode", "--reverse", "24.86", "67.01"])
+    assert back.exit_code == 0, back.output
+    assert "province Sindh" in back.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["geocode", "--reverse", "91", "67"], "latitude"),
+        (["geocode", "Xqzzyqx Wvvv"], "no place in Pakistan matches 'Xqzzyqx Wvvv'"),
+        (["geocode"], "give a NAME to look up, or --reverse LAT LON"),
+    ],
+)
+def test_geocode_errors(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code in {2, 3}
+    assert message in result.stderr
+
+
+def test_map_is_refused_for_gtd(cli_env: str, tmp_path: Path) -> None:
+    f = tmp_path / "g.csv"
+    f.write_text("eventid\n1\n")
+    result = runner.invoke(app, ["import", "gtd", str(f), "--map", str(tmp_path / "m.toml")])
+    assert result.exit_code == 2
+    assert "--map is for `import csv` and `import jsonl`" in result.stderr
