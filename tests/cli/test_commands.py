@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from silkguard.cli.main import app
+from silkguard.core.db import make_engine
+from silkguard.migrations import head_revision
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -43,25 +45,26 @@ def test_readme_opens_with_the_two_commands() -> None:
 
 
 def test_db_upgrade_then_current(cli_env: str) -> None:
+    head = head_revision(make_engine(cli_env))
     first = runner.invoke(app, ["db", "upgrade"])
     assert first.exit_code == 0, first.output
-    assert first.stdout.strip().endswith("schema empty -> 0001")
+    assert first.stdout.strip().endswith(f"schema empty -> {head}")
     current = runner.invoke(app, ["db", "current"])
-    assert current.stdout.strip() == "current: 0001; newest: 0001"
+    assert current.stdout.strip() == f"current: {head}; newest: {head}"
 
 
 def test_demo_seeds_and_is_idempotent(cli_env: str) -> None:
-    first = runner.invoke(app, ["demo"])
+    first = runner.invoke(app, ["demo", "--no-serve"])
     assert first.exit_code == 0, first.output
     assert "demo organisations added: " in first.stdout
     assert "526 new" in first.stdout
-    second = runner.invoke(app, ["demo"])
-    assert "demo organisations added: 0; demo incidents: 0 new" in second.stdout
+    second = runner.invoke(app, ["demo", "--no-serve"])
+    assert "demo organisations added: 0; users added: 0; demo incidents: 0 new" in second.stdout
     assert "526 unchanged" in second.stdout
 
 
 def test_incidents_show_explains(cli_env: str) -> None:
-    runner.invoke(app, ["demo"])
+    runner.invoke(app, ["demo", "--no-serve"])
     shown = runner.invoke(app, ["incidents", "show", "CPEC-2024-03-26-besham"])
     assert shown.exit_code == 0, shown.output
     assert "suicide_vbied against convoy" in shown.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,8 @@ def test_cpec_incidents_import(session: Session, shared_data: Path) -> None:
     assert (report.new, report.rejected) == (31, 0)
     besham = session.execute(
         select(Incident).where(
-            Incident.occurred_at >= "2024-03-26", Incident.occurred_at < "2024-03-27"
+            Incident.occurred_at >= datetime(2024, 3, 26, tzinfo=UTC),
+            Incident.occurred_at < datetime(2024, 3, 27, tzinfo=UTC),
         )
     ).scalar_one()
     assert besham.killed_foreign == 5

@@ -80,5 +80,9 @@ def test_cpec_after_gtd_merges_overlaps(
     # the curated source speaks first; the GTD record keeps its own count
     assert incident.nationalities == ["Chinese"]
     assert incident.attack_type == "suicide_vbied"
+    assert incident.injured == 30
     explanation = incidents_service.explain(session, incident_id=incident.id)
-    assert "killed" in explanation.conflicts
+    assert explanation.conflicts["injured"] == [
+        ("gtd:200707190005", "2"),
+        ("news:CPEC-2007-07-19-hub", "30"),
+    ]

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Annotated
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
 from silkguard.cli.store import settings, unit_of_work
-from silkguard.demo.seed import seed_demo
+from silkguard.cli.serve import run_server
+from silkguard.core.errors import PermissionDenied
+from silkguard.core.settings import Environment
+from silkguard.demo.seed import DEMO_PASSWORD, seed_demo
 from silkguard.incidents.models import Incident
 
 __all__ = ["demo_command"]
 
 
-def demo_command() -> None:
-    """Load the demo organisations and incidents into the store and print a summary."""
+def demo_command(
+    serve: Annotated[bool, typer.Option(help="Start the API server after seeding.")] = True,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Load the demo organisations, users and incidents, print a summary, serve the API."""
     cfg = settings()
+    if cfg.environment is Environment.PRODUCTION:
+        msg = "the demo creates users with a published password; it refuses to run in production"
+        raise PermissionDenied(msg)
     console = Console(width=120)
     with unit_of_work(cfg) as session:
         result = seed_demo(session)
@@ -27,8 +38,8 @@ def demo_command() -> None:
         total = session.scalar(select(func.count()).select_from(Incident))
     console.print(f"database: {cfg.database_url}")
     console.print(
-        f"demo organisations added: {result.orgs_added}; demo incidents: "
-        f"{result.report.summary_line()}"
+        f"demo organisations added: {result.orgs_added}; users added: {result.users_added}; "
+        f"demo incidents: {result.report.summary_line()}"
     )
     by_year: Counter[int] = Counter(r[0].year for r in rows)
     by_province: Counter[str] = Counter(r[1] or "unknown" for r in rows)
@@ -45,4 +56,9 @@ def demo_command() -> None:
     console.print(prov)
     chinese = sum(1 for r in rows if "Chinese" in (r[3] or []))
     console.print(f"incidents affecting Chinese nationals: {chinese}")
-    console.print("next: `silkguard incidents list`, `silkguard geocode Besham`")
+    console.print(
+        f"demo users (see the README) all have the password {DEMO_PASSWORD!r}, e.g. li.wei "
+        "(analyst) or hamza.qureshi (admin)"
+    )
+    if serve:
+        run_server(host, port, workers=1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from silkguard.cli.admin import audit_app, keys_app, orgs_app, users_app
 from silkguard.cli.app import app
 from silkguard.cli.db import db_app
 from silkguard.cli.demo import demo_command
 from silkguard.cli.geo import geocode_command
 from silkguard.cli.imports import import_app
+from silkguard.cli.serve import serve_command
 from silkguard.cli.incidents import incidents_app
 
 __all__ = ["app", "main"]
@@ -14,8 +16,13 @@ __all__ = ["app", "main"]
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.command("geocode")(geocode_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "Conflict",
+    "IntegrityError",
     "InvalidInput",
     "NotFound",
     "PayloadTooLarge",
@@ -73,6 +74,10 @@ class RateLimited(SilkguardError):
     exit_code = 6
     title = "Too many requests"
 
+    def __init__(self, msg: str, *, retry_after_s: float = 60.0) -> None:
+        super().__init__(msg)
+        self.retry_after_s = retry_after_s
+
 
 class ServiceUnavailable(SilkguardError):
     http_status = 503
@@ -116,3 +121,12 @@ class RowErrors(InvalidInput):
             "unchanged. Fix the rows, or import the good ones with --skip-bad."
         )
         super().__init__("\n".join([head, *lines]))
+
+
+class IntegrityError(SilkguardError):
+    """Stored data failed an integrity check (a broken audit hash chain). Not to be confused
+    with ``sqlalchemy.exc.IntegrityError`` (a violated database constraint)."""
+
+    http_status = 500
+    exit_code = 8
+    title = "Integrity check failed"

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     dedup_window_days: int = Field(default=1, ge=0, le=30)
     dedup_radius_km: float = Field(default=25.0, gt=0, le=500)
     h3_resolutions: tuple[int, ...] = (4, 6, 8)
+    # Authentication: access tokens are trusted without a database read until they expire,
+    # so they live minutes; refresh tokens (rotated on every use) live days.
+    access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=3600, le=365 * 86_400)
+    # This many wrong passwords in a row lock an account for login_lockout_s seconds.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_s: int = Field(default=900, ge=1, le=86_400)
+    # Login attempts per client address and minute, per API process (before password checks).
+    login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

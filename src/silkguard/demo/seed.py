@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from silkguard.auth import service as auth_service
 from silkguard.auth.models import Organisation
 from silkguard.core.tlp import TLP
 from silkguard.incidents import service as incidents_service
 from silkguard.incidents.importers.pipeline import ImportFormat, plan_import
 
-__all__ = ["DemoResult", "demo_file", "load_json", "seed_demo"]
+__all__ = ["DEMO_PASSWORD", "DemoResult", "demo_file", "load_json", "seed_demo"]
 
 DEMO_SOURCE = "silkguard-demo"
 
@@ -32,9 +33,15 @@ def load_json(name: str) -> list[dict[str, Any]]:
     return data
 
 
+# The one password of every demo user, printed by `silkguard demo` and in the README. The demo
+# refuses to create these users when SILKGUARD_ENVIRONMENT=production.
+DEMO_PASSWORD = "silkguard-demo-2026"  # noqa: S105 - documented demo credential
+
+
 @dataclass(frozen=True)
 class DemoResult:
     orgs_added: int
+    users_added: int
     report: incidents_service.ImportReport
 
 
@@ -62,4 +69,4 @@ def seed_demo(session: Session) -> DemoResult:
         default_tlp=TLP.CLEAR,
     )
     report = incidents_service.import_rows(session, plan=plan)
-    return DemoResult(added, report)
+    return DemoResult(added, users_added, report)

@@ -26,7 +26,7 @@ from silkguard.core.db import Base
 from silkguard.core.tlp import TLP
 from silkguard.core.types import JSONType, UTCDateTime
 
-__all__ = ["Incident", "SourceRecord"]
+__all__ = ["Incident", "IncidentRecipient", "IncidentShare", "SourceRecord"]
 
 
 class Incident(Base):
@@ -71,6 +71,12 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # Analyst corrections, applied on top of the merged view of the source records.
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    review_note: Mapped[str | None] = mapped_column(Text)
 
     sources: Mapped[list[SourceRecord]] = relationship(
         back_populates="incident", order_by="SourceRecord.imported_at"
@@ -102,3 +108,29 @@ class SourceRecord(Base):
     match_reason: Mapped[str | None] = mapped_column(Text)
 
     incident: Mapped[Incident] = relationship(back_populates="sources")
+
+
+class IncidentShare(Base):
+    """An AMBER incident shared with a sharing group (named set of organisations)."""
+
+    __tablename__ = "incident_shares"
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("sharing_groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class IncidentRecipient(Base):
+    """A named recipient of a TLP:RED incident."""
+
+    __tablename__ = "incident_recipients"
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -9,7 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import h3
 from sqlalchemy import String, and_, cast, exists, func, insert, select
@@ -268,6 +268,7 @@ class _Writer:
             "created_at": now,
             "updated_at": now,
             "version": 1,
+            "overrides": {},
         }
 
 
@@ -294,6 +295,24 @@ def import_rows(
         window_days=window_days,
         radius_km=radius_km,
     )
+    try:
+        _run(plan, writer, report, skip_bad=skip_bad, on_progress=on_progress)
+    finally:
+        plan.stream.close()
+    session.flush()
+    if on_progress is not None:
+        on_progress(plan.stream.size_bytes)
+    return report
+
+
+def _run(
+    plan: ImportPlan,
+    writer: _Writer,
+    report: ImportReport,
+    *,
+    skip_bad: bool,
+    on_progress: Callable[[int], None] | None,
+) -> None:
     batch: list[ParsedRow] = []
     writing = True
     for count, row in enumerate(parsed_rows(plan), start=1):
@@ -314,10 +333,6 @@ def import_rows(
         raise RowErrors(report.source, report.errors, total_bad=report.rejected)
     if batch:
         writer.write(batch)
-    session.flush()
-    if on_progress is not None:
-        on_progress(plan.stream.size_bytes)
-    return report
 
 
 def recompute(session: Session, *, incident_id: uuid.UUID) -> Incident:
@@ -335,8 +350,12 @@ def recompute(session: Session, *, incident_id: uuid.UUID) -> Incident:
     ]
     if inputs:
         columns, _ = merged_columns(inputs)
+        columns.update(incident.overrides or {})
+        if isinstance(columns.get("occurred_at"), str):
+            columns["occurred_at"] = datetime.fromisoformat(columns["occurred_at"])
         for name, value in columns.items():
-            setattr(incident, name, value)
+            if getattr(incident, name) != value:
+                setattr(incident, name, value)
     session.flush()
     return incident
 

@@ -71,8 +71,28 @@ def plan_import(
         msg = f"{path}: an .xlsx workbook cannot be read as JSON Lines; use `import csv`"
         raise InvalidInput(msg)
     stream = open_rows(
-        path, fmt=file_kind, encoding=encoding or ("auto" if fmt is ImportFormat.GTD else "utf-8")
+        path,
+        fmt=file_kind,
+        encoding=encoding or ("auto" if fmt is ImportFormat.GTD else "utf-8"),
+        delimiter=mapping.delimiter if mapping else ",",
     )
+    try:
+        return _plan(stream, path, fmt, file_kind, mapping, source_name, default_tlp, country)
+    except BaseException:
+        stream.close()
+        raise
+
+
+def _plan(
+    stream: RowStream,
+    path: Path,
+    fmt: ImportFormat,
+    file_kind: str,
+    mapping: ColumnMapping | None,
+    source_name: str | None,
+    default_tlp: TLP,
+    country: str | None,
+) -> ImportPlan:
     licence: str | None = None
     kind = SourceKind.NATIVE
     if fmt is ImportFormat.GTD:

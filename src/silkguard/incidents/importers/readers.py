@@ -36,6 +36,7 @@ class RowStream:
     rows: Iterator[RawRow]
     size_bytes: int
     position: Callable[[], int]
+    close: Callable[[], None] = lambda: None
 
 
 def detect_encoding(path: Path) -> str:
@@ -50,8 +51,20 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
+def _first_bad_utf8_line(path: Path) -> int:
+    """The line of the first byte that is not UTF-8 (readers decode ahead of the row)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
 def _utf8_error(path: Path, line: int, exc: UnicodeDecodeError) -> InvalidInput:
     bad = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
+    line = _first_bad_utf8_line(path) if path.exists() else line
     msg = (
         f"{path}:{line}: the file is not valid UTF-8 (byte 0x{bad}); nothing was imported. "
         "Re-save it as UTF-8, or pass --encoding latin-1 (or cp1252) if that is how it was written"
@@ -192,7 +205,7 @@ def open_rows(path: Path, *, fmt: str, encoding: str = "utf-8", delimiter: str =
     size = path.stat().st_size
     if fmt == "xlsx":
         header, rows = _xlsx_rows(path)
-        return RowStream(path, header, rows, size, lambda: 0)
+        return RowStream(path, header, rows, size, lambda: 0, getattr(rows, "close", lambda: None))
     if encoding == "auto":
         encoding = detect_encoding(path)
     try:
@@ -219,4 +232,4 @@ def open_rows(path: Path, *, fmt: str, encoding: str = "utf-8", delimiter: str =
         finally:
             fh.close()
 
-    return RowStream(path, header, closing(), size, fh.tell)
+    return RowStream(path, header, closing(), size, fh.tell, fh.close)

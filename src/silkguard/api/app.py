@@ -1,0 +1,84 @@
+"""``create_app(settings)``: the FastAPI application. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel
+
+from silkguard import __version__
+from silkguard.api.problems import install_problem_handlers
+from silkguard.api.routes import admin as admin_routes
+from silkguard.api.routes import auth as auth_routes
+from silkguard.api.routes import incidents as incident_routes
+from silkguard.auth.ratelimit import SlidingWindowLimiter
+from silkguard.core.db import make_engine, make_session_factory
+from silkguard.core.settings import Settings, get_settings
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """
+silkguard keeps the people and projects of an infrastructure corridor safe: incident
+intelligence with provenance, TLP-marked sharing, and (as they land) risk forecasts, movement
+control, alerts and roll-call.
+
+**Authentication**: `POST /api/v1/auth/login` gives a short-lived bearer access token and a
+refresh token; machines send an API key in `X-API-Key`. **Errors** are RFC 9457 problem
+documents (`application/problem+json`). **Visibility**: every list, read, search and export
+applies TLP 2.0 and sharing groups in one place (see docs/visibility.md).
+"""
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (read from the environment when omitted)."""
+    cfg = settings or get_settings()
+    engine = make_engine(cfg.database_url, echo=cfg.sql_echo)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="silkguard",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = cfg
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def request_ids(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid[:64]
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="Liveness check")
+    def health() -> Health:
+        """Answers without touching the database; for load balancers and benchmarks."""
+        return Health(status="ok", version=__version__)
+
+    app.include_router(auth_routes.router, prefix=API_PREFIX)
+    app.include_router(incident_routes.router, prefix=API_PREFIX)
+    app.include_router(admin_routes.router, prefix=API_PREFIX)
+    return app

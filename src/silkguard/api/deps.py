@@ -1,0 +1,107 @@
+"""Dependencies: the database session of a request, the caller (bearer JWT or API key), and
+declarative permission checks. Routes are edges: they commit their own unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from silkguard.auth import service as auth_service
+from silkguard.auth.roles import Permission, Role, allowed
+from silkguard.auth.tokens import decode_access_token
+from silkguard.core.access import Principal
+from silkguard.core.clock import utcnow
+from silkguard.core.errors import PermissionDenied, Unauthenticated
+from silkguard.core.settings import Settings
+
+__all__ = ["CurrentPrincipal", "SessionDep", "SettingsDep", "get_session", "require"]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for the request; the route commits, anything uncommitted is rolled back."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    x_api_key: Annotated[
+        str | None, Header(description="An API key (machines); instead of a bearer token.")
+    ] = None,
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <jwt>`` or ``X-API-Key: <key>``."""
+    now = utcnow()
+    if x_api_key:
+        key = auth_service.verify_api_key(session, key=x_api_key, now=now)
+        session.commit()  # last_used_at
+        principal = Principal(
+            org_id=key.org_id,
+            role=key.role,
+            api_key_id=key.id,
+            group_ids=frozenset(auth_service.groups_of_org(session, org_id=key.org_id)),
+            scopes=frozenset(key.scopes or []),
+        )
+    elif credentials is not None:
+        claims = decode_access_token(credentials.credentials, secret=settings.secret_key, now=now)
+        user = auth_service.get_active_user(session, user_id=claims.user_id)
+        principal = Principal(
+            org_id=user.org_id,
+            role=user.role,
+            user_id=user.id,
+            group_ids=frozenset(auth_service.groups_of_org(session, org_id=user.org_id)),
+        )
+    else:
+        msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
+        raise Unauthenticated(msg)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets the request through only with ``permission``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        role_ok = allowed(Role(principal.role), permission)
+        scope_ok = (
+            principal.scopes is None or not principal.scopes or permission.value in principal.scopes
+        )
+        if not (role_ok and scope_ok):
+            msg = (
+                f"the role {principal.role!r} may not {permission.value}; ask an administrator "
+                "of your organisation for a role that allows it"
+            )
+            raise PermissionDenied(msg)
+        return principal
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check
+
+
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "") or uuid.uuid4())

@@ -1,0 +1,416 @@
+"""``/api/v1/incidents``: search (JSON, GeoJSON), CSV export, read with ETag, create drafts,
+correct with If-Match, confirm/reject, merge and split. Every read goes through the one
+visibility filter (incidents.query.visible)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import h3
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+
+from silkguard.api.audit import audit
+from silkguard.api.deps import SessionDep, require
+from silkguard.api.problems import problem_responses
+from silkguard.auth.roles import Permission
+from silkguard.core.access import Principal
+from silkguard.core.errors import InvalidInput
+from silkguard.incidents import query as incidents_query
+from silkguard.incidents import review as incidents_review
+from silkguard.incidents import service as incidents_service
+from silkguard.incidents.models import Incident
+from silkguard.incidents.schemas import (
+    GeoJSONFeature,
+    GeoJSONFeatureCollection,
+    IncidentCreate,
+    IncidentDetail,
+    IncidentPage,
+    IncidentRead,
+    IncidentUpdate,
+    MergeRequest,
+    RejectRequest,
+    SourceRecordRead,
+    SplitRequest,
+)
+from silkguard.incidents.vocab import AttackType, IncidentStatus, TargetType
+
+__all__ = ["router", "to_read"]
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+READ = Depends(require(Permission.INCIDENT_READ))
+Reader = Annotated[Principal, READ]
+Creator = Annotated[Principal, Depends(require(Permission.INCIDENT_CREATE))]
+Editor = Annotated[Principal, Depends(require(Permission.INCIDENT_UPDATE))]
+Reviewer = Annotated[Principal, Depends(require(Permission.INCIDENT_REVIEW))]
+Merger = Annotated[Principal, Depends(require(Permission.INCIDENT_MERGE))]
+Exporter = Annotated[Principal, Depends(require(Permission.INCIDENT_EXPORT))]
+GEOJSON = "application/geo+json"
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "date_precision",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "place",
+    "district",
+    "province",
+    "attack_type",
+    "target_type",
+    "perpetrator",
+    "claimed",
+    "killed",
+    "injured",
+    "killed_foreign",
+    "injured_foreign",
+    "nationalities",
+    "on_the_move",
+    "status",
+    "tlp",
+    "summary",
+)
+
+
+def to_read(incident: Incident) -> IncidentRead:
+    data = {name: getattr(incident, name) for name in IncidentRead.model_fields if name != "h3_r6"}
+    data["h3_r6"] = h3.int_to_str(incident.h3_r6) if incident.h3_r6 is not None else None
+    return IncidentRead.model_validate(data)
+
+
+def _feature(incident: Incident) -> GeoJSONFeature:
+    props = to_read(incident).model_dump(mode="json")
+    props.pop("latitude")
+    props.pop("longitude")
+    geometry = None
+    if incident.latitude is not None and incident.longitude is not None:
+        geometry = {"type": "Point", "coordinates": [incident.longitude, incident.latitude]}
+    return GeoJSONFeature.model_validate(
+        {"id": str(incident.id), "geometry": geometry, "properties": props}
+    )
+
+
+class SearchParams:
+    """The query parameters shared by search, GeoJSON and CSV export."""
+
+    def __init__(
+        self,
+        since: Annotated[
+            AwareDatetime | None, Query(description="Occurred at or after (ISO 8601 with zone).")
+        ] = None,
+        until: Annotated[
+            AwareDatetime | None, Query(description="Occurred before (ISO 8601 with zone).")
+        ] = None,
+        bbox: Annotated[
+            str | None,
+            Query(description="min_lon,min_lat,max_lon,max_lat", examples=["66.8,24.7,67.3,25.1"]),
+        ] = None,
+        polygon: Annotated[
+            str | None,
+            Query(description="A GeoJSON Polygon/MultiPolygon (lon/lat).", max_length=200_000),
+        ] = None,
+        h3_cell: Annotated[
+            str | None, Query(alias="h3", description="An H3 cell (resolution 0-8), hex.")
+        ] = None,
+        province: Annotated[str | None, Query(max_length=80)] = None,
+        district: Annotated[str | None, Query(max_length=120)] = None,
+        attack_type: Annotated[list[AttackType] | None, Query()] = None,
+        target_type: Annotated[list[TargetType] | None, Query()] = None,
+        perpetrator: Annotated[
+            str | None, Query(max_length=200, description="Case-insensitive substring.")
+        ] = None,
+        q: Annotated[
+            str | None,
+            Query(
+                max_length=200, description="Free text in summary, place, district, perpetrator."
+            ),
+        ] = None,
+        status: Annotated[list[IncidentStatus] | None, Query()] = None,
+    ) -> None:
+        if since is not None and until is not None and since >= until:
+            msg = f"since ({since.isoformat()}) must be before until ({until.isoformat()})"
+            raise InvalidInput(msg)
+        self.filters = incidents_query.IncidentFilter(
+            since=since,
+            until=until,
+            bbox=incidents_query.parse_bbox(bbox) if bbox else None,
+            polygon=incidents_query.parse_polygon(polygon) if polygon else None,
+            h3_cell=h3_cell,
+            province=province,
+            district=district,
+            attack_types=[a.value for a in attack_type or []],
+            target_types=[t.value for t in target_type or []],
+            perpetrator=perpetrator,
+            text=q,
+            statuses=[s.value for s in status or []],
+        )
+
+
+Search = Annotated[SearchParams, Depends()]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+Cursor = Annotated[
+    str | None, Query(max_length=500, description="next_cursor of the previous page.")
+]
+ERRORS = problem_responses(401, 403, 422)
+
+
+@router.get(
+    "",
+    summary="Search incidents",
+    response_model=IncidentPage,
+    responses={
+        **ERRORS,
+        200: {"content": {GEOJSON: {"schema": GeoJSONFeatureCollection.model_json_schema()}}},
+    },
+)
+def search_incidents(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    params: Search,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    format: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
+) -> Any:
+    """Newest first, with cursor pagination. `format=geojson` (or `Accept: application/geo+json`)
+    returns a GeoJSON FeatureCollection."""
+    items, next_cursor = incidents_query.search(
+        session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
+    )
+    wants_geojson = format == "geojson" or (
+        format is None and GEOJSON in request.headers.get("accept", "")
+    )
+    if wants_geojson:
+        body = GeoJSONFeatureCollection(
+            features=[_feature(i) for i in items], next_cursor=next_cursor
+        )
+        return Response(body.model_dump_json(), media_type=GEOJSON)
+    return IncidentPage(items=[to_read(i) for i in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/export.csv",
+    summary="Export incidents as CSV",
+    response_class=StreamingResponse,
+    responses={**ERRORS, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def export_csv(session: SessionDep, principal: Exporter, params: Search) -> StreamingResponse:
+    """Every visible incident that matches the filters, one row each (streamed)."""
+
+    def rows() -> Iterator[str]:
+        buf = io.StringIO()
+        out = csv.writer(buf)
+        out.writerow(CSV_COLUMNS)
+        for inc in incidents_query.iter_visible(
+            session, principal=principal, filters=params.filters
+        ):
+            data = to_read(inc).model_dump(mode="json")
+            data["nationalities"] = ";".join(data["nationalities"])
+            out.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+            if buf.tell() > 64_000:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    stamp = datetime.now().astimezone().strftime("%Y%m%d")
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="incidents-{stamp}.csv"'},
+    )
+
+
+def _detail(session: SessionDep, incident: Incident) -> IncidentDetail:
+    exp = incidents_service.explain(session, incident_id=incident.id)
+    base = to_read(exp.incident).model_dump()
+    return IncidentDetail(
+        **base,
+        sources=[SourceRecordRead.model_validate(r) for r in exp.incident.sources],
+        conflicts={
+            k: [{"source": s, "value": v} for s, v in vals] for k, vals in exp.conflicts.items()
+        },
+        overrides=exp.incident.overrides or {},
+        review_note=exp.incident.review_note,
+    )
+
+
+def _etag(incident: Incident) -> str:
+    return f'W/"{incident.version}"'
+
+
+@router.get(
+    "/{incident_id}",
+    summary="Read one incident with its sources",
+    response_model=IncidentDetail,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def read_incident(
+    incident_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+) -> IncidentDetail:
+    """The merged view, every source record with why it was merged, and the disagreements.
+    The `ETag` header is the version to send back in `If-Match` when correcting it."""
+    incident = incidents_query.get_visible(session, principal=principal, incident_id=incident_id)
+    response.headers["ETag"] = _etag(incident)
+    return _detail(session, incident)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Report an incident (draft)",
+    response_model=IncidentDetail,
+    responses=problem_responses(401, 403, 422),
+)
+def create_incident(
+    data: IncidentCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Creator,
+    response: Response,
+) -> IncidentDetail:
+    """Stored as a draft owned by your organisation until an analyst confirms it."""
+    incident = incidents_review.create_draft(session, principal=principal, data=data)
+    audit(session, request, principal, "incident.create", incident.id, {"tlp": incident.tlp})
+    detail = _detail(session, incident)
+    session.commit()
+    response.headers["ETag"] = _etag(incident)
+    response.headers["Location"] = f"{request.url.path}/{incident.id}"
+    return detail
+
+
+@router.patch(
+    "/{incident_id}",
+    summary="Correct an incident",
+    response_model=IncidentDetail,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def update_incident(
+    incident_id: uuid.UUID,
+    data: IncidentUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: Editor,
+    response: Response,
+    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. W/"3".')] = None,
+) -> IncidentDetail:
+    """Only the fields sent change. A stale `If-Match` gets 409 and changes nothing."""
+    incident, changes = incidents_review.update(
+        session, principal=principal, incident_id=incident_id, data=data, if_match=if_match
+    )
+    audit(session, request, principal, "incident.update", incident.id, {"changes": changes})
+    detail = _detail(session, incident)
+    session.commit()
+    response.headers["ETag"] = _etag(incident)
+    return detail
+
+
+def _transition(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    incident: Incident,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> IncidentDetail:
+    audit(session, request, principal, action, incident.id, detail or {})
+    body = _detail(session, incident)
+    session.commit()
+    return body
+
+
+@router.post(
+    "/{incident_id}/confirm",
+    summary="Confirm a draft",
+    response_model=IncidentDetail,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def confirm_incident(
+    incident_id: uuid.UUID, request: Request, session: SessionDep, principal: Reviewer
+) -> IncidentDetail:
+    """A reviewed report becomes a confirmed incident, visible under its TLP marking."""
+    incident = incidents_review.confirm(session, principal=principal, incident_id=incident_id)
+    return _transition(request, session, principal, incident, "incident.confirm")
+
+
+@router.post(
+    "/{incident_id}/reject",
+    summary="Reject a report",
+    response_model=IncidentDetail,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def reject_incident(
+    incident_id: uuid.UUID,
+    data: RejectRequest,
+    request: Request,
+    session: SessionDep,
+    principal: Reviewer,
+) -> IncidentDetail:
+    """Rejected incidents stay (with the reason) but only their organisation sees them."""
+    incident = incidents_review.reject(
+        session, principal=principal, incident_id=incident_id, reason=data.reason
+    )
+    return _transition(
+        request, session, principal, incident, "incident.reject", {"reason": data.reason}
+    )
+
+
+@router.post(
+    "/{incident_id}/merge",
+    summary="Merge incidents into this one",
+    response_model=IncidentDetail,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def merge_incidents(
+    incident_id: uuid.UUID,
+    data: MergeRequest,
+    request: Request,
+    session: SessionDep,
+    principal: Merger,
+) -> IncidentDetail:
+    """The source records of the listed incidents move here; the emptied incidents are deleted."""
+    incident = incidents_review.merge(
+        session, principal=principal, incident_id=incident_id, others=data.incident_ids
+    )
+    return _transition(
+        request,
+        session,
+        principal,
+        incident,
+        "incident.merge",
+        {"merged": [str(i) for i in data.incident_ids]},
+    )
+
+
+@router.post(
+    "/{incident_id}/split",
+    summary="Split source records off into a new incident",
+    status_code=201,
+    response_model=IncidentDetail,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def split_incident(
+    incident_id: uuid.UUID,
+    data: SplitRequest,
+    request: Request,
+    session: SessionDep,
+    principal: Merger,
+) -> IncidentDetail:
+    """Returns the new incident; the original keeps its other records."""
+    fresh = incidents_review.split(
+        session, principal=principal, incident_id=incident_id, record_ids=data.source_record_ids
+    )
+    return _transition(
+        request,
+        session,
+        principal,
+        fresh,
+        "incident.split",
+        {"from": str(incident_id), "records": [str(r) for r in data.source_record_ids]},
+    )

@@ -1,0 +1,142 @@
+"""Roles, permissions and the one table that joins them.
+
+Every check of the form "may this user do that" goes through :func:`allowed` (people) or
+:func:`key_permissions` (API keys); nothing else decides who may do what. Organisation and TLP
+visibility (which incidents a role may see at all) is a separate query filter.
+
+=====================  =================================================================
+role                   permissions
+=====================  =================================================================
+admin                  every permission
+analyst                incident.* (read, create, update, review, merge, export),
+                       org.read, sharing.manage, plan.read
+movement_controller    incident.read, movement.* (request, approve, read), alert.raise,
+                       personal_data.read
+approver               incident.read, movement.read, movement.approve
+staff                  incident.read (own organisation only, enforced by the visibility
+                       filter), movement.request, movement.read
+partner                incident.read, incident.export (what TLP and sharing groups allow)
+=====================  =================================================================
+
+A permission is ``<object>.<verb>``; ``read`` and ``export`` verbs change nothing
+(:attr:`Permission.writes` is False for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+from silkguard.core.errors import InvalidInput
+
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "Permission",
+    "Role",
+    "allowed",
+    "key_permissions",
+    "parse_permission",
+    "parse_role",
+]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    MOVEMENT_CONTROLLER = "movement_controller"
+    APPROVER = "approver"
+    STAFF = "staff"
+    PARTNER = "partner"
+
+
+class Permission(StrEnum):
+    INCIDENT_READ = "incident.read"
+    INCIDENT_CREATE = "incident.create"
+    INCIDENT_UPDATE = "incident.update"
+    INCIDENT_REVIEW = "incident.review"  # confirm or reject a draft
+    INCIDENT_MERGE = "incident.merge"
+    INCIDENT_EXPORT = "incident.export"
+    ORG_READ = "org.read"
+    ORG_MANAGE = "org.manage"
+    USER_READ = "user.read"
+    USER_MANAGE = "user.manage"
+    KEY_MANAGE = "key.manage"
+    AUDIT_READ = "audit.read"
+    SHARING_MANAGE = "sharing.manage"
+    PERSONAL_DATA_READ = "personal_data.read"
+    MOVEMENT_REQUEST = "movement.request"
+    MOVEMENT_APPROVE = "movement.approve"
+    MOVEMENT_READ = "movement.read"
+    ALERT_RAISE = "alert.raise"
+    PLAN_READ = "plan.read"
+    PLAN_MANAGE = "plan.manage"
+
+    @property
+    def subject(self) -> str:
+        """The kind of object: ``incident`` for ``incident.read``."""
+        return self.value.partition(".")[0]
+
+    @property
+    def verb(self) -> str:
+        return self.value.partition(".")[2]
+
+    @property
+    def writes(self) -> bool:
+        """Whether the permission lets its holder change anything."""
+        return self.verb not in _NON_WRITING_VERBS
+
+
+_NON_WRITING_VERBS = frozenset({"read", "export"})
+
+
+def _all_of(subject: str) -> frozenset[Permission]:
+    return frozenset(p for p in Permission if p.subject == subject)
+
+
+_P = Permission
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        Role.ADMIN: frozenset(Permission),
+        Role.ANALYST: _all_of("incident") | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ},
+        Role.MOVEMENT_CONTROLLER: _all_of("movement")
+        | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ},
+        Role.APPROVER: frozenset({_P.INCIDENT_READ, _P.MOVEMENT_READ, _P.MOVEMENT_APPROVE}),
+        Role.STAFF: frozenset({_P.INCIDENT_READ, _P.MOVEMENT_REQUEST, _P.MOVEMENT_READ}),
+        Role.PARTNER: frozenset({_P.INCIDENT_READ, _P.INCIDENT_EXPORT}),
+    }
+)
+
+
+def allowed(role: Role, perm: Permission) -> bool:
+    """Whether ``role`` holds ``perm`` according to :data:`ROLE_PERMISSIONS`."""
+    return perm in ROLE_PERMISSIONS[role]
+
+
+def key_permissions(role: Role, scopes: Iterable[Permission]) -> frozenset[Permission]:
+    """What an API key may do: its role's permissions, narrowed to its scopes when it has any.
+
+    A scope outside the role grants nothing (keys are refused such scopes when created)."""
+    granted = ROLE_PERMISSIONS[role]
+    wanted = frozenset(scopes)
+    return granted & wanted if wanted else granted
+
+
+def parse_role(value: str) -> Role:
+    """``Role`` from user input, with the accepted values in the error."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        accepted = ", ".join(r.value for r in Role)
+        msg = f"role {value!r} does not exist; use one of {accepted}"
+        raise InvalidInput(msg) from None
+
+
+def parse_permission(value: str) -> Permission:
+    """``Permission`` from user input (``incident.read``), with the accepted values."""
+    try:
+        return Permission(value.strip().lower())
+    except ValueError:
+        accepted = ", ".join(p.value for p in Permission)
+        msg = f"permission {value!r} does not exist; use one of {accepted}"
+        raise InvalidInput(msg) from None

@@ -1,0 +1,37 @@
+"""``silkguard serve``: the API server (uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from silkguard.cli.store import settings, unit_of_work
+
+__all__ = ["run_server", "serve_command"]
+
+
+def run_server(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    with unit_of_work(settings()):
+        pass  # migrate (development) or refuse (production) before the workers start
+    uvicorn.run(
+        "silkguard.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the REST API (docs at /api/v1/docs) on the configured database."""
+    typer.echo(f"silkguard API on http://{host}:{port}/api/v1/docs (Ctrl+C to stop)")
+    run_server(host, port, workers)

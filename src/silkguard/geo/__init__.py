@@ -1,0 +1,1 @@
+"""Pure geography: coordinate checks, distances, H3 cells and an offline gazetteer of Pakistan."""

@@ -1,0 +1,278 @@
+"""Searching incidents: filters, the visibility rule, and keyset (cursor) pagination.
+Every read of incidents in the API goes through :func:`visible` so no route can forget TLP."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import h3
+from shapely import Point, prepared
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from silkguard.core.access import Principal, visible_clause
+from silkguard.core.errors import InvalidInput, NotFound
+from silkguard.incidents.models import Incident, IncidentRecipient, IncidentShare
+
+__all__ = [
+    "IncidentFilter",
+    "decode_cursor",
+    "encode_cursor",
+    "get_visible",
+    "iter_visible",
+    "parse_bbox",
+    "parse_polygon",
+    "search",
+    "visible",
+]
+
+_H3_COLUMNS = {4: Incident.h3_r4, 6: Incident.h3_r6, 8: Incident.h3_r8}
+MAX_POLYGON_VERTICES = 10_000
+
+
+@dataclass
+class IncidentFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
+    polygon: BaseGeometry | None = None
+    h3_cell: str | None = None
+    province: str | None = None
+    district: str | None = None
+    attack_types: list[str] = field(default_factory=list)
+    target_types: list[str] = field(default_factory=list)
+    perpetrator: str | None = None
+    text: str | None = None
+    statuses: list[str] = field(default_factory=list)
+    tlps: list[str] = field(default_factory=list)
+    org_id: uuid.UUID | None = None
+
+
+def visible(principal: Principal) -> ColumnElement[bool]:
+    """The TLP/sharing-group/organisation rule for incidents (see core.access)."""
+    return visible_clause(
+        principal,
+        org_col=Incident.org_id,
+        tlp_col=Incident.tlp,
+        status_col=Incident.status,
+        created_by_col=Incident.created_by,
+        shared_with_groups=lambda groups: exists().where(
+            IncidentShare.incident_id == Incident.id, IncidentShare.group_id.in_(sorted(groups))
+        ),
+        is_recipient=lambda user: exists().where(
+            IncidentRecipient.incident_id == Incident.id, IncidentRecipient.user_id == user
+        ),
+    )
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4:
+        msg = f"bbox {text!r} must be four numbers: min_lon,min_lat,max_lon,max_lat"
+        raise InvalidInput(msg)
+    min_lon, min_lat, max_lon, max_lat = parts
+    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        msg = (
+            f"bbox {text!r} is not a box: need -180 <= min_lon <= max_lon <= 180 and "
+            "-90 <= min_lat <= max_lat <= 90 (longitude first)"
+        )
+        raise InvalidInput(msg)
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def parse_polygon(value: str | dict[str, Any]) -> BaseGeometry:
+    """A GeoJSON Polygon or MultiPolygon (geometry or Feature), in lon/lat."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+        if isinstance(data, dict) and data.get("type") == "Feature":
+            data = data.get("geometry")
+        if not isinstance(data, dict) or data.get("type") not in {"Polygon", "MultiPolygon"}:
+            raise ValueError("not a Polygon or MultiPolygon")
+        geom = shape(data)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        msg = f"polygon is not a GeoJSON Polygon or MultiPolygon in lon/lat ({exc})"
+        raise InvalidInput(msg) from None
+    if geom.is_empty or not geom.is_valid:
+        msg = (
+            "polygon is empty or self-intersecting; send a valid GeoJSON ring (first = last point)"
+        )
+        raise InvalidInput(msg)
+    min_lon, min_lat, max_lon, max_lat = geom.bounds
+    if not (min_lon >= -180 and max_lon <= 180 and min_lat >= -90 and max_lat <= 90):
+        msg = "polygon coordinates must be [longitude, latitude] within the world's range"
+        raise InvalidInput(msg)
+    return geom
+
+
+def _h3_condition(cell: str) -> ColumnElement[bool]:
+    if not h3.is_valid_cell(cell):
+        msg = f"h3 {cell!r} is not a valid H3 cell; give a hex id such as 8628308a7ffffff"
+        raise InvalidInput(msg)
+    res = h3.get_resolution(cell)
+    if res > 8:
+        msg = f"h3 cell {cell} has resolution {res}; cells up to resolution 8 can be searched"
+        raise InvalidInput(msg)
+    stored = min(r for r in _H3_COLUMNS if r >= res)
+    column = _H3_COLUMNS[stored]
+    if stored == res:
+        return column == int(h3.str_to_int(cell))
+    children = [h3.str_to_int(c) for c in h3.cell_to_children(cell, stored)]
+    return column.in_(children)
+
+
+def _ci_contains(column: Any, text: str) -> ColumnElement[bool]:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+def _conditions(f: IncidentFilter) -> list[ColumnElement[bool]]:
+    return _where_and_when(f) + _what_and_who(f)
+
+
+def _where_and_when(f: IncidentFilter) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if f.since is not None:
+        out.append(Incident.occurred_at >= f.since)
+    if f.until is not None:
+        out.append(Incident.occurred_at < f.until)
+    boxes = [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
+    for min_lon, min_lat, max_lon, max_lat in boxes:
+        out.append(Incident.longitude.between(min_lon, max_lon))
+        out.append(Incident.latitude.between(min_lat, max_lat))
+    if f.h3_cell:
+        out.append(_h3_condition(f.h3_cell))
+    if f.province:
+        out.append(func.lower(Incident.province) == f.province.lower())
+    if f.district:
+        out.append(func.lower(Incident.district) == f.district.lower())
+    return out
+
+
+def _what_and_who(f: IncidentFilter) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if f.attack_types:
+        out.append(Incident.attack_type.in_(f.attack_types))
+    if f.target_types:
+        out.append(Incident.target_type.in_(f.target_types))
+    if f.perpetrator:
+        out.append(_ci_contains(Incident.perpetrator, f.perpetrator))
+    if f.text:
+        out.append(
+            or_(
+                _ci_contains(Incident.summary, f.text),
+                _ci_contains(Incident.place, f.text),
+                _ci_contains(Incident.perpetrator, f.text),
+                _ci_contains(Incident.district, f.text),
+            )
+        )
+    if f.statuses:
+        out.append(Incident.status.in_(f.statuses))
+    if f.tlps:
+        out.append(Incident.tlp.in_(f.tlps))
+    if f.org_id is not None:
+        out.append(Incident.org_id == f.org_id)
+    return out
+
+
+def encode_cursor(incident: Incident) -> str:
+    raw = json.dumps([incident.occurred_at.isoformat(), str(incident.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(when), uuid.UUID(ident)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        msg = "cursor is not one this API issued; pass next_cursor from the previous page as is"
+        raise InvalidInput(msg) from None
+
+
+def _base(principal: Principal, f: IncidentFilter) -> Select[Incident]:
+    return (
+        select(Incident)
+        .where(and_(visible(principal), *_conditions(f)))
+        .order_by(Incident.occurred_at.desc(), Incident.id.desc())
+    )
+
+
+def search(
+    session: Session,
+    *,
+    principal: Principal,
+    filters: IncidentFilter,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[Incident], str | None]:
+    """One page of visible incidents, newest first, and the cursor of the next page."""
+    stmt = _base(principal, filters)
+    if cursor:
+        when, ident = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                Incident.occurred_at < when,
+                and_(Incident.occurred_at == when, Incident.id < ident),
+            )
+        )
+    page: list[Incident] = []
+    inside = prepared.prep(filters.polygon) if filters.polygon is not None else None
+    offset_stmt = stmt
+    while len(page) <= limit:
+        batch = list(session.execute(offset_stmt.limit(limit + 1)).scalars())
+        for inc in batch:
+            if inside is None or (
+                inc.longitude is not None
+                and inc.latitude is not None
+                and inside.covers(Point(inc.longitude, inc.latitude))
+            ):
+                page.append(inc)
+        if len(batch) <= limit or inside is None:
+            break
+        last = batch[-1]
+        offset_stmt = stmt.where(
+            or_(
+                Incident.occurred_at < last.occurred_at,
+                and_(Incident.occurred_at == last.occurred_at, Incident.id < last.id),
+            )
+        )
+    if len(page) > limit:
+        return page[:limit], encode_cursor(page[limit - 1])
+    return page, None
+
+
+def iter_visible(
+    session: Session, *, principal: Principal, filters: IncidentFilter, chunk: int = 1000
+) -> Iterator[Incident]:
+    """Every visible incident matching ``filters`` (exports), in pages of ``chunk``."""
+    cursor: str | None = None
+    while True:
+        page, cursor = search(
+            session, principal=principal, filters=filters, limit=chunk, cursor=cursor
+        )
+        yield from page
+        session.expunge_all()
+        if cursor is None:
+            return
+
+
+def get_visible(session: Session, *, principal: Principal, incident_id: uuid.UUID) -> Incident:
+    """An incident the caller may see; invisible ones are reported as not found."""
+    stmt = select(Incident).where(Incident.id == incident_id, visible(principal))
+    incident = session.execute(stmt).scalar_one_or_none()
+    if incident is None:
+        msg = f"incident {incident_id} does not exist or is not shared with your organisation"
+        raise NotFound(msg)
+    return incident
