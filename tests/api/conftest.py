@@ -45,8 +45,12 @@ class World:
 
     def token(self, org: str, role: Role) -> str:
         return create_access_token(
-            user_id=self.users[(org, role)], org_id=self.orgs[org], role=role, secret=SECRET,
-            ttl_s=900, now=datetime.now(UTC),
+            user_id=self.users[(org, role)],
+            org_id=self.orgs[org],
+            role=role,
+            secret=SECRET,
+            ttl_s=900,
+            now=datetime.now(UTC),
         )
 
     def headers(self, org: str, role: Role) -> dict[str, str]:
@@ -75,12 +79,17 @@ def build_world(database_url: str, tmp: Path) -> Iterator[World]:
     with session_scope(factory) as session:
         for slug in ORGS:
             kind = "partner" if slug == "partner" else "operator"
-            orgs[slug] = auth_service.create_org(session, slug=slug, name=slug.title(), kind=kind).id
+            orgs[slug] = auth_service.create_org(
+                session, slug=slug, name=slug.title(), kind=kind
+            ).id
         for slug in ORGS:
             for role in Role:
                 user = auth_service.create_user(
-                    session, org_id=orgs[slug], username=f"{slug}.{role.value}",
-                    password=PASSWORD, role=role,
+                    session,
+                    org_id=orgs[slug],
+                    username=f"{slug}.{role.value}",
+                    password=PASSWORD,
+                    role=role,
                 )
                 users[(slug, role)] = user.id
         group = auth_service.create_sharing_group(session, name="kkh", owner_org_id=orgs["alpha"])
@@ -90,7 +99,9 @@ def build_world(database_url: str, tmp: Path) -> Iterator[World]:
     drafts: dict[str, uuid.UUID] = {}
     with session_scope(factory) as session:
         for n, slug in enumerate(("alpha", "bravo")):
-            principal = Principal(org_id=orgs[slug], role="analyst", user_id=users[(slug, Role.ANALYST)])
+            principal = Principal(
+                org_id=orgs[slug], role="analyst", user_id=users[(slug, Role.ANALYST)]
+            )
             for k, tlp in enumerate(TLP):
                 data = IncidentCreate(
                     occurred_at=datetime(2024, 3, 1 + k, 9, tzinfo=UTC) + timedelta(days=10 * n),
@@ -107,17 +118,24 @@ def build_world(database_url: str, tmp: Path) -> Iterator[World]:
                 incidents_review.confirm(session, principal=principal, incident_id=inc.id)
                 world_incidents[(slug, tlp)] = inc.id
             draft = incidents_review.create_draft(
-                session, principal=principal,
+                session,
+                principal=principal,
                 data=IncidentCreate(
-                    occurred_at=datetime(2024, 5, 1, tzinfo=UTC), attack_type=AttackType.SHOOTING,
-                    target_type=TargetType.PROJECT_SITE, place="Dasu", tlp=TLP.GREEN,
+                    occurred_at=datetime(2024, 5, 1, tzinfo=UTC),
+                    attack_type=AttackType.SHOOTING,
+                    target_type=TargetType.PROJECT_SITE,
+                    place="Dasu",
+                    tlp=TLP.GREEN,
                     summary=f"{slug} draft",
                 ),
             )
             drafts[slug] = draft.id
     engine.dispose()
     settings = Settings(
-        database_url=url, secret_key=SECRET, environment=Environment.TEST, login_rate_per_minute=1000
+        database_url=url,
+        secret_key=SECRET,
+        environment=Environment.TEST,
+        login_rate_per_minute=1000,
     )
     app = create_app(settings)
     with TestClient(app) as client:

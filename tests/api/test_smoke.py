@@ -13,7 +13,9 @@ def test_health_and_openapi(world: World) -> None:
 
 
 def test_login_and_me(world: World) -> None:
-    r = world.client.post("/api/v1/auth/login", json={"username": "alpha.analyst", "password": PASSWORD})
+    r = world.client.post(
+        "/api/v1/auth/login", json={"username": "alpha.analyst", "password": PASSWORD}
+    )
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]
     me = world.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})

@@ -170,8 +170,6 @@ def test_two_sessions_keep_one_chain(committed_engine: Engine) -> None:
 
 
 def test_concurrent_appends_keep_one_chain(committed_engine: Engine) -> None:
-    if committed_engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has a single writer; run with --postgres for row-lock concurrency")
     factory = make_session_factory(committed_engine)
     start = threading.Barrier(4)
     errors: list[BaseException] = []
@@ -196,3 +194,10 @@ def test_concurrent_appends_keep_one_chain(committed_engine: Engine) -> None:
         result = audit.verify(check)
         assert (result.ok, result.checked) == (True, 100), result.reason
         assert {e.actor for e in audit.query(check, limit=1000)} == {f"user:{n}" for n in range(4)}
+
+
+def test_naive_time_and_missing_fields_are_refused(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="is naive; pass an aware UTC datetime"):
+        audit.record(session, action="x.y", actor="system", now=T0.replace(tzinfo=None))
+    with pytest.raises(InvalidInput, match="needs an action and an actor"):
+        audit.record(session, action="", actor="system", now=T0)

@@ -23,17 +23,10 @@ USER = uuid.UUID("00000000-0000-4000-8000-000000000001")
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000002")
 
 
-def _token(**overrides: object) -> str:
-    args: dict[str, object] = {
-        "user_id": USER,
-        "org_id": ORG,
-        "role": Role.ANALYST,
-        "secret": SECRET,
-        "ttl_s": 900,
-        "now": NOW,
-    }
-    args.update(overrides)
-    return create_access_token(**args)  # type: ignore[arg-type]
+def _token(*, secret: str = SECRET, now: datetime = NOW) -> str:
+    return create_access_token(
+        user_id=USER, org_id=ORG, role=Role.ANALYST, secret=secret, ttl_s=900, now=now
+    )
 
 
 def test_round_trip() -> None:

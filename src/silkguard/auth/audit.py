@@ -143,6 +143,9 @@ def record(
     if not action or not actor:
         msg = "an audit entry needs an action and an actor"
         raise InvalidInput(msg)
+    if now.tzinfo is None:
+        msg = f"audit time {now!r} is naive; pass an aware UTC datetime (core.clock.utcnow())"
+        raise InvalidInput(msg)
     head = _locked_head(session)
     at = now.astimezone(UTC)
     clean_detail = _normalise_detail(detail)

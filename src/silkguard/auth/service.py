@@ -1,5 +1,6 @@
-"""Organisations, users, logins and refresh tokens; API keys and sharing groups are re-exported
-from :mod:`silkguard.auth.apikeys` and :mod:`silkguard.auth.groups`, so callers use one alias::
+"""Organisations, users and logins. Refresh tokens, API keys and sharing groups are re-exported
+from :mod:`~silkguard.auth.refresh`, :mod:`~silkguard.auth.apikeys` and
+:mod:`~silkguard.auth.groups`, so callers use one alias::
 
     from silkguard.auth import service as auth_service
 
@@ -58,8 +59,12 @@ from silkguard.auth.passwords import (
     needs_rehash,
     verify_password,
 )
+from silkguard.auth.refresh import (
+    issue_refresh_token,
+    revoke_refresh_token,
+    rotate_refresh_token,
+)
 from silkguard.auth.roles import Role, parse_role
-from silkguard.auth.tokens import hash_token, new_refresh_token
 from silkguard.core.errors import Conflict, NotFound, RateLimited, Unauthenticated
 
 __all__ = [
@@ -93,7 +98,6 @@ __all__ = [
 ]
 
 BAD_LOGIN_MESSAGE = "wrong username or password"
-_BAD_REFRESH = "refresh token is not valid; log in again"
 
 
 # --- organisations -------------------------------------------------------------------------
@@ -305,7 +309,8 @@ def _audit_login(
     audit.record(
         session,
         action=action,
-        actor="anonymous" if user is None else f"user:{user.id}",
+        # A failed attempt is not the account holder's act: only a success names them.
+        actor=f"user:{user.id}" if user is not None and action == "auth.login" else "anonymous",
         org_id=None if user is None else user.org_id,
         object_type=None if user is None else "user",
         object_id=None if user is None else str(user.id),
@@ -313,102 +318,3 @@ def _audit_login(
         detail=detail,
         now=now,
     )
-
-
-# --- refresh tokens ------------------------------------------------------------------------
-
-
-def issue_refresh_token(
-    session: Session,
-    *,
-    user: User,
-    now: datetime,
-    ttl_s: int,
-    family_id: uuid.UUID | None = None,
-) -> str:
-    """A new refresh token for ``user`` (a new family unless ``family_id`` continues one).
-    Only its hash is stored; the plain token is returned once."""
-    token = new_refresh_token()
-    session.add(
-        RefreshToken(
-            user_id=user.id,
-            token_hash=hash_token(token),
-            family_id=family_id or uuid.uuid4(),
-            expires_at=now + timedelta(seconds=ttl_s),
-            created_at=now,
-        )
-    )
-    session.flush()
-    return token
-
-
-def _revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
-def rotate_refresh_token(
-    session: Session,
-    *,
-    token: str,
-    now: datetime,
-    ttl_s: int,
-    request_id: str | None = None,
-) -> tuple[User, str]:
-    """Trade ``token`` for a new one of the same family; the old one is revoked.
-
-    Presenting a token that was already used means two parties hold it (theft, or a client
-    that replayed it): the whole family is revoked, an ``auth.refresh_reuse`` audit entry is
-    written, and :class:`Unauthenticated` is raised. Commit even when this raises."""
-    stored = session.execute(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_token(token)).with_for_update()
-    ).scalar_one_or_none()
-    if stored is None:
-        raise Unauthenticated(_BAD_REFRESH)
-    user = get_user(session, user_id=stored.user_id)
-    if stored.revoked_at is not None:
-        _revoke_family(session, stored.family_id, now)
-        audit.record(
-            session,
-            action="auth.refresh_reuse",
-            actor=f"user:{user.id}",
-            org_id=user.org_id,
-            object_type="refresh_token_family",
-            object_id=str(stored.family_id),
-            request_id=request_id,
-            detail={"revoked_at": stored.revoked_at},
-            now=now,
-        )
-        session.flush()
-        msg = (
-            "refresh token was already used; every session of this login has been ended "
-            "for safety; log in again"
-        )
-        raise Unauthenticated(msg)
-    if stored.expires_at <= now:
-        msg = f"refresh token expired at {stored.expires_at:%Y-%m-%d %H:%M} UTC; log in again"
-        raise Unauthenticated(msg)
-    if not user.is_active:
-        _revoke_family(session, stored.family_id, now)
-        session.flush()
-        raise Unauthenticated(_BAD_REFRESH)
-    stored.revoked_at = now
-    new_token = issue_refresh_token(
-        session, user=user, now=now, ttl_s=ttl_s, family_id=stored.family_id
-    )
-    return user, new_token
-
-
-def revoke_refresh_token(session: Session, *, token: str, now: datetime) -> bool:
-    """Log out: revoke the token's whole family. False if the token is unknown."""
-    stored = session.execute(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_token(token))
-    ).scalar_one_or_none()
-    if stored is None:
-        return False
-    _revoke_family(session, stored.family_id, now)
-    session.flush()
-    return True

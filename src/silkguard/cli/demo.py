@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from silkguard.cli.store import settings, unit_of_work
 from silkguard.cli.serve import run_server
+from silkguard.cli.store import settings, unit_of_work
 from silkguard.core.errors import PermissionDenied
 from silkguard.core.settings import Environment
 from silkguard.demo.seed import DEMO_PASSWORD, seed_demo
@@ -36,8 +37,8 @@ def demo_command(
             select(Incident.occurred_at, Incident.province, Incident.killed, Incident.nationalities)
         ).all()
         total = session.scalar(select(func.count()).select_from(Incident))
-    console.print(f"database: {cfg.database_url}")
-    console.print(
+    typer.echo(f"database: {cfg.database_url}")
+    typer.echo(
         f"demo organisations added: {result.orgs_added}; users added: {result.users_added}; "
         f"demo incidents: {result.report.summary_line()}"
     )
@@ -55,8 +56,8 @@ def demo_command(
         prov.add_row(name, str(count))
     console.print(prov)
     chinese = sum(1 for r in rows if "Chinese" in (r[3] or []))
-    console.print(f"incidents affecting Chinese nationals: {chinese}")
-    console.print(
+    typer.echo(f"incidents affecting Chinese nationals: {chinese}")
+    typer.echo(
         f"demo users (see the README) all have the password {DEMO_PASSWORD!r}, e.g. li.wei "
         "(analyst) or hamza.qureshi (admin)"
     )

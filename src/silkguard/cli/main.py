@@ -8,8 +8,8 @@ from silkguard.cli.db import db_app
 from silkguard.cli.demo import demo_command
 from silkguard.cli.geo import geocode_command
 from silkguard.cli.imports import import_app
-from silkguard.cli.serve import serve_command
 from silkguard.cli.incidents import incidents_app
+from silkguard.cli.serve import serve_command
 
 __all__ = ["app", "main"]
 

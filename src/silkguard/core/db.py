@@ -37,9 +37,13 @@ def _configure_sqlite(engine: Engine) -> None:
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    # IMMEDIATE takes the write lock when the transaction starts: a transaction that reads and
+    # then writes can otherwise fail at once with "database is locked" when another writer got
+    # in between (busy_timeout cannot wait out that deadlock). SQLite then runs one transaction
+    # at a time; PostgreSQL is the choice for concurrent load.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

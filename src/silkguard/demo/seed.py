@@ -45,23 +45,44 @@ class DemoResult:
     report: incidents_service.ImportReport
 
 
-def seed_demo(session: Session) -> DemoResult:
-    """Add the demo organisations and import the demo incidents (idempotent)."""
+def _seed_users(session: Session) -> int:
+    orgs = {o.slug: o.id for o in auth_service.list_orgs(session)}
+    have = {u.username for u in auth_service.list_users(session)}
+    added = 0
+    for user in load_json("demo_users.json"):
+        if user["username"] in have:
+            continue
+        auth_service.create_user(
+            session,
+            org_id=orgs[user["org"]],
+            username=user["username"],
+            password=DEMO_PASSWORD,
+            role=user["role"],
+            full_name=user.get("full_name", ""),
+            email=user.get("email"),
+            languages=user.get("languages", ()),
+        )
+        added += 1
+    return added
+
+
+def seed_demo(session: Session, *, with_users: bool = True) -> DemoResult:
+    """Add the demo organisations and users and import the demo incidents (idempotent)."""
     have = set(session.execute(select(Organisation.slug)).scalars())
     added = 0
     for org in load_json("demo_orgs.json"):
         if org["slug"] in have:
             continue
-        session.add(
-            Organisation(
-                slug=org["slug"],
-                name=org["name"],
-                kind=org.get("kind", "operator"),
-                country=org.get("country", "PK"),
-            )
+        auth_service.create_org(
+            session,
+            slug=org["slug"],
+            name=org["name"],
+            kind=org.get("kind", "operator"),
+            country=org.get("country", "PK"),
         )
         added += 1
     session.flush()
+    users_added = _seed_users(session) if with_users else 0
     plan = plan_import(
         demo_file("demo_incidents.jsonl"),
         fmt=ImportFormat.JSONL,

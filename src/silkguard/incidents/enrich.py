@@ -4,9 +4,11 @@ coordinates, and the H3 cells used for spatial queries and de-duplication."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from silkguard.core.errors import RowError
 from silkguard.geo.cells import cells_for
-from silkguard.geo.gazetteer import Gazetteer, load_gazetteer
+from silkguard.geo.gazetteer import AdminArea, Gazetteer, load_gazetteer
 from silkguard.incidents.fields import IncidentFields
 from silkguard.incidents.vocab import GeoPrecision
 
@@ -17,6 +19,13 @@ PROVINCES_HINT = (
     "Gilgit-Baltistan, Azad Jammu and Kashmir (common aliases such as KPK, NWFP, FATA, "
     "Baluchistan, ICT, AJK are accepted)"
 )
+
+
+@lru_cache(maxsize=65_536)
+def _reverse_near(lat_2dp: float, lon_2dp: float) -> AdminArea:
+    """Reverse geocoding on a 0.01 degree (about 1 km) grid: imports repeat coordinates, and the
+    nearest-headquarters rule is far coarser than a kilometre anyway."""
+    return load_gazetteer().reverse(lat_2dp, lon_2dp)
 
 
 def enrich(
@@ -58,7 +67,11 @@ def enrich(
         else:
             fields.geo_precision = GeoPrecision.COUNTRY
     elif fields.country == "PK" and (fields.province is None or fields.district is None):
-        area = gaz.reverse(fields.latitude, fields.longitude)
+        area = (
+            _reverse_near(round(fields.latitude, 2), round(fields.longitude, 2))
+            if gazetteer is None
+            else gaz.reverse(fields.latitude, fields.longitude)
+        )
         if fields.province in (None, area.province):
             fields.province = area.province
             fields.district = fields.district or area.district

@@ -43,10 +43,32 @@ class IncidentFields:
     h3: dict[int, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["occurred_at"] = self.occurred_at.isoformat()
-        out["h3"] = {str(k): v for k, v in self.h3.items()}
-        return out
+        # by hand rather than dataclasses.asdict, which deep-copies every value (hot in imports)
+        return {
+            "occurred_at": self.occurred_at.isoformat(),
+            "date_precision": self.date_precision.value,
+            "attack_type": self.attack_type.value,
+            "target_type": self.target_type.value,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "geo_precision": self.geo_precision.value,
+            "place": self.place,
+            "district": self.district,
+            "province": self.province,
+            "country": self.country,
+            "perpetrator": self.perpetrator,
+            "claimed": self.claimed,
+            "killed": self.killed,
+            "injured": self.injured,
+            "killed_foreign": self.killed_foreign,
+            "injured_foreign": self.injured_foreign,
+            "nationalities": list(self.nationalities),
+            "on_the_move": self.on_the_move,
+            "summary": self.summary,
+            "tlp": self.tlp.value,
+            "url": self.url,
+            "h3": {str(k): v for k, v in self.h3.items()},
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> IncidentFields:

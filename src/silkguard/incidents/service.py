@@ -104,7 +104,7 @@ class _Writer:
         touched: set[uuid.UUID] = set()
         for row in rows:
             assert row.fields is not None
-            digest = content_hash(row.raw)
+            digest = row.digest or content_hash(row.raw)
             found = existing.get(row.external_id)
             if found is None:
                 fresh.append(row)
@@ -145,10 +145,8 @@ class _Writer:
         if not keyed:
             return []
         cells: set[int] = set()
-        for f in keyed:
-            cells.update(
-                h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(f.h3[_DEDUP_RES]), self.ring_k)
-            )
+        for centre in {f.h3[_DEDUP_RES] for f in keyed}:
+            cells.update(h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(centre), self.ring_k))
         pad = timedelta(days=self.window_days, hours=12)
         start = min(f.occurred_at for f in keyed) - pad
         end = max(f.occurred_at for f in keyed) + pad
@@ -222,15 +220,16 @@ class _Writer:
                     "licence": row.licence,
                     "raw": row.raw,
                     "normalized": fields.to_json(),
-                    "content_hash": content_hash(row.raw),
+                    "content_hash": row.digest or content_hash(row.raw),
                     "line_no": row.line,
                     "imported_at": now,
                     "match_reason": None if match is None else match.reason,
                 }
             )
+        # Core inserts of plain rows: the ORM's bulk path costs more and adds nothing here
         if incidents:
-            self.session.execute(insert(Incident), incidents)
-        self.session.execute(insert(SourceRecord), records)
+            self.session.execute(insert(Incident.__table__), incidents)
+        self.session.execute(insert(SourceRecord.__table__), records)
         for incident_id in merged_into:
             recompute(self.session, incident_id=incident_id)
 

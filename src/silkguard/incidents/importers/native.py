@@ -66,6 +66,7 @@ class ParsedRow:
     errors: list[RowError] = field(default_factory=list)
     licence: str | None = None
     filtered: bool = False  # outside the import's scope (another country, a protest): not an error
+    digest: str = ""  # content hash of ``raw``
 
 
 def _nationalities(value: object, separator: str) -> list[str]:

@@ -122,11 +122,15 @@ def _plan(
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """The non-empty cells of a row as JSON-safe values (kept as the record's raw payload)."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if value is None or value == "":
+        if type(value) is str:  # CSV cells: the common, fast case
+            if value:
+                out[key] = value
+        elif value is None or value == "":
             continue
-        if isinstance(value, dt.date | dt.time):
+        elif isinstance(value, dt.date | dt.time):
             out[str(key)] = value.isoformat()
         elif isinstance(value, str | int | float | bool | list | dict):
             out[str(key)] = value
@@ -163,8 +167,9 @@ def _convert(plan: ImportPlan, values: dict[str, Any], parser: RowParser) -> Par
     if fields is not None and not parser.errors:
         parser.errors.extend(enrich(fields, line=parser.line))
     ok = fields is not None and not parser.errors
+    digest = ext_id.removeprefix("sha256:") if ext_id.startswith("sha256:") else content_hash(raw)
     return ParsedRow(
-        parser.line, ext_id, raw, fields if ok else None, parser.errors, licence, filtered
+        parser.line, ext_id, raw, fields if ok else None, parser.errors, licence, filtered, digest
     )
 
 
