@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import import_gtd
+from benchmarks import api_load, import_gtd
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=500_000, help="rows in the generated GTD file")
+    parser.add_argument("--incidents", type=int, default=200_000, help="incidents for the API load")
+    parser.add_argument("--only", choices=["import", "api"], help="run one benchmark")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL URL for the API benchmark ('' to skip)",
+    )
     args = parser.parse_args()
-    import_gtd.run(rows=args.rows)
+    if args.only in (None, "import"):
+        import_gtd.run(rows=args.rows)
+    if args.only in (None, "api"):
+        api_load.run(rows=args.incidents, postgres=args.postgres or None)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ analyst                incident.* (read, create, update, review, merge, export),
 movement_controller    incident.read, movement.* (request, approve, read), alert.raise,
                        personal_data.read
 approver               incident.read, movement.read, movement.approve
-staff                  incident.read (own organisation only, enforced by the visibility
-                       filter), movement.request, movement.read
+staff                  incident.read (what TLP and sharing groups allow, as for every
+                       role), movement.request, movement.read
 partner                incident.read, incident.export (what TLP and sharing groups allow)
 =====================  =================================================================
 

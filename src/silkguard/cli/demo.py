@@ -11,7 +11,8 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from silkguard.cli.serve import run_server
-from silkguard.cli.store import settings, unit_of_work
+from silkguard.cli.store import engine_for, settings, unit_of_work
+from silkguard.core.db import analyze
 from silkguard.core.errors import PermissionDenied
 from silkguard.core.settings import Environment
 from silkguard.demo.seed import DEMO_PASSWORD, seed_demo
@@ -37,6 +38,7 @@ def demo_command(
             select(Incident.occurred_at, Incident.province, Incident.killed, Incident.nationalities)
         ).all()
         total = session.scalar(select(func.count()).select_from(Incident))
+    analyze(engine_for(cfg.database_url))
     typer.echo(f"database: {cfg.database_url}")
     typer.echo(
         f"demo organisations added: {result.orgs_added}; users added: {result.users_added}; "

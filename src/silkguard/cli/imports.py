@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from silkguard.cli.store import settings, unit_of_work
+from silkguard.cli.store import engine_for, settings, unit_of_work
+from silkguard.core.db import analyze
 from silkguard.core.errors import InvalidInput, RowError
 from silkguard.core.tlp import TLP, parse_tlp
 from silkguard.incidents import service as incidents_service
@@ -102,6 +103,8 @@ def run_import(
                 radius_km=cfg.dedup_radius_km,
                 on_progress=lambda done: bar.update(task, completed=done),
             )
+    if report.new or report.merged or report.updated:
+        analyze(engine_for(cfg.database_url))  # fresh statistics for the query planner
     if not quiet:
         typer.echo(
             f"imported {path} as source {plan.source_kind.value}:{plan.source_name}: "

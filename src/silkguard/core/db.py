@@ -12,7 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from silkguard.core.errors import InvalidInput
 
-__all__ = ["Base", "is_sqlite", "make_engine", "make_session_factory", "session_scope"]
+__all__ = ["Base", "analyze", "is_sqlite", "make_engine", "make_session_factory", "session_scope"]
 
 
 class Base(DeclarativeBase):
@@ -69,6 +69,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if is_sqlite(engine):
         _configure_sqlite(engine)
     return engine
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics (after bulk imports): without them SQLite picks poor
+    indexes for the visibility filter's OR terms."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import h3
@@ -37,6 +38,8 @@ __all__ = [
 
 _H3_COLUMNS = {4: Incident.h3_r4, 6: Incident.h3_r6, 8: Incident.h3_r8}
 MAX_POLYGON_VERTICES = 10_000
+_COVER_MAX_DEG2 = 40.0  # boxes larger than this are served by the time index instead
+_COVER_MAX_CELLS = 400
 
 
 @dataclass
@@ -116,6 +119,28 @@ def parse_polygon(value: str | dict[str, Any]) -> BaseGeometry:
     return geom
 
 
+@lru_cache(maxsize=1024)
+def _h3_cover(
+    min_lon: float, min_lat: float, max_lon: float, max_lat: float
+) -> tuple[int, ...] | None:
+    """Resolution-4 cells that cover a box (plus a ring, since a stored cell is the parent of
+    the point's resolution-8 cell and may sit next to the box), so the (h3_r4, occurred_at)
+    index can serve the query; None when the box is too large for that to help."""
+    if (max_lon - min_lon) * (max_lat - min_lat) > _COVER_MAX_DEG2:
+        return None
+    box = h3.LatLngPoly(
+        [(min_lat, min_lon), (min_lat, max_lon), (max_lat, max_lon), (max_lat, min_lon)]
+    )
+    try:
+        inner = h3.h3shape_to_cells_experimental(box, 4, contain="overlap")
+    except h3.H3BaseException:
+        return None
+    cells = {c for cell in inner for c in h3.grid_disk(cell, 1)}
+    if not cells or len(cells) > _COVER_MAX_CELLS:
+        return None
+    return tuple(sorted(int(h3.str_to_int(c)) for c in cells))
+
+
 def _h3_condition(cell: str) -> ColumnElement[bool]:
     if not h3.is_valid_cell(cell):
         msg = f"h3 {cell!r} is not a valid H3 cell; give a hex id such as 8628308a7ffffff"
@@ -143,14 +168,23 @@ def _conditions(f: IncidentFilter) -> list[ColumnElement[bool]]:
 
 def _where_and_when(f: IncidentFilter) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
-    if f.since is not None:
-        out.append(Incident.occurred_at >= f.since)
-    if f.until is not None:
-        out.append(Incident.occurred_at < f.until)
     boxes = [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
+    when: Any = Incident.occurred_at
+    if boxes and all(_h3_cover(*b) is not None for b in boxes):
+        # With a cell list the (h3_r4, occurred_at) index is far narrower, but SQLite's planner
+        # still picks the time index for a bare time range (4.3 ms against 0.9 ms for a 3x3
+        # degree box over 5 years); wrapping the column (a no-op: it is NOT NULL) steers it.
+        when = func.coalesce(Incident.occurred_at, Incident.occurred_at)
+    if f.since is not None:
+        out.append(when >= f.since)
+    if f.until is not None:
+        out.append(when < f.until)
     for min_lon, min_lat, max_lon, max_lat in boxes:
         out.append(Incident.longitude.between(min_lon, max_lon))
         out.append(Incident.latitude.between(min_lat, max_lat))
+        cover = _h3_cover(min_lon, min_lat, max_lon, max_lat)
+        if cover is not None:
+            out.append(Incident.h3_r4.in_(cover))
     if f.h3_cell:
         out.append(_h3_condition(f.h3_cell))
     if f.province:

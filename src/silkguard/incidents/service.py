@@ -10,9 +10,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 import h3
-from sqlalchemy import String, and_, cast, exists, func, insert, select
+from sqlalchemy import String, Table, and_, exists, func, insert, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, selectinload
 
 from silkguard.core.clock import utcnow
@@ -228,8 +230,8 @@ class _Writer:
             )
         # Core inserts of plain rows: the ORM's bulk path costs more and adds nothing here
         if incidents:
-            self.session.execute(insert(Incident.__table__), incidents)
-        self.session.execute(insert(SourceRecord.__table__), records)
+            self.session.execute(insert(cast(Table, Incident.__table__)), incidents)
+        self.session.execute(insert(cast(Table, SourceRecord.__table__)), records)
         for incident_id in merged_into:
             recompute(self.session, incident_id=incident_id)
 
@@ -389,7 +391,7 @@ def resolve(session: Session, *, ref: str) -> Incident:
     hits: list[uuid.UUID] = []
     if len(text) >= 8 and all(c in "0123456789abcdef-" for c in text.lower()):
         head = text.lower()[:8]  # the first 8 hex digits read the same with or without dashes
-        stmt = select(Incident.id).where(func.lower(cast(Incident.id, String)).like(f"{head}%"))
+        stmt = select(Incident.id).where(func.lower(sql_cast(Incident.id, String)).like(f"{head}%"))
         hits = [i for i in session.execute(stmt).scalars() if str(i).startswith(text.lower())]
     if not hits:
         stmt2 = select(SourceRecord.incident_id).where(SourceRecord.external_id == text)
