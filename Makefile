@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/silkguard demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check --no-cache src tests benchmarks scripts
+	$(BIN)/ruff format --no-cache --check src tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

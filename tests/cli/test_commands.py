@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from silkguard.cli.main import app
 from silkguard.core.db import make_engine
 from silkguard.migrations import head_revision
+from tests.factories import GtdEvent, gtd_columns, write_gtd_csv
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -110,3 +111,17 @@ def test_map_is_refused_for_gtd(cli_env: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", "gtd", str(f), "--map", str(tmp_path / "m.toml")])
     assert result.exit_code == 2
     assert "--map is for `import csv` and `import jsonl`" in result.stderr
+
+
+def test_gtd_import_twice_from_the_cli(cli_env: str, shared_data: Path, tmp_path: Path) -> None:
+    events = [
+        GtdEvent("201001010001", 2010, 1, 1, "Quetta", "Balochistan", 30.18, 67.0),
+        GtdEvent("201002000001", 2010, 2, 0, "Besham", "Khyber Pakhtunkhwa", None, None),
+    ]
+    path = write_gtd_csv(tmp_path / "gtd.csv", events, gtd_columns(shared_data))
+    first = runner.invoke(app, ["import", "gtd", str(path)])
+    assert first.exit_code == 0, first.output
+    assert f"imported {path} as source gtd:GTD: 2 new, 0 merged" in first.stdout
+    assert "positions of new and merged rows by precision: place 2" in first.stdout
+    second = runner.invoke(app, ["import", "gtd", str(path)])
+    assert ": 0 new, 0 merged into existing incidents, 0 updated, 2 unchanged" in second.stdout

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
-from silkguard.geo.distance import haversine_km
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from silkguard.geo.distance import haversine_km
 from silkguard.incidents import service as incidents_service
 from silkguard.incidents.importers.pipeline import ImportFormat, plan_import
 from silkguard.incidents.models import Incident, SourceRecord

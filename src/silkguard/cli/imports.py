@@ -31,7 +31,10 @@ SkipBad = Annotated[
     bool, typer.Option("--skip-bad", help="Import the good rows; write the bad ones to --rejects.")
 ]
 Rejects = Annotated[
-    Path | None, typer.Option(help="With --skip-bad: CSV file that lists every rejected row.")
+    Path | None,
+    typer.Option(
+        help="With --skip-bad: CSV file listing every rejected row (default FILE.rejects.csv)."
+    ),
 ]
 SourceName = Annotated[
     str | None, typer.Option(help="Name of the source (default: per format, or the mapping's).")
@@ -116,6 +119,8 @@ def run_import(
     if report.errors:
         for err in report.errors[:20]:
             typer.echo(f"rejected {err.describe(str(path))}", err=True)
+        if rejects is None:
+            rejects = path.with_name(path.name + ".rejects.csv")
         if rejects is not None:
             _write_rejects(rejects, report.errors)
             typer.echo(f"{len(report.errors)} problem(s) written to {rejects}", err=True)
