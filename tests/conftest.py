@@ -122,5 +122,6 @@ def cli_env(fresh_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
 
     monkeypatch.setenv("SILKGUARD_DATABASE_URL", fresh_db_url)
     monkeypatch.setenv("SILKGUARD_ENVIRONMENT", "test")
+    monkeypatch.setenv("SILKGUARD_SECRET_KEY", "cli-test-secret-" + "k" * 40)
     yield fresh_db_url
     store.dispose_engines()

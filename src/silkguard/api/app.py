@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from silkguard import __version__
-from silkguard.api.problems import install_problem_handlers
+from silkguard.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
 from silkguard.api.routes import admin as admin_routes
 from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
@@ -62,6 +63,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
     install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def body_limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cfg.max_body_bytes:
+            body = Problem(
+                title="Payload too large",
+                status=413,
+                detail=f"the request body has {declared} bytes; at most {cfg.max_body_bytes} are "
+                "accepted (split the upload, or raise SILKGUARD_MAX_BODY_BYTES)",
+                instance=request.url.path,
+            )
+            return JSONResponse(
+                body.model_dump(exclude_none=True), status_code=413, media_type=PROBLEM_MEDIA_TYPE
+            )
+        return await call_next(request)
 
     @app.middleware("http")
     async def request_ids(

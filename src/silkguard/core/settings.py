@@ -59,14 +59,19 @@ class Settings(BaseSettings):
     login_lockout_s: int = Field(default=900, ge=1, le=86_400)
     # Login attempts per client address and minute, per API process (before password checks).
     login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
+    # Requests with a larger body are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=10 * 2**20, ge=1024, le=2**30)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET_KEY:
+        if (
+            self.environment is not Environment.DEVELOPMENT
+            and self.secret_key == DEFAULT_SECRET_KEY
+        ):
             msg = (
-                "SILKGUARD_SECRET_KEY is the built-in development secret while "
-                "SILKGUARD_ENVIRONMENT=production; set SILKGUARD_SECRET_KEY to a long random "
-                "value (for example the output of `python -c 'import secrets; "
+                f"SILKGUARD_SECRET_KEY is the built-in development secret while "
+                f"SILKGUARD_ENVIRONMENT={self.environment.value}; set SILKGUARD_SECRET_KEY to a "
+                "long random value (for example the output of `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)"
             )
             raise InvalidInput(msg)
