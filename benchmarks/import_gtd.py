@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,7 @@ def _silkguard(csv_path: Path, db: Path) -> tuple[float, float, str]:
         **os.environ,
         "SILKGUARD_DATABASE_URL": f"sqlite:///{db}",
         "SILKGUARD_ENVIRONMENT": "test",
+        "SILKGUARD_SECRET_KEY": secrets.token_urlsafe(48),
     }
     exe = str(Path(sys.executable).with_name("silkguard"))
     subprocess.run([exe, "db", "upgrade"], env=env, check=True, capture_output=True)

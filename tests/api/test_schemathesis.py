@@ -17,7 +17,8 @@ from tests.api.conftest import SECRET, World
 
 CONFIG = {
     "seed": 20240326,
-    "generation": {"max-examples": 20, "deterministic": True},
+    "generation": {"max-examples": 20, "deterministic": True, "with-security-parameters": False},
+    "checks": {"positive_data_acceptance": {"enabled": False}},
 }
 _SPEC_APP = create_app(
     Settings(database_url="sqlite://", secret_key=SECRET, environment=Environment.TEST)
@@ -37,3 +38,9 @@ def _stop_lifespans() -> Iterator[None]:
 @settings(max_examples=20, deadline=None, derandomize=True)
 def test_admin_of_alpha(case: schemathesis.Case, world: World) -> None:
     case.call_and_validate(app=world.client.app, headers=world.headers("alpha", Role.ADMIN))
+
+
+@schema.parametrize()
+@settings(max_examples=20, deadline=None, derandomize=True)
+def test_partner(case: schemathesis.Case, world: World) -> None:
+    case.call_and_validate(app=world.client.app, headers=world.headers("partner", Role.PARTNER))

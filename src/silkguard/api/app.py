@@ -6,12 +6,18 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from silkguard import __version__
-from silkguard.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
+from silkguard.api.deps import reject_nul_characters
+from silkguard.api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    Problem,
+    install_problem_handlers,
+    problem_responses,
+)
 from silkguard.api.routes import admin as admin_routes
 from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
@@ -57,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(reject_nul_characters)],
     )
     app.state.settings = cfg
     app.state.engine = engine
@@ -97,7 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Answers without touching the database; for load balancers and benchmarks."""
         return Health(status="ok", version=__version__)
 
-    app.include_router(auth_routes.router, prefix=API_PREFIX)
-    app.include_router(incident_routes.router, prefix=API_PREFIX)
-    app.include_router(admin_routes.router, prefix=API_PREFIX)
+    # Every routed operation can answer 401 and 422 (as problem documents, not FastAPI's
+    # default validation body); routes add their own codes.
+    common = problem_responses(401, 422)
+    app.include_router(auth_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(incident_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(admin_routes.router, prefix=API_PREFIX, responses=common)
     return app

@@ -3,12 +3,14 @@ declarative permission checks. Routes are edges: they commit their own unit of w
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from silkguard.auth import service as auth_service
@@ -19,9 +21,61 @@ from silkguard.core.clock import utcnow
 from silkguard.core.errors import PermissionDenied, Unauthenticated
 from silkguard.core.settings import Settings
 
-__all__ = ["CurrentPrincipal", "SessionDep", "SettingsDep", "get_session", "require"]
+__all__ = [
+    "CurrentPrincipal",
+    "SessionDep",
+    "SettingsDep",
+    "get_session",
+    "reject_nul_characters",
+    "require",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
+_api_key = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key (machines); instead of a bearer token.",
+)
+_NUL = "\x00"
+_NUL_REASON = "text must not contain NUL characters (\\u0000); remove them"
+
+
+def _nul_path(value: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    if isinstance(value, str):
+        return path if _NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = (*path, key) if _NUL in str(key) else _nul_path(item, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """Refuse NUL characters in query parameters and JSON bodies with a 422 naming the field.
+
+    No text field has a use for them, and PostgreSQL cannot store them (in text or JSONB), so
+    letting one through would turn a bad request into a server error. Applied to every route."""
+    for name, value in request.query_params.multi_items():
+        if _NUL in name or _NUL in value:
+            raise RequestValidationError(
+                [{"loc": ("query", name), "msg": _NUL_REASON, "type": "value_error"}]
+            )
+    body = await request.body()
+    if b"\\u0000" not in body:  # a NUL can reach a JSON string only as this escape
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return  # not JSON: the route's own body validation answers
+    where = _nul_path(data, ("body",))
+    if where is not None:
+        raise RequestValidationError([{"loc": where, "msg": _NUL_REASON, "type": "value_error"}])
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -48,9 +102,7 @@ def get_principal(
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
-    x_api_key: Annotated[
-        str | None, Header(description="An API key (machines); instead of a bearer token.")
-    ] = None,
+    x_api_key: Annotated[str | None, Depends(_api_key)] = None,
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <jwt>`` or ``X-API-Key: <key>``."""
     now = utcnow()

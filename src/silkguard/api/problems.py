@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from silkguard.core.errors import RateLimited, SilkguardError
 
@@ -18,6 +19,7 @@ __all__ = ["PROBLEM_MEDIA_TYPE", "Problem", "install_problem_handlers", "problem
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("silkguard.api")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _TITLES = {
     400: "Bad request",
     401: "Authentication required",
@@ -117,14 +119,31 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return _respond(request, 422, detail, invalid=invalid)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path. Starlette's own ``Allow`` names only the
+    methods of the first route whose path matches, though GET and POST of one path are often
+    two routes."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+    headers = getattr(exc, "headers", None)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.url.path}; see /api/v1/docs for the routes"
     if exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
-    return _respond(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+        allow = _allowed_methods(request)
+        detail = f"{request.method} is not allowed on {request.url.path}; use {', '.join(allow)}"
+        headers = {**(headers or {}), "Allow": ", ".join(allow)}
+    return _respond(request, exc.status_code, detail, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import h3
-from shapely import Point, prepared
+from shapely import Point, get_num_coordinates, prepared
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -31,6 +33,7 @@ __all__ = [
     "get_visible",
     "iter_visible",
     "parse_bbox",
+    "parse_h3_cell",
     "parse_polygon",
     "search",
     "visible",
@@ -95,22 +98,47 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"coordinate {text} is not a finite number")
+    return number
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a coordinate")
+
+
 def parse_polygon(value: str | dict[str, Any]) -> BaseGeometry:
-    """A GeoJSON Polygon or MultiPolygon (geometry or Feature), in lon/lat."""
+    """A GeoJSON Polygon or MultiPolygon (geometry or Feature), in lon/lat, of at most
+    :data:`MAX_POLYGON_VERTICES` points. Malformed input of any kind (bad JSON, NaN or
+    infinite coordinates, nesting too deep to parse, rings GEOS refuses) is
+    :class:`InvalidInput`."""
     try:
-        data = json.loads(value) if isinstance(value, str) else value
+        data = (
+            json.loads(value, parse_float=_finite, parse_constant=_no_constant)
+            if isinstance(value, str)
+            else value
+        )
         if isinstance(data, dict) and data.get("type") == "Feature":
             data = data.get("geometry")
         if not isinstance(data, dict) or data.get("type") not in {"Polygon", "MultiPolygon"}:
             raise ValueError("not a Polygon or MultiPolygon")
         geom = shape(data)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        valid = not geom.is_empty and geom.is_valid
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, ShapelyError) as exc:
         msg = f"polygon is not a GeoJSON Polygon or MultiPolygon in lon/lat ({exc})"
         raise InvalidInput(msg) from None
-    if geom.is_empty or not geom.is_valid:
+    except RecursionError:
+        msg = "polygon is nested too deeply to be GeoJSON; send [[[lon, lat], ...]] rings"
+        raise InvalidInput(msg) from None
+    if not valid:
         msg = (
             "polygon is empty or self-intersecting; send a valid GeoJSON ring (first = last point)"
         )
+        raise InvalidInput(msg)
+    if get_num_coordinates(geom) > MAX_POLYGON_VERTICES:
+        msg = f"polygon has more than {MAX_POLYGON_VERTICES} points; simplify it"
         raise InvalidInput(msg)
     min_lon, min_lat, max_lon, max_lat = geom.bounds
     if not (min_lon >= -180 and max_lon <= 180 and min_lat >= -90 and max_lat <= 90):
@@ -141,14 +169,30 @@ def _h3_cover(
     return tuple(sorted(int(h3.str_to_int(c)) for c in cells))
 
 
-def _h3_condition(cell: str) -> ColumnElement[bool]:
-    if not h3.is_valid_cell(cell):
-        msg = f"h3 {cell!r} is not a valid H3 cell; give a hex id such as 8628308a7ffffff"
+def _valid_cell(cell: str) -> bool:
+    try:
+        return bool(h3.is_valid_cell(cell))
+    except (ValueError, TypeError, OverflowError):  # "-1", or more than 64 bits of hex
+        return False
+
+
+def parse_h3_cell(text: str) -> str:
+    """A searchable H3 cell (hex, resolution 0-8) from user input, else :class:`InvalidInput`.
+    Routes call it while reading the request, before a (streamed) response has started."""
+    cell = text.strip().lower()
+    if not _valid_cell(cell):
+        msg = f"h3 {text!r} is not a valid H3 cell; give a hex id such as 8628308a7ffffff"
         raise InvalidInput(msg)
     res = h3.get_resolution(cell)
     if res > 8:
         msg = f"h3 cell {cell} has resolution {res}; cells up to resolution 8 can be searched"
         raise InvalidInput(msg)
+    return str(cell)
+
+
+def _h3_condition(text: str) -> ColumnElement[bool]:
+    cell = parse_h3_cell(text)
+    res = h3.get_resolution(cell)
     stored = min(r for r in _H3_COLUMNS if r >= res)
     column = _H3_COLUMNS[stored]
     if stored == res:
@@ -226,11 +270,18 @@ def encode_cursor(incident: Incident) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position :func:`encode_cursor` wrote; anything else (edited, truncated, made up,
+    a naive or out-of-range time) is :class:`InvalidInput`, never a server error."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        if not (isinstance(when, str) and isinstance(ident, str)):
+            raise TypeError("cursor fields are not text")
+        moment = datetime.fromisoformat(when)
+        if moment.tzinfo is None:
+            raise ValueError("cursor time has no zone")
+        return moment.astimezone(UTC), uuid.UUID(ident)
+    except (ValueError, TypeError, OverflowError, binascii.Error):
         msg = "cursor is not one this API issued; pass next_cursor from the previous page as is"
         raise InvalidInput(msg) from None
 

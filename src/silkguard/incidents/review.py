@@ -4,15 +4,17 @@ reject, merge incidents, split source records off. Services flush; the edge comm
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-import h3
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from silkguard.auth.models import SharingGroupMember, User
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from silkguard.geo.cells import cells_for
 from silkguard.incidents import service as incidents_service
 from silkguard.incidents.enrich import enrich
 from silkguard.incidents.fields import IncidentFields, content_hash
@@ -33,8 +35,39 @@ def _require_own(incident: Incident, principal: Principal, verb: str) -> None:
         raise PermissionDenied(msg)
 
 
+def _check_audience(session: Session, principal: Principal, data: IncidentCreate) -> None:
+    groups = set(data.share_with_groups)
+    if groups:
+        mine = set(
+            session.execute(
+                select(SharingGroupMember.group_id).where(
+                    SharingGroupMember.org_id == principal.org_id,
+                    SharingGroupMember.group_id.in_(sorted(groups)),
+                )
+            ).scalars()
+        )
+        if groups - mine:
+            unknown = ", ".join(sorted(str(g) for g in groups - mine))
+            msg = (
+                f"share_with_groups: {unknown} are not sharing groups of your organisation; "
+                "list yours with GET /api/v1/sharing-groups"
+            )
+            raise InvalidInput(msg)
+    people = set(data.recipients)
+    if people:
+        known = set(session.execute(select(User.id).where(User.id.in_(sorted(people)))).scalars())
+        if people - known:
+            unknown = ", ".join(sorted(str(u) for u in people - known))
+            msg = f"recipients: no user has the id(s) {unknown}; name existing users"
+            raise InvalidInput(msg)
+
+
 def create_draft(session: Session, *, principal: Principal, data: IncidentCreate) -> Incident:
-    """Store a report as a draft incident owned by the caller's organisation."""
+    """Store a report as a draft incident owned by the caller's organisation.
+
+    ``share_with_groups`` must be sharing groups the organisation belongs to and
+    ``recipients`` existing users; anything else is :class:`InvalidInput`."""
+    _check_audience(session, principal, data)
     fields = IncidentFields(
         occurred_at=data.occurred_at,
         date_precision=data.date_precision,
@@ -176,11 +209,18 @@ def update(
         if lat is None or lon is None:
             msg = "correct latitude and longitude together"
             raise InvalidInput(msg)
-        for res in (4, 6, 8):
-            overrides[f"h3_r{res}"] = h3.str_to_int(h3.latlng_to_cell(lat, lon, res))
+        # The same nested cells as on import (coarse ones are parents of the finest), so an
+        # h3 search at any resolution finds the corrected position.
+        for res, cell in cells_for(lat, lon).items():
+            overrides[f"h3_r{res}"] = cell
         overrides.setdefault("geo_precision", GeoPrecision.EXACT.value)
     incident.overrides = overrides
-    incidents_service.recompute(session, incident_id=incident.id)
+    # The incident already shows its sources' merged view under the earlier overrides, and
+    # overrides only accumulate, so laying them on the columns gives what recompute() would;
+    # recompute() itself reloads the row and so would discard this unflushed change.
+    for name, value in overrides.items():
+        setattr(incident, name, datetime.fromisoformat(value) if name == "occurred_at" else value)
+    session.flush()  # one UPDATE: the version (ETag) goes up by one
     return incident, changes
 
 
@@ -220,7 +260,9 @@ def merge(
         other = get_visible(session, principal=principal, incident_id=other_id)
         _require_own(other, principal, "merge")
         for record in list(other.sources):
-            record.incident_id = target.id
+            # Through the relationship, so the record also leaves other.sources; setting only
+            # the column left it there, and deleting `other` then nulled its incident_id.
+            record.incident = target
             record.match_reason = f"merged by hand into {target.id} from {other.id}"
         session.flush()
         session.execute(delete(IncidentShare).where(IncidentShare.incident_id == other.id))

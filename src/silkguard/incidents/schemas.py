@@ -3,11 +3,12 @@ IncidentRead``, source records, pages and GeoJSON."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from silkguard.core.tlp import TLP
 from silkguard.incidents.vocab import (
@@ -27,15 +28,47 @@ __all__ = [
     "IncidentPage",
     "IncidentRead",
     "IncidentUpdate",
+    "IsoDateTime",
     "MergeRequest",
     "RejectRequest",
     "SourceRecordRead",
     "SplitRequest",
 ]
 
-Count = Annotated[int, Field(ge=0, le=100_000)]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _iso_text(value: object) -> object:
+    # pydantic would also read a number (or a numeric string) as Unix seconds; the API
+    # documents ISO 8601 text, so that is all it accepts.
+    if isinstance(value, datetime) or (
+        isinstance(value, str) and not _NUMBER.fullmatch(value.strip())
+    ):
+        return value
+    msg = "give an ISO 8601 date-time with a time zone, such as 2024-03-26T13:00:00+05:00"
+    raise ValueError(msg)
+
+
+def _utc_representable(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        msg = "the date-time lies outside years 1-9999 once converted to UTC"
+        raise ValueError(msg) from None
+    return value
+
+
+IsoDateTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_utc_representable)
+]
+"""An aware date-time given as ISO 8601 text, storable in UTC (bodies and query parameters)."""
+
+# Numbers and flags are strict: pydantic would otherwise accept "5" or "yes" where the
+# OpenAPI document (and so every client generator) promises a JSON number or boolean.
+Count = Annotated[int, Field(ge=0, le=100_000, strict=True)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
 ShortText = Annotated[str, Field(min_length=1, max_length=300)]
 
 
@@ -52,7 +85,7 @@ class IncidentBase(BaseModel):
         description="As the source attributes it; never inferred.",
         examples=["unknown"],
     )
-    claimed: bool | None = None
+    claimed: Flag | None = None
     killed: Count | None = Field(default=None, description="Victims killed (attackers excluded).")
     injured: Count | None = None
     killed_foreign: Count | None = None
@@ -60,14 +93,14 @@ class IncidentBase(BaseModel):
     nationalities: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
         default_factory=list, max_length=20, examples=[["Chinese"]]
     )
-    on_the_move: bool | None = Field(default=None, description="Were the victims travelling?")
+    on_the_move: Flag | None = Field(default=None, description="Were the victims travelling?")
     summary: Annotated[str, Field(max_length=20_000)] | None = None
 
 
 class IncidentCreate(IncidentBase):
     """A new incident report; it is stored as a draft for review."""
 
-    occurred_at: AwareDatetime = Field(
+    occurred_at: IsoDateTime = Field(
         description="When it happened, with a time zone (UTC or +05:00).",
         examples=["2024-03-26T13:00:00+05:00"],
     )
@@ -90,7 +123,7 @@ class IncidentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    occurred_at: AwareDatetime | None = None
+    occurred_at: IsoDateTime | None = None
     date_precision: DatePrecision | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
@@ -101,7 +134,7 @@ class IncidentUpdate(BaseModel):
     attack_type: AttackType | None = None
     target_type: TargetType | None = None
     perpetrator: ShortText | None = None
-    claimed: bool | None = None
+    claimed: Flag | None = None
     killed: Count | None = None
     injured: Count | None = None
     killed_foreign: Count | None = None
@@ -109,7 +142,7 @@ class IncidentUpdate(BaseModel):
     nationalities: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = Field(
         default=None, max_length=20
     )
-    on_the_move: bool | None = None
+    on_the_move: Flag | None = None
     summary: Annotated[str, Field(max_length=20_000)] | None = None
     tlp: TLP | None = None
 

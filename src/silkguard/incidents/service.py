@@ -97,6 +97,8 @@ class _Writer:
         self.org_id = org_id
         self.window_days = window_days
         self.radius_km = radius_km
+        # one timestamp for every record of this run: a record that has it came from this file
+        self.run_at = utcnow()
         edge_km = float(h3.average_hexagon_edge_length(_DEDUP_RES, unit="km"))
         self.ring_k = max(1, math.ceil(max_reach_km(radius_km) / (edge_km * 1.5)))
 
@@ -104,14 +106,19 @@ class _Writer:
         existing = self._existing([r.external_id for r in rows])
         fresh: list[ParsedRow] = []
         touched: set[uuid.UUID] = set()
+        in_batch: dict[str, int] = {}
         for row in rows:
             assert row.fields is not None
             digest = row.digest or content_hash(row.raw)
             found = existing.get(row.external_id)
+            first = in_batch.setdefault(row.external_id, row.line)
+            if first != row.line or (found is not None and found[3] == self.run_at):
+                self._duplicate(row, first if first != row.line else found[4] if found else 0)
+                continue
             if found is None:
                 fresh.append(row)
                 continue
-            record_id, incident_id, old_digest = found
+            record_id, incident_id, old_digest, _, _ = found
             if old_digest == digest:
                 self.report.unchanged += 1
                 continue
@@ -129,18 +136,34 @@ class _Writer:
         for incident_id in touched:
             recompute(self.session, incident_id=incident_id)
 
-    def _existing(self, ids: list[str]) -> dict[str, tuple[uuid.UUID, uuid.UUID, str]]:
+    def _duplicate(self, row: ParsedRow, first_line: int | None) -> None:
+        self.report.rejected += 1
+        self.report.errors.append(
+            RowError(
+                row.line,
+                "id",
+                row.external_id,
+                f"duplicate id: line {first_line} has the same id",
+                "give each row its own id, or remove the repeated row",
+            )
+        )
+
+    def _existing(
+        self, ids: list[str]
+    ) -> dict[str, tuple[uuid.UUID, uuid.UUID, str, datetime, int | None]]:
         stmt = select(
             SourceRecord.external_id,
             SourceRecord.id,
             SourceRecord.incident_id,
             SourceRecord.content_hash,
+            SourceRecord.imported_at,
+            SourceRecord.line_no,
         ).where(
             SourceRecord.source_kind == self.kind.value,
             SourceRecord.source_name == self.name,
             SourceRecord.external_id.in_(ids),
         )
-        return {r[0]: (r[1], r[2], r[3]) for r in self.session.execute(stmt)}
+        return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in self.session.execute(stmt)}
 
     def _candidates(self, rows: list[ParsedRow]) -> list[StoredIncident]:
         keyed = [r.fields for r in rows if r.fields is not None and mergeable(r.fields)]
@@ -192,7 +215,7 @@ class _Writer:
         if not rows:
             return
         candidates = self._candidates(rows)
-        now = utcnow()
+        now = self.run_at
         incidents: list[dict[str, object]] = []
         records: list[dict[str, object]] = []
         merged_into: set[uuid.UUID] = set()
@@ -314,26 +337,27 @@ def _run(
     skip_bad: bool,
     on_progress: Callable[[int], None] | None,
 ) -> None:
+    # Good rows are written even after a bad one: repeated ids are detected in the store, and
+    # without --skip-bad the caller rolls the whole import back when this raises.
     batch: list[ParsedRow] = []
-    writing = True
     for count, row in enumerate(parsed_rows(plan), start=1):
         if row.filtered:
             report.filtered += 1
         elif row.fields is None:
             report.rejected += 1
             report.errors.extend(row.errors)
-            writing = writing and skip_bad
-        elif writing:
+        else:
             batch.append(row)
         if len(batch) >= BATCH_ROWS:
             writer.write(batch)
             batch.clear()
         if on_progress is not None and count % 500 == 0:
             on_progress(plan.stream.position())
-    if report.rejected and not skip_bad:
-        raise RowErrors(report.source, report.errors, total_bad=report.rejected)
     if batch:
         writer.write(batch)
+    if report.rejected and not skip_bad:
+        report.errors.sort(key=lambda e: e.line)
+        raise RowErrors(report.source, report.errors, total_bad=report.rejected)
 
 
 def recompute(session: Session, *, incident_id: uuid.UUID) -> Incident:

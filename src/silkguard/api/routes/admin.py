@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from silkguard.api.audit import audit
 from silkguard.api.deps import SessionDep, require
@@ -21,10 +21,12 @@ from silkguard.auth.roles import Permission, Role
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import NotFound, PermissionDenied
+from silkguard.incidents.schemas import IsoDateTime
 
 __all__ = ["router"]
 
 router = APIRouter()
+AUDIT_ID_MAX = 2**31 - 1  # audit entry ids are a 32-bit INTEGER column
 OrgReader = Annotated[Principal, Depends(require(Permission.ORG_READ))]
 OrgAdmin = Annotated[Principal, Depends(require(Permission.ORG_MANAGE))]
 UserReader = Annotated[Principal, Depends(require(Permission.USER_READ))]
@@ -88,7 +90,7 @@ class KeyCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200, examples=["tracker-gateway"])]
     role: Role
     scopes: list[Permission] = Field(default_factory=list, description="Empty: all of the role's.")
-    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = 365
+    expires_in_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = 365
 
 
 class KeyRead(BaseModel):
@@ -111,7 +113,7 @@ class KeyCreated(KeyRead):
 class GroupCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(min_length=1, max_length=200, examples=["KKH contractors"])]
-    hidden_membership: bool = False
+    hidden_membership: Annotated[bool, Field(strict=True)] = False
 
 
 class GroupMember(BaseModel):
@@ -168,7 +170,7 @@ def list_orgs(session: SessionDep, _principal: OrgReader) -> list[OrgRead]:
     summary="Add an organisation",
     status_code=201,
     response_model=OrgRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
 def create_org(
     data: OrgCreate, request: Request, session: SessionDep, principal: OrgAdmin
@@ -221,7 +223,7 @@ def list_users(request: Request, session: SessionDep, principal: UserReader) -> 
     summary="Add a user",
     status_code=201,
     response_model=UserRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
 def create_user(
     data: UserCreate, request: Request, session: SessionDep, principal: UserAdmin
@@ -266,7 +268,7 @@ def disable_user(
     tags=["admin"],
     summary="Change a user's role",
     response_model=UserRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 def change_role(
     user_id: uuid.UUID,
@@ -314,7 +316,7 @@ def list_keys(session: SessionDep, principal: KeyAdmin) -> list[KeyRead]:
     summary="Create an API key",
     status_code=201,
     response_model=KeyCreated,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(400, 401, 403, 422),
 )
 def create_key(
     data: KeyCreate, request: Request, session: SessionDep, principal: KeyAdmin
@@ -340,7 +342,7 @@ def create_key(
     tags=["admin"],
     summary="Revoke an API key",
     status_code=204,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def revoke_key(
     key_id: uuid.UUID, request: Request, session: SessionDep, principal: KeyAdmin
@@ -392,7 +394,7 @@ def list_groups(session: SessionDep, principal: OrgReader) -> list[GroupRead]:
     summary="Create a sharing group",
     status_code=201,
     response_model=GroupRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
 def create_group(
     data: GroupCreate, request: Request, session: SessionDep, principal: SharingAdmin
@@ -417,7 +419,7 @@ def create_group(
     tags=["sharing"],
     summary="Add an organisation",
     response_model=GroupRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 def add_member(
     group_id: uuid.UUID,
@@ -426,7 +428,9 @@ def add_member(
     session: SessionDep,
     principal: SharingAdmin,
 ) -> GroupRead:
-    """Only the owning organisation changes membership."""
+    """Only the owning organisation changes membership. A group your organisation is not in
+    is reported as not found, as everywhere else (its existence is not revealed)."""
+    _group_read(session, principal, group_id)  # 404 unless a member or the owner
     group = groups_service.get_sharing_group(session, group_id=group_id)
     if group.owner_org_id != principal.org_id:
         msg = "only the organisation that owns a sharing group may change its members"
@@ -462,9 +466,9 @@ def query_audit(
     principal: AuditReader,
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
-    after_id: Annotated[int | None, Query(ge=0)] = None,
+    since: Annotated[IsoDateTime | None, Query()] = None,
+    until: Annotated[IsoDateTime | None, Query()] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=AUDIT_ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:
     """Entries of your organisation, oldest first; page with `after_id`."""

@@ -74,7 +74,10 @@ def _pair(settings: SettingsDep, session: SessionDep, user: User) -> TokenPair:
 
 
 @router.post(
-    "/login", summary="Log in", response_model=TokenPair, responses=problem_responses(401, 422, 429)
+    "/login",
+    summary="Log in",
+    response_model=TokenPair,
+    responses=problem_responses(400, 401, 422, 429),
 )
 def login(
     data: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
@@ -111,7 +114,7 @@ def login(
     "/refresh",
     summary="Trade a refresh token for new tokens",
     response_model=TokenPair,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(400, 401, 422),
 )
 def refresh(
     data: RefreshRequest, request: Request, session: SessionDep, settings: SettingsDep
@@ -146,7 +149,7 @@ def refresh(
     "/logout",
     summary="Revoke a refresh token",
     status_code=204,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(400, 401, 422),
 )
 def logout(
     data: RefreshRequest, request: Request, session: SessionDep, principal: CurrentPrincipal

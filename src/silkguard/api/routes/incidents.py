@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import h3
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from silkguard.api.audit import audit
 from silkguard.api.deps import SessionDep, require
@@ -33,6 +32,7 @@ from silkguard.incidents.schemas import (
     IncidentPage,
     IncidentRead,
     IncidentUpdate,
+    IsoDateTime,
     MergeRequest,
     RejectRequest,
     SourceRecordRead,
@@ -77,6 +77,25 @@ CSV_COLUMNS = (
 )
 
 
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` substituted in place: FastAPI copies a schema
+    given in ``responses=`` as is, and ``#/$defs/...`` does not resolve inside OpenAPI."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
 def to_read(incident: Incident) -> IncidentRead:
     data = {name: getattr(incident, name) for name in IncidentRead.model_fields if name != "h3_r6"}
     data["h3_r6"] = h3.int_to_str(incident.h3_r6) if incident.h3_r6 is not None else None
@@ -101,10 +120,10 @@ class SearchParams:
     def __init__(
         self,
         since: Annotated[
-            AwareDatetime | None, Query(description="Occurred at or after (ISO 8601 with zone).")
+            IsoDateTime | None, Query(description="Occurred at or after (ISO 8601 with zone).")
         ] = None,
         until: Annotated[
-            AwareDatetime | None, Query(description="Occurred before (ISO 8601 with zone).")
+            IsoDateTime | None, Query(description="Occurred before (ISO 8601 with zone).")
         ] = None,
         bbox: Annotated[
             str | None,
@@ -140,7 +159,7 @@ class SearchParams:
             until=until,
             bbox=incidents_query.parse_bbox(bbox) if bbox else None,
             polygon=incidents_query.parse_polygon(polygon) if polygon else None,
-            h3_cell=h3_cell,
+            h3_cell=incidents_query.parse_h3_cell(h3_cell) if h3_cell else None,
             province=province,
             district=district,
             attack_types=[a.value for a in attack_type or []],
@@ -165,7 +184,11 @@ ERRORS = problem_responses(401, 403, 422)
     response_model=IncidentPage,
     responses={
         **ERRORS,
-        200: {"content": {GEOJSON: {"schema": GeoJSONFeatureCollection.model_json_schema()}}},
+        200: {
+            "content": {
+                GEOJSON: {"schema": _inline_refs(GeoJSONFeatureCollection.model_json_schema())}
+            }
+        },
     },
 )
 def search_incidents(
@@ -245,7 +268,7 @@ def _etag(incident: Incident) -> str:
 
 
 @router.get(
-    "/{incident_id}",
+    "/{incident_id:uuid}",
     summary="Read one incident with its sources",
     response_model=IncidentDetail,
     responses=problem_responses(401, 403, 404, 422),
@@ -265,7 +288,7 @@ def read_incident(
     status_code=201,
     summary="Report an incident (draft)",
     response_model=IncidentDetail,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(400, 401, 403, 422),
 )
 def create_incident(
     data: IncidentCreate,
@@ -285,10 +308,10 @@ def create_incident(
 
 
 @router.patch(
-    "/{incident_id}",
+    "/{incident_id:uuid}",
     summary="Correct an incident",
     response_model=IncidentDetail,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 def update_incident(
     incident_id: uuid.UUID,
@@ -325,7 +348,7 @@ def _transition(
 
 
 @router.post(
-    "/{incident_id}/confirm",
+    "/{incident_id:uuid}/confirm",
     summary="Confirm a draft",
     response_model=IncidentDetail,
     responses=problem_responses(401, 403, 404, 409, 422),
@@ -339,10 +362,10 @@ def confirm_incident(
 
 
 @router.post(
-    "/{incident_id}/reject",
+    "/{incident_id:uuid}/reject",
     summary="Reject a report",
     response_model=IncidentDetail,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 def reject_incident(
     incident_id: uuid.UUID,
@@ -361,10 +384,10 @@ def reject_incident(
 
 
 @router.post(
-    "/{incident_id}/merge",
+    "/{incident_id:uuid}/merge",
     summary="Merge incidents into this one",
     response_model=IncidentDetail,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 def merge_incidents(
     incident_id: uuid.UUID,
@@ -388,11 +411,11 @@ def merge_incidents(
 
 
 @router.post(
-    "/{incident_id}/split",
+    "/{incident_id:uuid}/split",
     summary="Split source records off into a new incident",
     status_code=201,
     response_model=IncidentDetail,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 def split_incident(
     incident_id: uuid.UUID,

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from silkguard.core.errors import InvalidInput, RowError
+from silkguard.core.errors import InvalidInput
 from silkguard.core.tlp import TLP
 from silkguard.incidents.enrich import enrich
 from silkguard.incidents.fields import content_hash
@@ -174,25 +174,10 @@ def _convert(plan: ImportPlan, values: dict[str, Any], parser: RowParser) -> Par
 
 
 def parsed_rows(plan: ImportPlan) -> Iterator[ParsedRow]:
-    """Every row of the file, parsed and enriched, with duplicate ids reported as errors."""
-    first_line: dict[str, int] = {}
+    """Every row of the file, parsed and enriched. Repeated ids are found by the writer, in
+    the store, so that memory does not grow with the file."""
     for raw_row in plan.stream.rows:
-        parser = RowParser(raw_row.line)
         if raw_row.error is not None:
             yield ParsedRow(raw_row.line, "", {}, None, [raw_row.error])
             continue
-        row = _convert(plan, raw_row.values, parser)
-        if row.external_id and not row.filtered:
-            seen = first_line.setdefault(row.external_id, row.line)
-            if seen != row.line:
-                row.errors.append(
-                    RowError(
-                        row.line,
-                        "id",
-                        row.external_id,
-                        f"duplicate id: line {seen} has the same id",
-                        "give each row its own id, or remove the repeated row",
-                    )
-                )
-                row.fields = None
-        yield row
+        yield _convert(plan, raw_row.values, RowParser(raw_row.line))

@@ -1,0 +1,659 @@
+"""``/api/v1/incidents``: the life of a report (draft, confirm, reject, correct with If-Match,
+merge, split), search filters, cursor pagination, GeoJSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import h3
+import pytest
+from argon2 import PasswordHasher
+from shapely import Point
+from shapely.geometry import shape
+from sqlalchemy import select
+
+from silkguard.api.routes.incidents import CSV_COLUMNS
+from silkguard.auth import passwords
+from silkguard.auth.models import SharingGroupMember
+from silkguard.auth.roles import Role
+from silkguard.core.access import Principal, visible_in_python
+from silkguard.core.tlp import TLP
+from silkguard.incidents.models import Incident, IncidentRecipient, IncidentShare
+from silkguard.incidents.schemas import GeoJSONFeatureCollection
+from tests.api.conftest import World
+
+API = "/api/v1"
+PROBLEM = "application/problem+json"
+YEAR = {"since": "2031-01-01T00:00:00Z", "until": "2032-01-01T00:00:00Z"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Worlds create 18 users; argon2's production cost (64 MiB, 3 passes) is not under test."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passwords, "_hasher", lambda: cheap)
+        yield
+
+
+def _report(**fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "occurred_at": "2024-03-26T13:00:00+05:00",
+        "attack_type": "suicide_vbied",
+        "target_type": "convoy",
+        "latitude": 34.93,
+        "longitude": 72.87,
+        "place": "Besham",
+        "tlp": "GREEN",
+        "summary": f"report {uuid.uuid4().hex[:8]}",
+    }
+    body.update(fields)
+    return body
+
+
+def _create(world: World, org: str = "alpha", **fields: Any) -> dict[str, Any]:
+    r = world.client.post(
+        f"{API}/incidents", json=_report(**fields), headers=world.headers(org, Role.ANALYST)
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _confirm(world: World, incident_id: str, org: str = "alpha") -> dict[str, Any]:
+    r = world.client.post(
+        f"{API}/incidents/{incident_id}/confirm", headers=world.headers(org, Role.ANALYST)
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _get(world: World, incident_id: str, org: str, role: Role = Role.ANALYST) -> Any:
+    return world.client.get(f"{API}/incidents/{incident_id}", headers=world.headers(org, role))
+
+
+def _is_problem(r: Any, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    return body
+
+
+# --- reports and review ------------------------------------------------------------------------
+
+
+def test_create_draft(world: World) -> None:
+    r = world.client.post(
+        f"{API}/incidents", json=_report(), headers=world.headers("alpha", Role.ANALYST)
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert r.headers["etag"] == 'W/"1"'
+    assert r.headers["location"] == f"{API}/incidents/{body['id']}"
+    assert body["status"] == "draft"
+    assert body["org_id"] == str(world.orgs["alpha"])
+    assert body["version"] == 1
+    assert len(body["sources"]) == 1
+    assert body["sources"][0]["source_kind"] == "field"
+    again = world.client.get(r.headers["location"], headers=world.headers("alpha", Role.STAFF))
+    assert again.status_code == 200
+    assert again.headers["etag"] == 'W/"1"'
+
+
+def test_only_the_own_organisation_sees_a_draft(world: World) -> None:
+    draft = _create(world, tlp="CLEAR")
+    for role in Role:
+        assert _get(world, draft["id"], "alpha", role).status_code == 200
+    for org, role in [("bravo", Role.ADMIN), ("bravo", Role.ANALYST), ("partner", Role.PARTNER)]:
+        _is_problem(_get(world, draft["id"], org, role), 404)
+
+
+def test_confirm_makes_it_visible_under_its_marking(world: World) -> None:
+    amber = _create(world, tlp="AMBER", share_with_groups=[str(world.group_id)])
+    green = _create(world, tlp="GREEN")
+    for draft in (amber, green):
+        assert _get(world, draft["id"], "partner", Role.PARTNER).status_code == 404
+    assert _confirm(world, amber["id"])["status"] == "confirmed"
+    _confirm(world, green["id"])
+    assert _get(world, green["id"], "bravo", Role.STAFF).status_code == 200
+    assert _get(world, green["id"], "partner", Role.PARTNER).status_code == 200
+    assert _get(world, amber["id"], "partner", Role.PARTNER).status_code == 200  # via the group
+    assert _get(world, amber["id"], "bravo", Role.ADMIN).status_code == 404
+    r = world.client.post(
+        f"{API}/incidents/{amber['id']}/confirm", headers=world.headers("alpha", Role.ANALYST)
+    )
+    assert "already confirmed" in _is_problem(r, 409)["detail"]
+
+
+def test_red_is_seen_by_its_named_recipients_and_creator(world: World) -> None:
+    recipient = world.users[("partner", Role.PARTNER)]
+    red = _create(world, tlp="RED", recipients=[str(recipient)])
+    _confirm(world, red["id"])
+    assert _get(world, red["id"], "alpha", Role.ANALYST).status_code == 200  # creator
+    assert _get(world, red["id"], "partner", Role.PARTNER).status_code == 200  # recipient
+    assert _get(world, red["id"], "partner", Role.ADMIN).status_code == 404
+    assert _get(world, red["id"], "alpha", Role.ADMIN).status_code == 404
+
+
+def test_sharing_with_a_group_of_another_organisation_is_refused(world: World) -> None:
+    r = world.client.post(
+        f"{API}/incidents",
+        json=_report(tlp="AMBER", share_with_groups=[str(world.group_id)]),
+        headers=world.headers("bravo", Role.ANALYST),
+    )
+    assert "share_with_groups" in _is_problem(r, 422)["detail"]
+    r = world.client.post(
+        f"{API}/incidents",
+        json=_report(tlp="RED", recipients=[str(uuid.uuid4())]),
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert "recipients" in _is_problem(r, 422)["detail"]
+
+
+def test_reject_with_a_reason(world: World) -> None:
+    draft = _create(world)
+    r = world.client.post(
+        f"{API}/incidents/{draft['id']}/reject",
+        json={"reason": "duplicate of an earlier report"},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "rejected"
+    assert r.json()["review_note"] == "duplicate of an earlier report"
+    assert _get(world, draft["id"], "bravo").status_code == 404
+    assert _get(world, draft["id"], "alpha", Role.STAFF).json()["status"] == "rejected"
+    short = world.client.post(
+        f"{API}/incidents/{draft['id']}/reject",
+        json={"reason": "x"},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert [p["name"] for p in _is_problem(short, 422)["invalid_params"]] == ["reason"]
+
+
+def _patch(world: World, incident_id: str, body: dict[str, Any], etag: str | None) -> Any:
+    headers = world.headers("alpha", Role.ANALYST)
+    if etag is not None:
+        headers["If-Match"] = etag
+    return world.client.patch(f"{API}/incidents/{incident_id}", json=body, headers=headers)
+
+
+def test_patch_with_if_match_updates_and_bumps_the_etag(world: World) -> None:
+    draft = _create(world, killed=1)
+    r = _patch(world, draft["id"], {"killed": 3, "perpetrator": "TTP"}, 'W/"1"')
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == 'W/"2"'
+    assert r.json()["killed"] == 3
+    assert r.json()["perpetrator"] == "TTP"
+    assert r.json()["overrides"] == {"killed": 3, "perpetrator": "TTP"}
+    stored = _get(world, draft["id"], "alpha")
+    assert stored.headers["etag"] == 'W/"2"'
+    assert stored.json()["killed"] == 3
+
+
+def test_two_clients_editing_the_same_incident(world: World) -> None:
+    """The second writer's stale If-Match gets 409 and changes nothing; the first writer's
+    change is kept; re-reading and re-applying then works, and both changes are stored."""
+    incident = _create(world, killed=1, summary="first version")
+    etag_a = _get(world, incident["id"], "alpha").headers["etag"]
+    etag_b = _get(world, incident["id"], "alpha").headers["etag"]
+    assert etag_a == etag_b == 'W/"1"'
+
+    first = _patch(world, incident["id"], {"summary": "corrected by A"}, etag_a)
+    assert first.status_code == 200, first.text
+    stale = _patch(world, incident["id"], {"killed": 5}, etag_b)
+    assert "changed since you read it" in _is_problem(stale, 409)["detail"]
+
+    now = _get(world, incident["id"], "alpha")
+    assert now.json()["summary"] == "corrected by A"
+    assert now.json()["killed"] == 1  # B's stale change was not applied
+    assert now.headers["etag"] == 'W/"2"'
+
+    retry = _patch(world, incident["id"], {"killed": 5}, now.headers["etag"])
+    assert retry.status_code == 200, retry.text
+    final = _get(world, incident["id"], "alpha").json()
+    assert (final["summary"], final["killed"], final["version"]) == ("corrected by A", 5, 3)
+
+
+def test_corrected_position_is_found_by_h3_search(world: World) -> None:
+    """A corrected position gets the same nested cells as an imported one. At this point the
+    resolution-4 cell of the position is not the parent of its resolution-8 cell."""
+    lat, lon = 34.0567, 72.5729
+    fine_parent = h3.cell_to_parent(h3.latlng_to_cell(lat, lon, 8), 4)
+    assert h3.latlng_to_cell(lat, lon, 4) != fine_parent
+    incident = _create(world, occurred_at="2029-04-04T04:00:00Z")
+    r = _patch(world, incident["id"], {"latitude": lat, "longitude": lon}, 'W/"1"')
+    assert r.status_code == 200, r.text
+    assert r.json()["geo_precision"] == "exact"
+    _confirm(world, incident["id"])
+    window = {"since": "2029-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"}
+    for res in (4, 5, 6, 8):
+        cell = h3.cell_to_parent(h3.latlng_to_cell(lat, lon, 8), res)
+        found = world.client.get(
+            f"{API}/incidents",
+            params={**window, "h3": cell},
+            headers=world.headers("bravo", Role.STAFF),
+        ).json()["items"]
+        assert [i["id"] for i in found] == [incident["id"]], res
+
+
+def test_correcting_the_marking_changes_who_sees_it(world: World) -> None:
+    incident = _confirm(world, _create(world, tlp="GREEN")["id"])
+    assert _get(world, incident["id"], "bravo").status_code == 200
+    assert incident["version"] == 2  # confirming changed it
+    r = _patch(world, incident["id"], {"tlp": "AMBER+STRICT"}, f'W/"{incident["version"]}"')
+    assert r.status_code == 200, r.text
+    assert r.json()["tlp"] == "AMBER+STRICT"
+    _is_problem(_get(world, incident["id"], "bravo"), 404)
+    assert _get(world, incident["id"], "alpha", Role.STAFF).status_code == 200
+
+
+def test_patch_without_if_match_is_refused(world: World) -> None:
+    draft = _create(world)
+    body = _is_problem(_patch(world, draft["id"], {"killed": 2}, None), 422)
+    assert "If-Match" in body["detail"]
+    assert _get(world, draft["id"], "alpha").json()["version"] == 1
+
+
+def test_patch_of_another_organisations_incident(world: World) -> None:
+    visible = world.incidents[("bravo", TLP.GREEN)]
+    r = _patch(world, str(visible), {"killed": 2}, 'W/"1"')
+    assert "another organisation" in _is_problem(r, 403)["detail"]
+    hidden = world.incidents[("bravo", TLP.AMBER_STRICT)]
+    _is_problem(_patch(world, str(hidden), {"killed": 2}, 'W/"1"'), 404)
+
+
+def test_merge_moves_the_sources(world: World) -> None:
+    target, other = _create(world, killed=1), _create(world, injured=4)
+    r = world.client.post(
+        f"{API}/incidents/{target['id']}/merge",
+        json={"incident_ids": [other["id"]]},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert r.status_code == 200, r.text
+    merged = r.json()
+    assert {s["id"] for s in merged["sources"]} == {
+        target["sources"][0]["id"],
+        other["sources"][0]["id"],
+    }
+    assert all(
+        s["match_reason"] for s in merged["sources"] if s["id"] != target["sources"][0]["id"]
+    )
+    _is_problem(_get(world, other["id"], "alpha"), 404)
+    itself = world.client.post(
+        f"{API}/incidents/{target['id']}/merge",
+        json={"incident_ids": [target["id"]]},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    _is_problem(itself, 422)
+    foreign = world.client.post(
+        f"{API}/incidents/{target['id']}/merge",
+        json={"incident_ids": [str(world.drafts["bravo"])]},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    _is_problem(foreign, 404)
+
+
+def test_split_a_source_off(world: World) -> None:
+    target, other = _create(world, killed=1), _create(world, injured=4)
+    merged = world.client.post(
+        f"{API}/incidents/{target['id']}/merge",
+        json={"incident_ids": [other["id"]]},
+        headers=world.headers("alpha", Role.ANALYST),
+    ).json()
+    moving = other["sources"][0]["id"]
+    r = world.client.post(
+        f"{API}/incidents/{merged['id']}/split",
+        json={"source_record_ids": [moving]},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert r.status_code == 201, r.text
+    fresh = r.json()
+    assert fresh["id"] not in (target["id"], other["id"])
+    assert [s["id"] for s in fresh["sources"]] == [moving]
+    assert fresh["injured"] == 4
+    original = _get(world, target["id"], "alpha").json()
+    assert [s["id"] for s in original["sources"]] == [target["sources"][0]["id"]]
+    assert original["injured"] is None
+    everything = world.client.post(
+        f"{API}/incidents/{target['id']}/split",
+        json={"source_record_ids": [target["sources"][0]["id"]]},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    _is_problem(everything, 422)
+
+
+def test_nul_characters_are_a_422_naming_the_field(world: World) -> None:
+    r = world.client.post(
+        f"{API}/incidents",
+        json=_report(summary="bad\u0000text"),
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert [p["name"] for p in _is_problem(r, 422)["invalid_params"]] == ["summary"]
+    r = world.client.get(
+        f"{API}/incidents", params={"q": "a\u0000b"}, headers=world.headers("alpha", Role.STAFF)
+    )
+    assert [p["name"] for p in _is_problem(r, 422)["invalid_params"]] == ["q"]
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spot:
+    name: str
+    latitude: float
+    longitude: float
+    occurred_at: str
+    attack_type: str
+    target_type: str
+    perpetrator: str
+
+
+SPOTS = (
+    Spot("Besham", 34.93, 72.87, "2031-01-10T09:00:00+05:00", "suicide_vbied", "convoy", "TTP"),
+    Spot("Gwadar", 25.126, 62.322, "2031-03-15T10:00:00+05:00", "armed_assault", "port", "BLA"),
+    Spot("Karachi", 24.861, 67.01, "2031-05-20T11:00:00+05:00", "shooting", "consulate", "BLA MB"),
+    Spot("Dasu", 35.29, 73.29, "2031-07-01T00:00:00Z", "suicide_vbied", "bus", "unknown"),
+    Spot("Quetta", 30.184, 67.001, "2031-09-09T08:00:00+05:00", "kidnapping", "foreigners", "IS"),
+)
+
+
+@pytest.fixture(scope="module")
+def spots(world: World) -> dict[str, dict[str, Any]]:
+    """One confirmed GREEN incident of alpha at each spot, all in 2031 (no other test uses
+    that year), as the API returns them."""
+    out: dict[str, dict[str, Any]] = {}
+    for s in SPOTS:
+        created = _create(
+            world,
+            occurred_at=s.occurred_at,
+            latitude=s.latitude,
+            longitude=s.longitude,
+            place=s.name,
+            attack_type=s.attack_type,
+            target_type=s.target_type,
+            perpetrator=s.perpetrator,
+            summary=f"search fixture at {s.name}",
+        )
+        out[s.name] = _confirm(world, created["id"])
+    return out
+
+
+def _search(world: World, params: dict[str, Any], role: Role = Role.STAFF) -> set[str]:
+    r = world.client.get(
+        f"{API}/incidents", params={**YEAR, **params}, headers=world.headers("bravo", role)
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["next_cursor"] is None
+    return {item["id"] for item in r.json()["items"]}
+
+
+def _ids(spots: dict[str, dict[str, Any]], *names: str) -> set[str]:
+    return {spots[n]["id"] for n in names}
+
+
+def test_search_by_time(world: World, spots: dict[str, dict[str, Any]]) -> None:
+    assert _search(world, {}) == _ids(spots, *spots)
+    window = {"since": "2031-03-01T00:00:00Z", "until": "2031-07-01T00:00:00Z"}
+    assert _search(world, window) == _ids(spots, "Gwadar", "Karachi")  # until is exclusive
+    inclusive = {"since": "2031-05-20T11:00:00+05:00", "until": "2031-07-01T00:00:01Z"}
+    assert _search(world, inclusive) == _ids(spots, "Karachi", "Dasu")
+    r = world.client.get(
+        f"{API}/incidents",
+        params={"since": "2031-05-01T00:00:00Z", "until": "2031-04-01T00:00:00Z"},
+        headers=world.headers("bravo", Role.STAFF),
+    )
+    _is_problem(r, 422)
+
+
+def test_search_by_place(world: World, spots: dict[str, dict[str, Any]]) -> None:
+    assert _search(world, {"bbox": "66.5,24.5,67.5,25.5"}) == _ids(spots, "Karachi")
+    coast = {
+        "type": "Polygon",
+        "coordinates": [[[61.5, 24.5], [68.0, 24.5], [68.0, 25.5], [61.5, 25.5], [61.5, 24.5]]],
+    }
+    assert _search(world, {"polygon": json.dumps(coast)}) == _ids(spots, "Gwadar", "Karachi")
+    # A triangle whose bounding box holds Karachi but whose area does not.
+    triangle = {
+        "type": "Polygon",
+        "coordinates": [[[61.5, 24.5], [68.0, 24.5], [61.5, 26.0], [61.5, 24.5]]],
+    }
+    assert shape(triangle).covers(Point(62.322, 25.126))
+    assert not shape(triangle).covers(Point(67.01, 24.861))
+    assert _search(world, {"polygon": json.dumps(triangle)}) == _ids(spots, "Gwadar")
+    feature = {"type": "Feature", "properties": {}, "geometry": coast}
+    assert _search(world, {"polygon": json.dumps(feature)}) == _ids(spots, "Gwadar", "Karachi")
+    balochistan = {n for n in spots if spots[n]["province"] == "Balochistan"}
+    assert balochistan == {"Gwadar", "Quetta"}
+    assert _search(world, {"province": "balochistan"}) == _ids(spots, *balochistan)
+    district = spots["Besham"]["district"]
+    assert district
+    same_district = {n for n in spots if spots[n]["district"] == district}
+    assert _search(world, {"district": district.upper()}) == _ids(spots, *same_district)
+
+
+@pytest.mark.parametrize("res", [4, 5, 6, 8])
+def test_search_by_h3_cell(world: World, spots: dict[str, dict[str, Any]], res: int) -> None:
+    """An h3 cell of any resolution up to 8 finds the incidents whose position lies in it
+    (coarse cells are taken as parents of the resolution-8 cell, as they are stored)."""
+
+    def cell(name: str) -> str:
+        s = spots[name]
+        return str(h3.cell_to_parent(h3.latlng_to_cell(s["latitude"], s["longitude"], 8), res))
+
+    for name in ("Besham", "Dasu"):
+        expected = {n for n in spots if cell(n) == cell(name)}
+        assert name in expected
+        assert _search(world, {"h3": cell(name)}) == _ids(spots, *expected)
+    if res == 6:
+        assert cell("Besham") == spots["Besham"]["h3_r6"]
+
+
+def test_search_by_what_and_who(world: World, spots: dict[str, dict[str, Any]]) -> None:
+    assert _search(world, {"attack_type": "suicide_vbied"}) == _ids(spots, "Besham", "Dasu")
+    both = {"attack_type": ["shooting", "kidnapping"]}
+    assert _search(world, both) == _ids(spots, "Karachi", "Quetta")
+    assert _search(world, {"target_type": "port"}) == _ids(spots, "Gwadar")
+    assert _search(world, {"perpetrator": "bla"}) == _ids(spots, "Gwadar", "Karachi")
+    assert _search(world, {"q": "FIXTURE AT G"}) == _ids(spots, "Gwadar")
+    assert _search(world, {"q": "fixture", "province": "Sindh"}) == _ids(spots, "Karachi")
+    assert _search(world, {"q": "100%_match"}) == set()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"bbox": "1,2,3"},
+        {"bbox": "70,30,60,35"},
+        {"polygon": "{not json"},
+        {"polygon": '{"type": "Point", "coordinates": [1, 2]}'},
+        {"h3": "not-a-cell"},
+        {"h3": "8928308280fffff"},  # resolution 9
+        {"cursor": "bm90IG91cnM"},
+        {"attack_type": "tea_party"},
+        {"since": "1711440000"},
+        {"since": "2024-01-01T00:00:00"},  # no zone
+        {"limit": "0"},
+    ],
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items())[:40],
+)
+def test_bad_search_parameters_are_422(world: World, params: dict[str, str]) -> None:
+    r = world.client.get(
+        f"{API}/incidents", params=params, headers=world.headers("alpha", Role.STAFF)
+    )
+    _is_problem(r, 422)
+    if "cursor" not in params:
+        csv_r = world.client.get(
+            f"{API}/incidents/export.csv", params=params, headers=world.headers("alpha", Role.ADMIN)
+        )
+        assert csv_r.status_code == 422 if "limit" not in params else 200
+
+
+# --- pages, GeoJSON, CSV -----------------------------------------------------------------------
+
+
+def _visible_ids(world: World, org: str, role: Role) -> set[str]:
+    """What the visibility rule says ``org``'s ``role`` sees now (other tests add incidents)."""
+    with world.client.app.state.session_factory() as session:
+        groups = frozenset(
+            session.execute(
+                select(SharingGroupMember.group_id).where(
+                    SharingGroupMember.org_id == world.orgs[org]
+                )
+            ).scalars()
+        )
+        principal = Principal(
+            org_id=world.orgs[org],
+            role=role.value,
+            user_id=world.users[(org, role)],
+            group_ids=groups,
+        )
+        shares: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for iid, gid in session.execute(select(IncidentShare.incident_id, IncidentShare.group_id)):
+            shares.setdefault(iid, set()).add(gid)
+        recipients: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for iid, uid in session.execute(
+            select(IncidentRecipient.incident_id, IncidentRecipient.user_id)
+        ):
+            recipients.setdefault(iid, set()).add(uid)
+        return {
+            str(i.id)
+            for i in session.execute(select(Incident)).scalars()
+            if visible_in_python(
+                principal,
+                org_id=i.org_id,
+                tlp=i.tlp,
+                status=i.status,
+                created_by=i.created_by,
+                group_ids=frozenset(shares.get(i.id, ())),
+                recipients=frozenset(recipients.get(i.id, ())),
+            )
+        }
+
+
+@pytest.mark.parametrize("limit", [1, 2, 7])
+def test_cursor_pages_show_each_visible_incident_once(world: World, limit: int) -> None:
+    headers = world.headers("partner", Role.PARTNER)
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    previous: tuple[str, str] | None = None
+    for _ in range(500):
+        r = world.client.get(f"{API}/incidents", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["items"]) <= limit
+        for item in page["items"]:
+            key = (item["occurred_at"], item["id"])
+            assert previous is None or key < previous, "newest first, ties by id"
+            previous = key
+        seen += [item["id"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        assert len(page["items"]) == limit
+        params["cursor"] = page["next_cursor"]
+    assert len(seen) == len(set(seen))
+    assert set(seen) == _visible_ids(world, "partner", Role.PARTNER)
+
+
+def test_pages_across_incidents_of_the_same_moment(world: World) -> None:
+    same = "2030-02-02T02:02:02Z"
+    made = {
+        _confirm(world, _create(world, occurred_at=same, summary=f"tie {n}")["id"])["id"]
+        for n in range(5)
+    }
+    window = {"since": same, "until": "2030-02-02T02:02:03Z", "limit": 2}
+    seen: list[str] = []
+    headers = world.headers("bravo", Role.STAFF)
+    for _ in range(10):
+        page = world.client.get(f"{API}/incidents", params=window, headers=headers).json()
+        seen += [i["id"] for i in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        window["cursor"] = page["next_cursor"]
+    assert sorted(seen) == sorted(made)
+    assert seen == sorted(made, reverse=True)
+
+
+def test_geojson_feature_collection(world: World, spots: dict[str, dict[str, Any]]) -> None:
+    unplaced = _confirm(
+        world,
+        _create(
+            world,
+            occurred_at="2031-12-01T00:00:00Z",
+            latitude=None,
+            longitude=None,
+            place=None,
+            summary="somewhere in Pakistan",
+        )["id"],
+    )
+    assert unplaced["geo_precision"] == "country"
+    headers = world.headers("bravo", Role.STAFF)
+    as_json = world.client.get(f"{API}/incidents", params=YEAR, headers=headers).json()
+    for how in ("format", "accept"):
+        if how == "format":
+            r = world.client.get(
+                f"{API}/incidents", params={**YEAR, "format": "geojson"}, headers=headers
+            )
+        else:
+            r = world.client.get(
+                f"{API}/incidents",
+                params=YEAR,
+                headers={**headers, "Accept": "application/geo+json"},
+            )
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("application/geo+json")
+        body = r.json()
+        GeoJSONFeatureCollection.model_validate(body)
+        assert body["type"] == "FeatureCollection"
+        assert [f["id"] for f in body["features"]] == [i["id"] for i in as_json["items"]]
+        by_id = {f["id"]: f for f in body["features"]}
+        for name, incident in spots.items():
+            feature = by_id[incident["id"]]
+            assert feature["type"] == "Feature"
+            assert feature["geometry"]["type"] == "Point"
+            lon, lat = feature["geometry"]["coordinates"]
+            spot = next(s for s in SPOTS if s.name == name)
+            assert (lon, lat) == (pytest.approx(spot.longitude), pytest.approx(spot.latitude))
+            assert "latitude" not in feature["properties"]
+            assert feature["properties"]["attack_type"] == spot.attack_type
+        assert by_id[unplaced["id"]]["geometry"] is None
+    r = world.client.get(
+        f"{API}/incidents",
+        params={**YEAR, "format": "json"},
+        headers={**headers, "Accept": "application/geo+json"},
+    )
+    assert r.headers["content-type"].startswith("application/json")
+
+
+def test_csv_export(world: World, spots: dict[str, dict[str, Any]]) -> None:
+    r = world.client.get(
+        f"{API}/incidents/export.csv",
+        params={**YEAR, "province": "Balochistan"},
+        headers=world.headers("partner", Role.PARTNER),
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"].startswith('attachment; filename="incidents-')
+    reader = csv.reader(io.StringIO(r.text))
+    header = next(reader)
+    assert tuple(header) == CSV_COLUMNS
+    rows = [dict(zip(header, row, strict=True)) for row in reader]
+    assert {row["id"] for row in rows} == _ids(spots, "Gwadar", "Quetta")
+    gwadar = next(row for row in rows if row["id"] == spots["Gwadar"]["id"])
+    assert float(gwadar["latitude"]) == pytest.approx(25.126)
+    assert gwadar["attack_type"] == "armed_assault"
+    assert gwadar["perpetrator"] == "BLA"
+    assert gwadar["tlp"] == "GREEN"
+    everything = world.client.get(
+        f"{API}/incidents/export.csv", headers=world.headers("partner", Role.PARTNER)
+    )
+    lines = list(csv.reader(io.StringIO(everything.text)))
+    assert len(lines) - 1 == len(_visible_ids(world, "partner", Role.PARTNER))

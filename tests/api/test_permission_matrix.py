@@ -1,0 +1,744 @@
+"""Every role against every route, generated from ``ROLE_PERMISSIONS``; then TLP visibility
+through every way of reading incidents (read, list, GeoJSON, CSV, filtered searches).
+
+The route table below names, for each route under /api/v1, the permission it needs and how to
+build a valid request for it. A test checks that the table and the application's routes are the
+same set and that each route's ``require(...)`` dependency names the table's permission, so a new
+route without an entry (or with another permission) fails here first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import h3
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from shapely import Point
+from shapely.geometry import shape
+from sqlalchemy import select
+
+from silkguard.api.app import API_PREFIX
+from silkguard.auth import passwords
+from silkguard.auth import service as auth_service
+from silkguard.auth.models import SharingGroupMember
+from silkguard.auth.roles import Permission, Role, allowed
+from silkguard.core.access import Principal, visible_in_python
+from silkguard.core.clock import utcnow
+from silkguard.core.tlp import TLP
+from silkguard.incidents import review as incidents_review
+from silkguard.incidents.models import Incident, IncidentRecipient, IncidentShare
+from silkguard.incidents.schemas import IncidentCreate
+from silkguard.incidents.vocab import AttackType, TargetType
+from tests.api.conftest import ORGS, PASSWORD, World, build_world
+
+PROBLEM = "application/problem+json"
+# Routes anyone may call (no principal), and the documentation the app serves.
+EXEMPT = {
+    ("GET", f"{API_PREFIX}/health"),
+    ("POST", f"{API_PREFIX}/auth/login"),
+    ("POST", f"{API_PREFIX}/auth/refresh"),
+    ("GET", f"{API_PREFIX}/openapi.json"),
+    ("GET", f"{API_PREFIX}/docs"),
+}
+CALLER_ORG = "alpha"
+OTHER_ORG = "bravo"
+BESHAM_POLYGON = {
+    "type": "Polygon",
+    "coordinates": [[[72.7, 34.85], [73.0, 34.85], [73.0, 35.0], [72.7, 35.0], [72.7, 34.85]]],
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Worlds create 18 users; argon2's production cost (64 MiB, 3 passes) is not under test."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passwords, "_hasher", lambda: cheap)
+        yield
+
+
+# --- the route table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Objects:
+    """Fresh objects in a world, made through the service layer so that a write route can run
+    once per case without changing what the next case sees."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.factory = world.client.app.state.session_factory
+        self._n = itertools.count(1)
+
+    def unique(self, stem: str) -> str:
+        return f"{stem}{next(self._n)}x{uuid.uuid4().hex[:6]}"
+
+    def analyst(self, org: str) -> Principal:
+        return Principal(
+            org_id=self.world.orgs[org],
+            role=Role.ANALYST.value,
+            user_id=self.world.users[(org, Role.ANALYST)],
+        )
+
+    def draft(self, org: str) -> uuid.UUID:
+        data = IncidentCreate(
+            occurred_at=datetime(2024, 6, 1, 8, tzinfo=UTC),
+            attack_type=AttackType.SHOOTING,
+            target_type=TargetType.CONVOY,
+            latitude=34.95,
+            longitude=72.85,
+            tlp=TLP.GREEN,
+            summary=self.unique("matrix draft "),
+        )
+        with self.factory() as session:
+            inc = incidents_review.create_draft(session, principal=self.analyst(org), data=data)
+            session.commit()
+            return inc.id
+
+    def two_sources(self, org: str) -> tuple[uuid.UUID, uuid.UUID]:
+        """An incident of two source records, and the id of one of them."""
+        target, other = self.draft(org), self.draft(org)
+        with self.factory() as session:
+            inc = incidents_review.merge(
+                session, principal=self.analyst(org), incident_id=target, others=[other]
+            )
+            record = inc.sources[-1].id
+            session.commit()
+            return target, record
+
+    def user(self, org: str) -> uuid.UUID:
+        with self.factory() as session:
+            user = auth_service.create_user(
+                session,
+                org_id=self.world.orgs[org],
+                username=self.unique("target."),
+                password=PASSWORD,
+                role=Role.STAFF,
+            )
+            session.commit()
+            return user.id
+
+    def key(self, org: str) -> uuid.UUID:
+        with self.factory() as session:
+            key, _ = auth_service.create_api_key(
+                session, org_id=self.world.orgs[org], name=self.unique("key "), role=Role.STAFF
+            )
+            session.commit()
+            return key.id
+
+    def group(self, org: str) -> uuid.UUID:
+        with self.factory() as session:
+            group = auth_service.create_sharing_group(
+                session, name=self.unique("group "), owner_org_id=self.world.orgs[org]
+            )
+            session.commit()
+            return group.id
+
+    def refresh_token(self, org: str, role: Role) -> str:
+        with self.factory() as session:
+            user = auth_service.get_user(session, user_id=self.world.users[(org, role)])
+            token = auth_service.issue_refresh_token(session, user=user, now=utcnow(), ttl_s=3600)
+            session.commit()
+            return token
+
+
+Builder = Callable[[Objects, Role, str], Call]
+
+
+@dataclass(frozen=True)
+class RouteCase:
+    method: str
+    path: str
+    permission: Permission | None  # None: any signed-in caller
+    build: Builder
+    ok: int
+    owned: bool = False  # names an object of the given organisation (another's is a 404)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path.removeprefix(API_PREFIX)}"
+
+
+def _p(path: str) -> str:
+    return API_PREFIX + path
+
+
+def _incident_body(o: Objects, _role: Role, _org: str) -> Call:
+    return Call(
+        "POST",
+        _p("/incidents"),
+        {
+            "occurred_at": "2024-03-26T13:00:00+05:00",
+            "attack_type": "suicide_vbied",
+            "target_type": "convoy",
+            "latitude": 34.93,
+            "longitude": 72.87,
+            "tlp": "AMBER",
+            "summary": o.unique("matrix report "),
+        },
+    )
+
+
+def _split(o: Objects, _role: Role, org: str) -> Call:
+    incident, record = o.two_sources(org)
+    return Call("POST", _p(f"/incidents/{incident}/split"), {"source_record_ids": [str(record)]})
+
+
+def _merge(o: Objects, _role: Role, org: str) -> Call:
+    target, other = o.draft(org), o.draft(org)
+    return Call("POST", _p(f"/incidents/{target}/merge"), {"incident_ids": [str(other)]})
+
+
+ROUTES: tuple[RouteCase, ...] = (
+    RouteCase("GET", _p("/auth/me"), None, lambda _o, _r, _g: Call("GET", _p("/auth/me")), 200),
+    RouteCase(
+        "POST",
+        _p("/auth/logout"),
+        None,
+        lambda o, r, _g: Call(
+            "POST", _p("/auth/logout"), {"refresh_token": o.refresh_token(CALLER_ORG, r)}
+        ),
+        204,
+    ),
+    RouteCase(
+        "GET",
+        _p("/incidents"),
+        Permission.INCIDENT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/incidents?q=test")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/incidents/export.csv"),
+        Permission.INCIDENT_EXPORT,
+        lambda _o, _r, _g: Call("GET", _p("/incidents/export.csv?province=Khyber%20Pakhtunkhwa")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/incidents/{incident_id}"),
+        Permission.INCIDENT_READ,
+        lambda o, _r, g: Call("GET", _p(f"/incidents/{o.world.incidents[(g, TLP.AMBER_STRICT)]}")),
+        200,
+        owned=True,
+    ),
+    RouteCase("POST", _p("/incidents"), Permission.INCIDENT_CREATE, _incident_body, 201),
+    RouteCase(
+        "PATCH",
+        _p("/incidents/{incident_id}"),
+        Permission.INCIDENT_UPDATE,
+        lambda o, _r, g: Call(
+            "PATCH",
+            _p(f"/incidents/{o.draft(g)}"),
+            {"summary": "corrected by the matrix", "killed": 2},
+            {"If-Match": 'W/"1"'},
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/incidents/{incident_id}/confirm"),
+        Permission.INCIDENT_REVIEW,
+        lambda o, _r, g: Call("POST", _p(f"/incidents/{o.draft(g)}/confirm")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/incidents/{incident_id}/reject"),
+        Permission.INCIDENT_REVIEW,
+        lambda o, _r, g: Call(
+            "POST", _p(f"/incidents/{o.draft(g)}/reject"), {"reason": "duplicate of a report"}
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/incidents/{incident_id}/merge"),
+        Permission.INCIDENT_MERGE,
+        _merge,
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/incidents/{incident_id}/split"),
+        Permission.INCIDENT_MERGE,
+        _split,
+        201,
+        owned=True,
+    ),
+    RouteCase(
+        "GET", _p("/orgs"), Permission.ORG_READ, lambda _o, _r, _g: Call("GET", _p("/orgs")), 200
+    ),
+    RouteCase(
+        "POST",
+        _p("/orgs"),
+        Permission.ORG_MANAGE,
+        lambda o, _r, _g: Call(
+            "POST",
+            _p("/orgs"),
+            {"slug": o.unique("org-"), "name": "A new partner", "kind": "partner"},
+        ),
+        201,
+    ),
+    RouteCase(
+        "GET", _p("/users"), Permission.USER_READ, lambda _o, _r, _g: Call("GET", _p("/users")), 200
+    ),
+    RouteCase(
+        "POST",
+        _p("/users"),
+        Permission.USER_MANAGE,
+        lambda o, _r, _g: Call(
+            "POST",
+            _p("/users"),
+            {"username": o.unique("new.user"), "password": PASSWORD, "role": "staff"},
+        ),
+        201,
+    ),
+    RouteCase(
+        "POST",
+        _p("/users/{user_id}/disable"),
+        Permission.USER_MANAGE,
+        lambda o, _r, g: Call("POST", _p(f"/users/{o.user(g)}/disable")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "PUT",
+        _p("/users/{user_id}/role"),
+        Permission.USER_MANAGE,
+        lambda o, _r, g: Call("PUT", _p(f"/users/{o.user(g)}/role"), {"role": "approver"}),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET", _p("/keys"), Permission.KEY_MANAGE, lambda _o, _r, _g: Call("GET", _p("/keys")), 200
+    ),
+    RouteCase(
+        "POST",
+        _p("/keys"),
+        Permission.KEY_MANAGE,
+        lambda o, _r, _g: Call(
+            "POST", _p("/keys"), {"name": o.unique("gateway "), "role": "staff"}
+        ),
+        201,
+    ),
+    RouteCase(
+        "DELETE",
+        _p("/keys/{key_id}"),
+        Permission.KEY_MANAGE,
+        lambda o, _r, g: Call("DELETE", _p(f"/keys/{o.key(g)}")),
+        204,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/sharing-groups"),
+        Permission.ORG_READ,
+        lambda _o, _r, _g: Call("GET", _p("/sharing-groups")),
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/sharing-groups"),
+        Permission.SHARING_MANAGE,
+        lambda o, _r, _g: Call("POST", _p("/sharing-groups"), {"name": o.unique("corridor ")}),
+        201,
+    ),
+    RouteCase(
+        "POST",
+        _p("/sharing-groups/{group_id}/members"),
+        Permission.SHARING_MANAGE,
+        lambda o, _r, g: Call(
+            "POST",
+            _p(f"/sharing-groups/{o.group(g)}/members"),
+            {"org_id": str(o.world.orgs["partner"])},
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/audit"),
+        Permission.AUDIT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/audit?action=incident.create&limit=5")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/audit/verify"),
+        Permission.AUDIT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/audit/verify")),
+        200,
+    ),
+)
+
+
+def _route_contexts(app: FastAPI) -> Iterator[Any]:
+    """The application's routes, flattened (FastAPI keeps included routers nested)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before included routers were kept as such
+        yield from app.routes
+        return
+    yield from iter_route_contexts(app.routes)
+
+
+def _required_permissions(dependant: Any) -> set[Permission]:
+    found: set[Permission] = set()
+    for dep in dependant.dependencies:
+        name = getattr(dep.call, "__name__", "")
+        if name.startswith("require_"):
+            found.add(Permission[name.removeprefix("require_").upper()])
+        found |= _required_permissions(dep)
+    return found
+
+
+def app_route_permissions(app: FastAPI) -> dict[tuple[str, str], Permission | str | None]:
+    """(method, path) -> the permission its dependencies require (None for any signed-in
+    caller), for every route under the API prefix except :data:`EXEMPT`."""
+    out: dict[tuple[str, str], Permission | str | None] = {}
+    for route in _route_contexts(app):
+        path = getattr(route, "path_format", None) or route.path or ""
+        for method in sorted(route.methods or ()):
+            if method == "HEAD" or not path.startswith(API_PREFIX) or (method, path) in EXEMPT:
+                continue
+            dependant = getattr(route, "dependant", None)
+            if dependant is None:
+                out[(method, path)] = "not an API route: no dependencies to read"
+                continue
+            perms = _required_permissions(dependant)
+            assert len(perms) <= 1, f"{method} {path} requires several permissions: {perms}"
+            out[(method, path)] = perms.pop() if perms else None
+    return out
+
+
+def test_route_table_matches_the_application(world: World) -> None:
+    app = world.client.app
+    declared = {(r.method, r.path): r.permission for r in ROUTES}
+    actual = app_route_permissions(app)
+    assert set(actual) - set(declared) == set(), "routes without an entry in the table"
+    assert set(declared) - set(actual) == set(), "table entries for routes that do not exist"
+    assert actual == declared
+    assert len(ROUTES) == len(declared), "a route appears twice in the table"
+
+
+def test_every_route_needs_a_principal(world: World) -> None:
+    """Without credentials every route of the table answers 401 with a problem document."""
+    for route in ROUTES:
+        path = route.path.format(
+            incident_id=uuid.uuid4(),
+            user_id=uuid.uuid4(),
+            key_id=uuid.uuid4(),
+            group_id=uuid.uuid4(),
+        )
+        r = world.client.request(route.method, path)
+        assert r.status_code == 401, (route.id, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.fixture(scope="module")
+def matrix(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Objects]:
+    """A world of its own: the matrix writes (its write routes run once per case)."""
+    for world in build_world(database_url, tmp_path_factory.mktemp("matrix")):
+        yield Objects(world)
+
+
+@pytest.mark.parametrize("owner", ["own", "other"])
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_role_on_route(matrix: Objects, role: Role, route: RouteCase, owner: str) -> None:
+    """403 exactly when ROLE_PERMISSIONS withholds the route's permission; otherwise the
+    route's success status on the caller's own objects and 404 on another organisation's
+    (which the caller may not see)."""
+    call = route.build(matrix, role, CALLER_ORG if owner == "own" else OTHER_ORG)
+    headers = {**matrix.world.headers(CALLER_ORG, role), **call.headers}
+    r = matrix.world.client.request(call.method, call.path, json=call.json, headers=headers)
+    if route.permission is not None and not allowed(role, route.permission):
+        assert r.status_code == 403, r.text
+        assert r.headers["content-type"].startswith(PROBLEM)
+        assert route.permission.value in r.json()["detail"]
+        return
+    expected = 404 if owner == "other" and route.owned else route.ok
+    assert r.status_code == expected, r.text
+    if expected == 404:
+        assert r.headers["content-type"].startswith(PROBLEM)
+
+
+# --- TLP visibility through every read route ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the visibility rule and the search filters need to know about one incident."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID | None
+    tlp: str
+    status: str
+    created_by: uuid.UUID | None
+    groups: frozenset[uuid.UUID]
+    recipients: frozenset[uuid.UUID]
+    text: str
+    province: str | None
+    latitude: float | None
+    longitude: float | None
+    h3_r6: int | None
+
+
+def _facts(world: World) -> dict[uuid.UUID, Facts]:
+    with world.client.app.state.session_factory() as session:
+        shares: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for incident_id, group_id in session.execute(
+            select(IncidentShare.incident_id, IncidentShare.group_id)
+        ):
+            shares.setdefault(incident_id, set()).add(group_id)
+        recipients: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for incident_id, user_id in session.execute(
+            select(IncidentRecipient.incident_id, IncidentRecipient.user_id)
+        ):
+            recipients.setdefault(incident_id, set()).add(user_id)
+        return {
+            i.id: Facts(
+                id=i.id,
+                org_id=i.org_id,
+                tlp=i.tlp,
+                status=i.status,
+                created_by=i.created_by,
+                groups=frozenset(shares.get(i.id, ())),
+                recipients=frozenset(recipients.get(i.id, ())),
+                text=" ".join(
+                    t for t in (i.summary, i.place, i.perpetrator, i.district) if t
+                ).lower(),
+                province=i.province,
+                latitude=i.latitude,
+                longitude=i.longitude,
+                h3_r6=i.h3_r6,
+            )
+            for i in session.execute(select(Incident)).scalars()
+        }
+
+
+def _principal(world: World, org: str, role: Role) -> Principal:
+    with world.client.app.state.session_factory() as session:
+        groups = session.execute(
+            select(SharingGroupMember.group_id).where(SharingGroupMember.org_id == world.orgs[org])
+        ).scalars()
+        return Principal(
+            org_id=world.orgs[org],
+            role=role.value,
+            user_id=world.users[(org, role)],
+            group_ids=frozenset(groups),
+        )
+
+
+def _sees(principal: Principal, f: Facts) -> bool:
+    return visible_in_python(
+        principal,
+        org_id=f.org_id,
+        tlp=f.tlp,
+        status=f.status,
+        created_by=f.created_by,
+        group_ids=f.groups,
+        recipients=f.recipients,
+    )
+
+
+READERS = [(org, role) for org in ORGS for role in Role if allowed(role, Permission.INCIDENT_READ)]
+
+
+def _reader_id(value: tuple[str, Role]) -> str:
+    return f"{value[0]}.{value[1].value}"
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    params: dict[str, str]
+    matches: Callable[[Facts], bool]
+
+
+def _in_polygon(f: Facts) -> bool:
+    if f.latitude is None or f.longitude is None:
+        return False
+    return bool(shape(BESHAM_POLYGON).covers(Point(f.longitude, f.latitude)))
+
+
+def _filters(facts: dict[uuid.UUID, Facts]) -> list[Filter]:
+    found = [
+        Filter("all", {}, lambda _f: True),
+        Filter("q=test", {"q": "test"}, lambda f: "test" in f.text),
+        Filter(
+            "province",
+            {"province": "Khyber Pakhtunkhwa"},
+            lambda f: (f.province or "").lower() == "khyber pakhtunkhwa",
+        ),
+        Filter(
+            "bbox",
+            {"bbox": "72.75,34.85,72.85,34.95"},
+            lambda f: (
+                f.longitude is not None
+                and f.latitude is not None
+                and 72.75 <= f.longitude <= 72.85
+                and 34.85 <= f.latitude <= 34.95
+            ),
+        ),
+        Filter("polygon", {"polygon": json.dumps(BESHAM_POLYGON)}, _in_polygon),
+    ]
+    for cell in sorted({f.h3_r6 for f in facts.values() if f.h3_r6 is not None}):
+        found.append(
+            Filter(
+                f"h3={h3.int_to_str(cell)}",
+                {"h3": h3.int_to_str(cell)},
+                lambda f, cell=cell: f.h3_r6 == cell,
+            )
+        )
+    return found
+
+
+def _ids_from_pages(
+    world: World, headers: dict[str, str], params: dict[str, str], *, geojson: str | None = None
+) -> list[uuid.UUID]:
+    """Every incident id of a search, following next_cursor to the end."""
+    ids: list[uuid.UUID] = []
+    query = {**params, "limit": "4"}
+    hdrs = dict(headers)
+    if geojson == "format":
+        query["format"] = "geojson"
+    elif geojson == "accept":
+        hdrs["Accept"] = "application/geo+json"
+    for _ in range(100):
+        r = world.client.get(f"{API_PREFIX}/incidents", params=query, headers=hdrs)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if geojson:
+            assert r.headers["content-type"].startswith("application/geo+json")
+            assert body["type"] == "FeatureCollection"
+            ids += [uuid.UUID(feature["id"]) for feature in body["features"]]
+        else:
+            ids += [uuid.UUID(item["id"]) for item in body["items"]]
+        if body["next_cursor"] is None:
+            return ids
+        query["cursor"] = body["next_cursor"]
+    pytest.fail("more than 100 pages")
+
+
+def _ids_from_csv(world: World, headers: dict[str, str], params: dict[str, str]) -> list[uuid.UUID]:
+    r = world.client.get(f"{API_PREFIX}/incidents/export.csv", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    return [uuid.UUID(row["id"]) for row in rows]
+
+
+@pytest.fixture(scope="module")
+def facts(world: World) -> dict[uuid.UUID, Facts]:
+    found = _facts(world)
+    assert set(found) == set(world.incidents.values()) | set(world.drafts.values())
+    return found
+
+
+@pytest.mark.parametrize("reader", READERS, ids=_reader_id)
+def test_read_each_incident(
+    world: World, facts: dict[uuid.UUID, Facts], reader: tuple[str, Role]
+) -> None:
+    """GET /incidents/{id}: 200 exactly when the visibility rule allows it, else 404."""
+    org, role = reader
+    principal = _principal(world, org, role)
+    headers = world.headers(org, role)
+    for incident_id, f in facts.items():
+        r = world.client.get(f"{API_PREFIX}/incidents/{incident_id}", headers=headers)
+        if _sees(principal, f):
+            assert r.status_code == 200, (f.tlp, f.status, r.text)
+            assert r.json()["id"] == str(incident_id)
+        else:
+            assert r.status_code == 404, (f.tlp, f.status, r.text)
+            assert r.headers["content-type"].startswith(PROBLEM)
+
+
+@pytest.mark.parametrize("reader", READERS, ids=_reader_id)
+def test_every_listing_shows_the_visible_set(
+    world: World, facts: dict[uuid.UUID, Facts], reader: tuple[str, Role]
+) -> None:
+    """The list (all pages), GeoJSON (by parameter and by Accept), the CSV export and every
+    filtered search return exactly the visible incidents that match, each once."""
+    org, role = reader
+    principal = _principal(world, org, role)
+    headers = world.headers(org, role)
+    for flt in _filters(facts):
+        expected = {i for i, f in facts.items() if _sees(principal, f) and flt.matches(f)}
+        outputs = {
+            "json": _ids_from_pages(world, headers, flt.params),
+            "geojson": _ids_from_pages(world, headers, flt.params, geojson="format"),
+            "accept": _ids_from_pages(world, headers, flt.params, geojson="accept"),
+        }
+        if allowed(role, Permission.INCIDENT_EXPORT):
+            outputs["csv"] = _ids_from_csv(world, headers, flt.params)
+        for name, ids in outputs.items():
+            assert len(ids) == len(set(ids)), (flt.name, name, "duplicates")
+            assert set(ids) == expected, (flt.name, name)
+
+
+def _everything_seen(
+    world: World, facts: dict[uuid.UUID, Facts], org: str, role: Role
+) -> set[uuid.UUID]:
+    headers = world.headers(org, role)
+    seen: set[uuid.UUID] = set()
+    for flt in _filters(facts):
+        seen |= set(_ids_from_pages(world, headers, flt.params))
+        seen |= set(_ids_from_pages(world, headers, flt.params, geojson="format"))
+        seen |= set(_ids_from_pages(world, headers, flt.params, geojson="accept"))
+        seen |= set(_ids_from_csv(world, headers, flt.params))
+    for incident_id in facts:
+        r = world.client.get(f"{API_PREFIX}/incidents/{incident_id}", headers=headers)
+        assert r.status_code in (200, 404), r.text
+        if r.status_code == 200:
+            seen.add(incident_id)
+    return seen
+
+
+def test_partner_sees_only_what_is_shared(world: World, facts: dict[uuid.UUID, Facts]) -> None:
+    """The partner organisation never sees another organisation's AMBER+STRICT or RED object
+    by any route; it sees alpha's AMBER (shared with its group) but not bravo's."""
+    seen = _everything_seen(world, facts, "partner", Role.PARTNER)
+    for owner in ("alpha", "bravo"):
+        assert world.incidents[(owner, TLP.AMBER_STRICT)] not in seen
+        assert world.incidents[(owner, TLP.RED)] not in seen
+        assert world.incidents[(owner, TLP.CLEAR)] in seen
+        assert world.incidents[(owner, TLP.GREEN)] in seen
+        assert world.drafts[owner] not in seen
+    assert world.incidents[("alpha", TLP.AMBER)] in seen
+    assert world.incidents[("bravo", TLP.AMBER)] not in seen
+    for f in facts.values():
+        if f.id in seen:
+            assert f.tlp not in (TLP.AMBER_STRICT, TLP.RED), f
+
+
+def test_red_is_for_its_creator_not_its_organisation(
+    world: World, facts: dict[uuid.UUID, Facts]
+) -> None:
+    """alpha's RED incident was created by alpha's analyst: only that user sees it."""
+    red = world.incidents[("alpha", TLP.RED)]
+    for role in Role:
+        r = world.client.get(f"{API_PREFIX}/incidents/{red}", headers=world.headers("alpha", role))
+        assert r.status_code == (200 if role is Role.ANALYST else 404), role
