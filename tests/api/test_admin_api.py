@@ -26,7 +26,9 @@ def _cheap_password_hashing() -> Iterator[None]:
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(passwords, "_hasher", lambda: cheap)
+        passwords.dummy_hash.cache_clear()  # made with the hasher in force when first used
         yield
+    passwords.dummy_hash.cache_clear()
 
 
 def _admin(world: World, org: str = "alpha") -> dict[str, str]:

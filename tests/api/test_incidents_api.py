@@ -16,14 +16,16 @@ import pytest
 from argon2 import PasswordHasher
 from shapely import Point
 from shapely.geometry import shape
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from silkguard.api.routes.incidents import CSV_COLUMNS
 from silkguard.auth import passwords
 from silkguard.auth.models import SharingGroupMember
 from silkguard.auth.roles import Role
 from silkguard.core.access import Principal, visible_in_python
+from silkguard.core.db import make_engine
 from silkguard.core.tlp import TLP
+from silkguard.incidents import review as incidents_review
 from silkguard.incidents.models import Incident, IncidentRecipient, IncidentShare
 from silkguard.incidents.schemas import GeoJSONFeatureCollection
 from tests.api.conftest import World
@@ -39,7 +41,9 @@ def _cheap_password_hashing() -> Iterator[None]:
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(passwords, "_hasher", lambda: cheap)
+        passwords.dummy_hash.cache_clear()  # made with the hasher in force when first used
         yield
+    passwords.dummy_hash.cache_clear()
 
 
 def _report(**fields: Any) -> dict[str, Any]:
@@ -255,6 +259,40 @@ def test_correcting_the_marking_changes_who_sees_it(world: World) -> None:
     assert _get(world, incident["id"], "alpha", Role.STAFF).status_code == 200
 
 
+def test_a_write_that_loses_the_race_is_a_409(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers pass the If-Match check at the same moment: the one whose versioned UPDATE
+    comes second changes nothing and gets 409 (not a server error)."""
+    if not world.settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers: the losing transaction cannot even start writing")
+    incident = _create(world, summary="before the race")
+    check = incidents_review.check_version
+
+    def check_then_lose_the_race(found: Any, if_match: str | None) -> None:
+        check(found, if_match)
+        engine = make_engine(world.settings.database_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "UPDATE incidents SET version = version + 1, summary = 'the other writer'"
+                        " WHERE id = :id"
+                    ),
+                    {"id": uuid.UUID(incident["id"])},
+                )
+        finally:
+            engine.dispose()
+
+    monkeypatch.setattr(incidents_review, "check_version", check_then_lose_the_race)
+    r = _patch(world, incident["id"], {"summary": "the slower writer"}, 'W/"1"')
+    assert "changed by someone else" in _is_problem(r, 409)["detail"]
+    monkeypatch.undo()
+    stored = _get(world, incident["id"], "alpha")
+    assert stored.json()["summary"] == "the other writer"
+    assert stored.headers["etag"] == 'W/"2"'
+
+
 def test_patch_without_if_match_is_refused(world: World) -> None:
     draft = _create(world)
     body = _is_problem(_patch(world, draft["id"], {"killed": 2}, None), 422)
@@ -328,6 +366,28 @@ def test_split_a_source_off(world: World) -> None:
         headers=world.headers("alpha", Role.ANALYST),
     )
     _is_problem(everything, 422)
+
+
+def test_split_keeps_the_named_recipients_of_a_red_incident(world: World) -> None:
+    recipient = str(world.users[("partner", Role.PARTNER)])
+    target = _create(world, tlp="RED", recipients=[recipient], killed=1)
+    other = _create(world, tlp="RED", recipients=[recipient], injured=2)
+    world.client.post(
+        f"{API}/incidents/{target['id']}/merge",
+        json={"incident_ids": [other["id"]]},
+        headers=world.headers("alpha", Role.ANALYST),
+    ).raise_for_status()
+    _confirm(world, target["id"])
+    r = world.client.post(
+        f"{API}/incidents/{target['id']}/split",
+        json={"source_record_ids": [other["sources"][0]["id"]]},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["tlp"] == "RED"
+    for incident_id in (target["id"], r.json()["id"]):
+        assert _get(world, incident_id, "partner", Role.PARTNER).status_code == 200
+        assert _get(world, incident_id, "partner", Role.ADMIN).status_code == 404
 
 
 def test_nul_characters_are_a_422_naming_the_field(world: World) -> None:

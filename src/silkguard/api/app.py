@@ -104,9 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Answers without touching the database; for load balancers and benchmarks."""
         return Health(status="ok", version=__version__)
 
-    # Every routed operation can answer 401 and 422 (as problem documents, not FastAPI's
-    # default validation body); routes add their own codes.
-    common = problem_responses(401, 422)
+    # Every routed operation can answer 401, 413 (body_limit) and 422 (as problem documents,
+    # not FastAPI's default validation body); routes add their own codes.
+    common = problem_responses(401, 413, 422)
     app.include_router(auth_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(incident_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(admin_routes.router, prefix=API_PREFIX, responses=common)

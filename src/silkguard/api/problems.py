@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -146,6 +147,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _respond(request, exc.status_code, detail, headers=headers)
 
 
+async def _stale(request: Request, exc: Exception) -> JSONResponse:
+    # Two writers passed the If-Match check at once; the versioned UPDATE of the later one
+    # matched no row. The same answer as a stale If-Match: nothing of this request was kept.
+    assert isinstance(exc, StaleDataError)
+    detail = (
+        "the object was changed by someone else while this request was being handled; "
+        "nothing was changed; GET it again and reapply your change"
+    )
+    return _respond(request, 409, detail, title="Conflict")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     rid = getattr(request.state, "request_id", "?")
     _log.exception("unhandled error in request %s", rid, exc_info=exc)
@@ -161,4 +173,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SilkguardError, _silkguard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(Exception, _unexpected)

@@ -275,7 +275,8 @@ def merge(
 def split(
     session: Session, *, principal: Principal, incident_id: uuid.UUID, record_ids: list[uuid.UUID]
 ) -> Incident:
-    """Move the given source records of an incident into a new incident; returns the new one."""
+    """Move the given source records of an incident into a new incident; returns the new one.
+    The new incident keeps the original's marking, sharing groups and named recipients."""
     source = get_visible(session, principal=principal, incident_id=incident_id)
     _require_own(source, principal, "split")
     records = {r.id: r for r in source.sources}
@@ -313,6 +314,11 @@ def split(
     )
     for (group_id,) in shares:
         session.add(IncidentShare(incident_id=fresh.id, group_id=group_id))
+    recipients = session.execute(
+        select(IncidentRecipient.user_id).where(IncidentRecipient.incident_id == source.id)
+    )
+    for (user_id,) in recipients:  # a RED part stays with the people it was given to
+        session.add(IncidentRecipient(incident_id=fresh.id, user_id=user_id))
     session.flush()
     incidents_service.recompute(session, incident_id=source.id)
     return incidents_service.recompute(session, incident_id=fresh.id)

@@ -42,6 +42,8 @@ from silkguard.incidents.vocab import AttackType, IncidentStatus, TargetType
 
 __all__ = ["router", "to_read"]
 
+# Incident ids in paths use the `uuid` convertor: a path that is not a UUID is no route (404),
+# and `/incidents/export.csv` is never taken for an incident id (PATCH on it is a 405).
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 READ = Depends(require(Permission.INCIDENT_READ))
 Reader = Annotated[Principal, READ]
