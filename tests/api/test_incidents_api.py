@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from argon2 import PasswordHasher
 from shapely import Point
 from shapely.geometry import shape
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 from silkguard.api.routes.incidents import CSV_COLUMNS
 from silkguard.auth import passwords
@@ -265,7 +267,8 @@ def test_a_write_that_loses_the_race_is_a_409(
     """Two writers pass the If-Match check at the same moment: the one whose versioned UPDATE
     comes second changes nothing and gets 409 (not a server error)."""
     if not world.settings.database_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers: the losing transaction cannot even start writing")
+        _sqlite_serialises_writers(world, monkeypatch)
+        return
     incident = _create(world, summary="before the race")
     check = incidents_review.check_version
 
@@ -290,6 +293,38 @@ def test_a_write_that_loses_the_race_is_a_409(
     monkeypatch.undo()
     stored = _get(world, incident["id"], "alpha")
     assert stored.json()["summary"] == "the other writer"
+    assert stored.headers["etag"] == 'W/"2"'
+
+
+def _sqlite_serialises_writers(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite a request's transaction holds the write lock from its start (BEGIN
+    IMMEDIATE), so no other writer can get in between the If-Match check and the UPDATE."""
+    incident = _create(world, summary="before the race")
+    check = incidents_review.check_version
+    path = make_url(world.settings.database_url).database
+    assert path is not None
+    blocked: list[str] = []
+
+    def check_while_another_writer_tries(found: Any, if_match: str | None) -> None:
+        check(found, if_match)
+        other = sqlite3.connect(path, timeout=0.2)
+        try:
+            other.execute(
+                "UPDATE incidents SET summary = 'the other writer' WHERE id = ?",
+                (uuid.UUID(incident["id"]).hex,),
+            )
+        except sqlite3.OperationalError as exc:
+            blocked.append(str(exc))
+        finally:
+            other.close()
+
+    monkeypatch.setattr(incidents_review, "check_version", check_while_another_writer_tries)
+    r = _patch(world, incident["id"], {"summary": "the only writer"}, 'W/"1"')
+    monkeypatch.undo()
+    assert r.status_code == 200, r.text
+    assert blocked == ["database is locked"]
+    stored = _get(world, incident["id"], "alpha")
+    assert stored.json()["summary"] == "the only writer"
     assert stored.headers["etag"] == 'W/"2"'
 
 
@@ -717,3 +752,20 @@ def test_csv_export(world: World, spots: dict[str, dict[str, Any]]) -> None:
     )
     lines = list(csv.reader(io.StringIO(everything.text)))
     assert len(lines) - 1 == len(_visible_ids(world, "partner", Role.PARTNER))
+
+
+def test_merging_never_declassifies(world: World) -> None:
+    """A RED report merged into a GREEN one makes the whole RED and keeps its recipients."""
+    recipient = str(world.users[("alpha", Role.MOVEMENT_CONTROLLER)])
+    red = _create(world, tlp="RED", recipients=[recipient], summary="red part")
+    green = _create(world, tlp="GREEN", summary="green part")
+    r = world.client.post(
+        f"{API}/incidents/{green['id']}/merge",
+        json={"incident_ids": [red["id"]]},
+        headers=world.headers("alpha", Role.ANALYST),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["tlp"] == "RED"
+    assert r.headers["etag"] == f'W/"{r.json()["version"]}"'
+    assert _get(world, green["id"], "alpha", Role.MOVEMENT_CONTROLLER).status_code == 200
+    _is_problem(_get(world, green["id"], "alpha", Role.STAFF), 404)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from silkguard import __version__
 from silkguard.api.deps import reject_nul_characters
+from silkguard.api.middleware import RequestGuard
 from silkguard.api.problems import (
-    PROBLEM_MEDIA_TYPE,
-    Problem,
     install_problem_handlers,
     problem_responses,
 )
@@ -71,33 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def body_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cfg.max_body_bytes:
-            body = Problem(
-                title="Payload too large",
-                status=413,
-                detail=f"the request body has {declared} bytes; at most {cfg.max_body_bytes} are "
-                "accepted (split the upload, or raise SILKGUARD_MAX_BODY_BYTES)",
-                instance=request.url.path,
-            )
-            return JSONResponse(
-                body.model_dump(exclude_none=True), status_code=413, media_type=PROBLEM_MEDIA_TYPE
-            )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def request_ids(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid[:64]
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    app.add_middleware(RequestGuard, max_body_bytes=cfg.max_body_bytes)
 
     @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="Liveness check")
     def health() -> Health:

@@ -11,7 +11,7 @@ from silkguard.cli.store import settings, unit_of_work
 __all__ = ["run_server", "serve_command"]
 
 
-def run_server(host: str, port: int, workers: int) -> None:
+def run_server(host: str, port: int, workers: int, *, access_log: bool = False) -> None:
     import uvicorn
 
     with unit_of_work(settings()):
@@ -23,6 +23,7 @@ def run_server(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=False,
     )
 
@@ -31,7 +32,10 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (a reverse proxy usually does this).")
+    ] = False,
 ) -> None:
     """Serve the REST API (docs at /api/v1/docs) on the configured database."""
     typer.echo(f"silkguard API on http://{host}:{port}/api/v1/docs (Ctrl+C to stop)")
-    run_server(host, port, workers)
+    run_server(host, port, workers, access_log=access_log)

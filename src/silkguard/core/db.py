@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from silkguard.core.errors import InvalidInput
@@ -23,7 +24,16 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+class _SQLiteHintCompiler(SQLiteCompiler):
+    """Renders table hints (``INDEXED BY ...``) that SQLAlchemy's SQLite compiler drops."""
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:  # noqa: ARG002
+        return text
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    engine.dialect.statement_compiler = _SQLiteHintCompiler
+
     # pysqlite opens transactions lazily and never around DDL; take over so that SAVEPOINTs and
     # all-or-nothing imports behave as on PostgreSQL.
     @event.listens_for(engine, "connect")

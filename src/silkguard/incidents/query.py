@@ -213,16 +213,10 @@ def _conditions(f: IncidentFilter) -> list[ColumnElement[bool]]:
 def _where_and_when(f: IncidentFilter) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     boxes = [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
-    when: Any = Incident.occurred_at
-    if boxes and all(_h3_cover(*b) is not None for b in boxes):
-        # With a cell list the (h3_r4, occurred_at) index is far narrower, but SQLite's planner
-        # still picks the time index for a bare time range (4.3 ms against 0.9 ms for a 3x3
-        # degree box over 5 years); wrapping the column (a no-op: it is NOT NULL) steers it.
-        when = func.coalesce(Incident.occurred_at, Incident.occurred_at)
     if f.since is not None:
-        out.append(when >= f.since)
+        out.append(Incident.occurred_at >= f.since)
     if f.until is not None:
-        out.append(when < f.until)
+        out.append(Incident.occurred_at < f.until)
     for min_lon, min_lat, max_lon, max_lat in boxes:
         out.append(Incident.longitude.between(min_lon, max_lon))
         out.append(Incident.latitude.between(min_lat, max_lat))
@@ -287,11 +281,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def _base(principal: Principal, f: IncidentFilter) -> Select[Incident]:
-    return (
+    stmt = (
         select(Incident)
         .where(and_(visible(principal), *_conditions(f)))
         .order_by(Incident.occurred_at.desc(), Incident.id.desc())
     )
+    boxes = [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
+    if boxes and all(_h3_cover(*b) is not None for b in boxes):
+        # With a cell list the (h3_r4, occurred_at) index is far narrower, but SQLite's planner
+        # picks the time index for a time range (measured 4.3 ms against 0.9 ms for a 3x3
+        # degree box over 5 years of 20k incidents). PostgreSQL chooses well by itself.
+        stmt = stmt.with_hint(Incident, "INDEXED BY ix_incidents_h3_r4_time", "sqlite")
+    return stmt
 
 
 def search(

@@ -14,6 +14,7 @@ from silkguard.auth.models import SharingGroupMember, User
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from silkguard.core.tlp import TLP, most_restrictive
 from silkguard.geo.cells import cells_for
 from silkguard.incidents import service as incidents_service
 from silkguard.incidents.enrich import enrich
@@ -256,9 +257,24 @@ def merge(
         raise InvalidInput(msg)
     target = get_visible(session, principal=principal, incident_id=incident_id)
     _require_own(target, principal, "merge into")
+    marking = TLP(target.tlp)
+    recipients = set(
+        session.execute(
+            select(IncidentRecipient.user_id).where(IncidentRecipient.incident_id == target.id)
+        ).scalars()
+    )
     for other_id in dict.fromkeys(others):
         other = get_visible(session, principal=principal, incident_id=other_id)
         _require_own(other, principal, "merge")
+        # The whole takes its most restrictive part, and a RED part keeps its recipients:
+        # a merge must never declassify (an analyst's override of the target included).
+        marking = most_restrictive(marking, TLP(other.tlp))
+        for (user_id,) in session.execute(
+            select(IncidentRecipient.user_id).where(IncidentRecipient.incident_id == other.id)
+        ):
+            if user_id not in recipients:
+                recipients.add(user_id)
+                session.add(IncidentRecipient(incident_id=target.id, user_id=user_id))
         for record in list(other.sources):
             # Through the relationship, so the record also leaves other.sources; setting only
             # the column left it there, and deleting `other` then nulled its incident_id.
@@ -268,6 +284,8 @@ def merge(
         session.execute(delete(IncidentShare).where(IncidentShare.incident_id == other.id))
         session.execute(delete(IncidentRecipient).where(IncidentRecipient.incident_id == other.id))
         session.delete(other)
+    if marking.rank > TLP(target.tlp).rank:
+        target.overrides = {**(target.overrides or {}), "tlp": marking.value}
     session.flush()
     return incidents_service.recompute(session, incident_id=target.id)
 

@@ -337,6 +337,7 @@ def update_incident(
 
 def _transition(
     request: Request,
+    response: Response,
     session: SessionDep,
     principal: Principal,
     incident: Incident,
@@ -346,6 +347,7 @@ def _transition(
     audit(session, request, principal, action, incident.id, detail or {})
     body = _detail(session, incident)
     session.commit()
+    response.headers["ETag"] = _etag(incident)
     return body
 
 
@@ -356,11 +358,15 @@ def _transition(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def confirm_incident(
-    incident_id: uuid.UUID, request: Request, session: SessionDep, principal: Reviewer
+    incident_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Reviewer,
 ) -> IncidentDetail:
     """A reviewed report becomes a confirmed incident, visible under its TLP marking."""
     incident = incidents_review.confirm(session, principal=principal, incident_id=incident_id)
-    return _transition(request, session, principal, incident, "incident.confirm")
+    return _transition(request, response, session, principal, incident, "incident.confirm")
 
 
 @router.post(
@@ -373,6 +379,7 @@ def reject_incident(
     incident_id: uuid.UUID,
     data: RejectRequest,
     request: Request,
+    response: Response,
     session: SessionDep,
     principal: Reviewer,
 ) -> IncidentDetail:
@@ -381,7 +388,7 @@ def reject_incident(
         session, principal=principal, incident_id=incident_id, reason=data.reason
     )
     return _transition(
-        request, session, principal, incident, "incident.reject", {"reason": data.reason}
+        request, response, session, principal, incident, "incident.reject", {"reason": data.reason}
     )
 
 
@@ -395,6 +402,7 @@ def merge_incidents(
     incident_id: uuid.UUID,
     data: MergeRequest,
     request: Request,
+    response: Response,
     session: SessionDep,
     principal: Merger,
 ) -> IncidentDetail:
@@ -404,6 +412,7 @@ def merge_incidents(
     )
     return _transition(
         request,
+        response,
         session,
         principal,
         incident,
@@ -423,6 +432,7 @@ def split_incident(
     incident_id: uuid.UUID,
     data: SplitRequest,
     request: Request,
+    response: Response,
     session: SessionDep,
     principal: Merger,
 ) -> IncidentDetail:
@@ -432,6 +442,7 @@ def split_incident(
     )
     return _transition(
         request,
+        response,
         session,
         principal,
         fresh,
