@@ -6,10 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from silkguard.auth import service as auth_service
 from silkguard.cli.main import app
+from silkguard.cli.store import unit_of_work
 from silkguard.core.db import make_engine
+from silkguard.incidents.models import Incident
 from silkguard.migrations import head_revision
 from tests.factories import GtdEvent, gtd_columns, write_gtd_csv
 
@@ -125,3 +129,20 @@ def test_gtd_import_twice_from_the_cli(cli_env: str, shared_data: Path, tmp_path
     assert "positions of new and merged rows by precision: place 2" in first.stdout
     second = runner.invoke(app, ["import", "gtd", str(path)])
     assert ": 0 new, 0 merged into existing incidents, 0 updated, 2 unchanged" in second.stdout
+
+
+def test_import_owned_by_an_organisation(cli_env: str, tmp_path: Path) -> None:
+    table = tmp_path / "own.csv"
+    table.write_text(
+        "id,date,place,province,attack_type,target_type\nO1,2024-01-05,Gwadar,Balochistan,ied,convoy\n"
+    )
+    unknown = runner.invoke(app, ["import", "csv", str(table), "--org", "nobody"])
+    assert unknown.exit_code == 3
+    assert "nobody" in unknown.stderr
+    assert runner.invoke(app, ["orgs", "add", "port-sec", "Port security"]).exit_code == 0
+    ok = runner.invoke(app, ["import", "csv", str(table), "--org", "port-sec", "--tlp", "AMBER"])
+    assert ok.exit_code == 0, ok.output
+    with unit_of_work() as session:
+        inc = session.execute(select(Incident)).scalar_one()
+        org = auth_service.get_org_by_slug(session, slug="port-sec")
+        assert (inc.org_id, inc.tlp) == (org.id, "AMBER")

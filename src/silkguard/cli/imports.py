@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+from silkguard.auth import service as auth_service
 from silkguard.cli.store import engine_for, settings, unit_of_work
 from silkguard.core.db import analyze
 from silkguard.core.errors import InvalidInput, RowError
@@ -44,6 +45,10 @@ Encoding = Annotated[
 ]
 Tlp = Annotated[str, typer.Option(help="TLP 2.0 marking for rows that carry none.")]
 Status = Annotated[IncidentStatus, typer.Option(help="Status of the new incidents.")]
+Org = Annotated[
+    str | None,
+    typer.Option("--org", help="Slug of the organisation that owns the new incidents (TLP rules)."),
+]
 Country = Annotated[
     str, typer.Option(help="Import only rows of this country (GTD, ACLED); '' for all.")
 ]
@@ -69,6 +74,7 @@ def run_import(
     tlp: TLP = TLP.GREEN,
     status: IncidentStatus = IncidentStatus.CONFIRMED,
     country: str = "Pakistan",
+    org: str | None = None,
     quiet: bool = False,
 ) -> incidents_service.ImportReport:
     cfg = settings()
@@ -78,6 +84,7 @@ def run_import(
     mapping = load_mapping(mapping_path) if mapping_path else None
     show_bar = not quiet and sys.stderr.isatty()
     with unit_of_work(cfg) as session:
+        org_id = auth_service.get_org_by_slug(session, slug=org).id if org else None
         plan = plan_import(
             path,
             fmt=fmt,
@@ -100,6 +107,7 @@ def run_import(
             report = incidents_service.import_rows(
                 session,
                 plan=plan,
+                org_id=org_id,
                 skip_bad=skip_bad,
                 status=status,
                 window_days=cfg.dedup_window_days,
@@ -147,6 +155,7 @@ def _command(fmt: ImportFormat) -> None:
         tlp: Tlp = "GREEN",
         status: Status = IncidentStatus.CONFIRMED,
         country: Country = "Pakistan",
+        org: Org = None,
     ) -> None:
         run_import(
             file,
@@ -159,6 +168,7 @@ def _command(fmt: ImportFormat) -> None:
             tlp=parse_tlp(tlp),
             status=status,
             country=country,
+            org=org,
         )
 
     command.__doc__ = help_text
