@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from silkguard.cli.store import settings, unit_of_work
+from silkguard.cli.store import prepare_database, settings
 
 __all__ = ["run_server", "serve_command"]
 
@@ -14,8 +14,7 @@ __all__ = ["run_server", "serve_command"]
 def run_server(host: str, port: int, workers: int, *, access_log: bool = False) -> None:
     import uvicorn
 
-    with unit_of_work(settings()):
-        pass  # migrate (development) or refuse (production) before the workers start
+    prepare_database(settings())  # before the workers start, not once in each of them
     uvicorn.run(
         "silkguard.api.app:create_app",
         factory=True,

@@ -13,7 +13,7 @@ from silkguard.core.errors import ServiceUnavailable
 from silkguard.core.settings import Environment, Settings, get_settings
 from silkguard.migrations import current_revision, head_revision, upgrade
 
-__all__ = ["dispose_engines", "engine_for", "settings", "unit_of_work"]
+__all__ = ["dispose_engines", "engine_for", "prepare_database", "settings", "unit_of_work"]
 
 
 def settings() -> Settings:
@@ -35,6 +35,11 @@ def dispose_engines() -> None:
     """Close every pooled connection (tests, and servers shutting down)."""
     while _ENGINES:
         _ENGINES.popitem()[1].dispose()
+
+
+def prepare_database(cfg: Settings) -> sessionmaker[Session]:
+    """Migrate the database (development, test) or check it is current (production)."""
+    return _ready(cfg)
 
 
 def _ready(cfg: Settings) -> sessionmaker[Session]:
