@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from silkguard.api.app import create_app
+from silkguard.auth import passwords
 from silkguard.auth import service as auth_service
 from silkguard.auth.roles import Role
 from silkguard.auth.tokens import create_access_token
@@ -145,6 +147,18 @@ def build_world(database_url: str, tmp: Path) -> Iterator[World]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Worlds create 18 users; argon2's production cost (64 MiB, 3 passes) is not under test.
+    Module-scoped and autouse, so it is in force before each module's world is built."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passwords, "_hasher", lambda: cheap)
+        passwords.dummy_hash.cache_clear()  # made with the hasher in force when first used
+        yield
+    passwords.dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from silkguard.auth import passwords
 from silkguard.auth import service as auth_service
 from silkguard.auth.models import AuditEntry
 from silkguard.auth.roles import ROLE_PERMISSIONS, Role
@@ -20,17 +17,6 @@ from tests.api.conftest import PASSWORD, SECRET, World
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_password_hashing() -> Iterator[None]:
-    """Worlds create 18 users; argon2's production cost (64 MiB, 3 passes) is not under test."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(passwords, "_hasher", lambda: cheap)
-        passwords.dummy_hash.cache_clear()  # made with the hasher in force when first used
-        yield
-    passwords.dummy_hash.cache_clear()
 
 
 def _login(world: World, username: str, password: str = PASSWORD) -> dict[str, object]:

@@ -8,20 +8,17 @@ import io
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import h3
 import pytest
-from argon2 import PasswordHasher
 from shapely import Point
 from shapely.geometry import shape
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from silkguard.api.routes.incidents import CSV_COLUMNS
-from silkguard.auth import passwords
 from silkguard.auth.models import SharingGroupMember
 from silkguard.auth.roles import Role
 from silkguard.core.access import Principal, visible_in_python
@@ -35,17 +32,6 @@ from tests.api.conftest import World
 API = "/api/v1"
 PROBLEM = "application/problem+json"
 YEAR = {"since": "2031-01-01T00:00:00Z", "until": "2032-01-01T00:00:00Z"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_password_hashing() -> Iterator[None]:
-    """Worlds create 18 users; argon2's production cost (64 MiB, 3 passes) is not under test."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(passwords, "_hasher", lambda: cheap)
-        passwords.dummy_hash.cache_clear()  # made with the hasher in force when first used
-        yield
-    passwords.dummy_hash.cache_clear()
 
 
 def _report(**fields: Any) -> dict[str, Any]:

@@ -21,14 +21,12 @@ from typing import Any
 
 import h3
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from shapely import Point
 from shapely.geometry import shape
 from sqlalchemy import select
 
 from silkguard.api.app import API_PREFIX
-from silkguard.auth import passwords
 from silkguard.auth import service as auth_service
 from silkguard.auth.models import SharingGroupMember
 from silkguard.auth.roles import Permission, Role, allowed
@@ -56,17 +54,6 @@ BESHAM_POLYGON = {
     "type": "Polygon",
     "coordinates": [[[72.7, 34.85], [73.0, 34.85], [73.0, 35.0], [72.7, 35.0], [72.7, 34.85]]],
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_password_hashing() -> Iterator[None]:
-    """Worlds create 18 users; argon2's production cost (64 MiB, 3 passes) is not under test."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(passwords, "_hasher", lambda: cheap)
-        passwords.dummy_hash.cache_clear()  # made with the hasher in force when first used
-        yield
-    passwords.dummy_hash.cache_clear()
 
 
 # --- the route table ---------------------------------------------------------------------------

@@ -27,13 +27,11 @@ from typing import Any
 
 import pytest
 import schemathesis
-from argon2 import PasswordHasher
 from hypothesis import settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
 
 from silkguard.api.app import API_PREFIX, create_app
-from silkguard.auth import passwords
 from silkguard.auth.roles import Role
 from silkguard.core.settings import Environment, Settings
 from tests.api.conftest import SECRET, World
@@ -62,17 +60,6 @@ _SPEC_APP = create_app(
 _SPEC = f"{API_PREFIX}/openapi.json"
 admin_schema = schemathesis.openapi.from_asgi(_SPEC, _SPEC_APP, config=_config(coverage=True))
 partner_schema = schemathesis.openapi.from_asgi(_SPEC, _SPEC_APP, config=_config(coverage=False))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_password_hashing() -> Iterator[None]:
-    """Fuzzed logins verify passwords; argon2's production cost is not under test here."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(passwords, "_hasher", lambda: cheap)
-        passwords.dummy_hash.cache_clear()  # made with the hasher in force when first used
-        yield
-    passwords.dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="module", autouse=True)
