@@ -127,11 +127,9 @@ def run_import(
     if report.errors:
         for err in report.errors[:20]:
             typer.echo(f"rejected {err.describe(str(path))}", err=True)
-        if rejects is None:
-            rejects = path.with_name(path.name + ".rejects.csv")
-        if rejects is not None:
-            _write_rejects(rejects, report.errors)
-            typer.echo(f"{len(report.errors)} problem(s) written to {rejects}", err=True)
+        target = rejects or path.with_name(path.name + ".rejects.csv")
+        _write_rejects(target, report.errors)
+        typer.echo(f"{len(report.errors)} problem(s) written to {target}", err=True)
     return report
 
 

@@ -210,9 +210,14 @@ def _conditions(f: IncidentFilter) -> list[ColumnElement[bool]]:
     return _where_and_when(f) + _what_and_who(f)
 
 
+def _boxes(f: IncidentFilter) -> list[tuple[float, float, float, float]]:
+    """The bounding boxes a search is limited to: the bbox and the polygon's bounds."""
+    return [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
+
+
 def _where_and_when(f: IncidentFilter) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
-    boxes = [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
+    boxes = _boxes(f)
     if f.since is not None:
         out.append(Incident.occurred_at >= f.since)
     if f.until is not None:
@@ -286,7 +291,7 @@ def _base(principal: Principal, f: IncidentFilter) -> Select[Incident]:
         .where(and_(visible(principal), *_conditions(f)))
         .order_by(Incident.occurred_at.desc(), Incident.id.desc())
     )
-    boxes = [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
+    boxes = _boxes(f)
     if boxes and all(_h3_cover(*b) is not None for b in boxes):
         # With a cell list the (h3_r4, occurred_at) index is far narrower, but SQLite's planner
         # picks the time index for a time range (measured 4.3 ms against 0.9 ms for a 3x3
