@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import api_load, import_gtd
+from benchmarks import api_load, import_gtd, risk_backtest, sepp_speed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=500_000, help="rows in the generated GTD file")
     parser.add_argument("--incidents", type=int, default=200_000, help="incidents for the API load")
-    parser.add_argument("--only", choices=["import", "api"], help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=["import", "api", "backtest", "sepp"], help="run one benchmark"
+    )
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432/test",
@@ -22,6 +24,10 @@ def main() -> None:
         import_gtd.run(rows=args.rows)
     if args.only in (None, "api"):
         api_load.run(rows=args.incidents, postgres=args.postgres or None)
+    if args.only in (None, "backtest"):
+        risk_backtest.run()
+    if args.only in (None, "sepp"):
+        sepp_speed.run()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ from silkguard.incidents import review as incidents_review
 from silkguard.incidents.models import Incident, IncidentRecipient, IncidentShare
 from silkguard.incidents.schemas import IncidentCreate
 from silkguard.incidents.vocab import AttackType, TargetType
+from silkguard.people import service as people_service
+from silkguard.risk import service as risk_service
 from tests.api.conftest import ORGS, PASSWORD, World, build_world
 
 PROBLEM = "application/problem+json"
@@ -75,6 +77,8 @@ class Objects:
         self.world = world
         self.factory = world.client.app.state.session_factory
         self._n = itertools.count(1)
+        self._history_done = False
+        self._forecasts: dict[str | None, uuid.UUID] = {}
 
     def unique(self, stem: str) -> str:
         return f"{stem}{next(self._n)}x{uuid.uuid4().hex[:6]}"
@@ -139,6 +143,72 @@ class Objects:
             )
             session.commit()
             return group.id
+
+    def history(self) -> None:
+        """Twelve confirmed GREEN attacks near Gwadar per organisation (once), so that both
+        scopes have enough events to fit a model."""
+        if self._history_done:
+            return
+        with self.factory() as session:
+            for n, org in enumerate((CALLER_ORG, OTHER_ORG)):
+                principal = self.analyst(org)
+                for k in range(12):
+                    data = IncidentCreate(
+                        occurred_at=datetime(2023, 1 + k, 5 + n, 7, tzinfo=UTC),
+                        attack_type=AttackType.IED,
+                        target_type=TargetType.CONVOY,
+                        latitude=25.1 + 0.03 * k,
+                        longitude=62.3 + 0.04 * k + 0.2 * n,
+                        tlp=TLP.GREEN,
+                        summary=self.unique("matrix history "),
+                    )
+                    inc = incidents_review.create_draft(session, principal=principal, data=data)
+                    incidents_review.confirm(session, principal=principal, incident_id=inc.id)
+            session.commit()
+        self._history_done = True
+
+    def forecast(self, org: str | None) -> uuid.UUID:
+        """A stored forecast: the community's (``None``) or an organisation's own (made once)."""
+        if org not in self._forecasts:
+            self.history()
+            with self.factory() as session:
+                outcome = risk_service.run_forecast(
+                    session,
+                    org_id=None if org is None else self.world.orgs[org],
+                    model="naive",
+                    as_of=datetime(2024, 7, 1, tzinfo=UTC),
+                    resolution=4,
+                )
+                session.commit()
+                self._forecasts[org] = outcome.run.id
+        return self._forecasts[org]
+
+    def backtest(self, org: str) -> uuid.UUID:
+        with self.factory() as session:
+            stored = risk_service.store_backtest(
+                session,
+                org_id=self.world.orgs[org],
+                config={"source": "matrix", "models": ["naive"]},
+                result={"models": ["naive"], "metrics": {}},
+                n_events=12,
+                actor="matrix",
+            )
+            session.commit()
+            return stored.id
+
+    def site(self, org: str) -> uuid.UUID:
+        with self.factory() as session:
+            site = people_service.create_site(
+                session,
+                org_id=self.world.orgs[org],
+                slug=self.unique("site-"),
+                name="Matrix camp",
+                kind="project_site",
+                latitude=25.13,
+                longitude=62.33,
+            )
+            session.commit()
+            return site.id
 
     def refresh_token(self, org: str, role: Role) -> str:
         with self.factory() as session:
@@ -380,6 +450,159 @@ ROUTES: tuple[RouteCase, ...] = (
         lambda _o, _r, _g: Call("GET", _p("/audit/verify")),
         200,
     ),
+    RouteCase(
+        "POST",
+        _p("/risk/forecasts"),
+        Permission.RISK_MANAGE,
+        lambda o, _r, _g: (
+            o.history(),
+            Call(
+                "POST",
+                _p("/risk/forecasts"),
+                {"model": "naive", "as_of": "2024-07-01T00:00:00Z", "resolution": 4},
+            ),
+        )[1],
+        201,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/forecasts"),
+        Permission.RISK_READ,
+        lambda _o, _r, _g: Call("GET", _p("/risk/forecasts")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/forecasts/{forecast_id}"),
+        Permission.RISK_READ,
+        lambda o, _r, g: Call("GET", _p(f"/risk/forecasts/{o.forecast(g)}")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/surface"),
+        Permission.RISK_READ,
+        lambda o, _r, _g: Call("GET", _p(f"/risk/surface?forecast={o.forecast(None)}&min_level=1")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/level"),
+        Permission.RISK_READ,
+        lambda o, _r, g: Call(
+            "GET", _p(f"/risk/level?lat=25.13&lon=62.33&forecast={o.forecast(g)}")
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/districts/{district}"),
+        Permission.RISK_READ,
+        lambda o, _r, _g: Call("GET", _p(f"/risk/districts/Gwadar?forecast={o.forecast(None)}")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/sites"),
+        Permission.SITE_READ,
+        lambda o, _r, _g: Call("GET", _p(f"/risk/sites?forecast={o.forecast(None)}")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/sites/{site_id}"),
+        Permission.SITE_READ,
+        lambda o, _r, g: Call("GET", _p(f"/risk/sites/{o.site(g)}?forecast={o.forecast(None)}")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/risk/route"),
+        Permission.RISK_READ,
+        lambda o, _r, _g: Call(
+            "POST",
+            _p(f"/risk/route?forecast={o.forecast(None)}"),
+            {"type": "LineString", "coordinates": [[62.33, 25.13], [63.5, 25.3], [64.6, 25.6]]},
+        ),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/level-changes"),
+        Permission.RISK_READ,
+        lambda _o, _r, _g: Call("GET", _p("/risk/level-changes?limit=5")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/policy"),
+        Permission.RISK_READ,
+        lambda _o, _r, _g: Call("GET", _p("/risk/policy")),
+        200,
+    ),
+    RouteCase(
+        "PUT",
+        _p("/risk/policy"),
+        Permission.RISK_MANAGE,
+        lambda _o, _r, _g: Call(
+            "PUT",
+            _p("/risk/policy"),
+            {
+                "ratio_cuts": [0.25, 1, 3, 10, 30],
+                "recent_cuts": [1, 2, 4, 8],
+                "recent_days": 30,
+                "recent_radius_km": 20,
+                "horizon_days": 30,
+            },
+        ),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/backtests"),
+        Permission.RISK_READ,
+        lambda _o, _r, _g: Call("GET", _p("/risk/backtests")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/risk/backtests/{backtest_id}"),
+        Permission.RISK_READ,
+        lambda o, _r, g: Call("GET", _p(f"/risk/backtests/{o.backtest(g)}")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
+    ),
+    RouteCase(
+        "POST",
+        _p("/sites"),
+        Permission.SITE_MANAGE,
+        lambda o, _r, _g: Call(
+            "POST",
+            _p("/sites"),
+            {
+                "slug": o.unique("camp-"),
+                "name": "Matrix camp",
+                "kind": "camp",
+                "latitude": 35.3,
+                "longitude": 73.2,
+            },
+        ),
+        201,
+    ),
+    RouteCase(
+        "GET",
+        _p("/sites/{site_id}"),
+        Permission.SITE_READ,
+        lambda o, _r, g: Call("GET", _p(f"/sites/{o.site(g)}")),
+        200,
+        owned=True,
+    ),
 )
 
 
@@ -440,6 +663,10 @@ def test_every_route_needs_a_principal(world: World) -> None:
             user_id=uuid.uuid4(),
             key_id=uuid.uuid4(),
             group_id=uuid.uuid4(),
+            forecast_id=uuid.uuid4(),
+            site_id=uuid.uuid4(),
+            backtest_id=uuid.uuid4(),
+            district="Gwadar",
         )
         r = world.client.request(route.method, path)
         assert r.status_code == 401, (route.id, r.text)

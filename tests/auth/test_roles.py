@@ -25,7 +25,11 @@ def test_admin_has_every_permission() -> None:
 
 
 def test_partner_has_no_write_permission() -> None:
-    assert ROLE_PERMISSIONS[Role.PARTNER] == {Permission.INCIDENT_READ, Permission.INCIDENT_EXPORT}
+    assert ROLE_PERMISSIONS[Role.PARTNER] == {
+        Permission.INCIDENT_READ,
+        Permission.INCIDENT_EXPORT,
+        Permission.RISK_READ,
+    }
     assert not any(p.writes for p in ROLE_PERMISSIONS[Role.PARTNER])
 
 

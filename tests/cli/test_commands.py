@@ -63,13 +63,18 @@ def test_demo_seeds_and_is_idempotent(cli_env: str) -> None:
     assert first.exit_code == 0, first.output
     assert "demo organisations added: " in first.stdout
     assert "526 new" in first.stdout
-    second = runner.invoke(app, ["demo", "--no-serve"])
-    assert "demo organisations added: 0; users added: 0; demo incidents: 0 new" in second.stdout
+    assert "sites added: 15;" in first.stdout
+    assert "Threat levels of the demo sites" in first.stdout
+    assert "Gwadar port" in first.stdout
+    second = runner.invoke(app, ["demo", "--no-serve", "--no-forecast"])
+    assert second.exit_code == 0, second.output
+    again = "demo organisations added: 0; users added: 0; sites added: 0; demo incidents: 0 new"
+    assert again in second.stdout
     assert "526 unchanged" in second.stdout
 
 
 def test_incidents_show_explains(cli_env: str) -> None:
-    runner.invoke(app, ["demo", "--no-serve"])
+    runner.invoke(app, ["demo", "--no-serve", "--no-forecast"])
     shown = runner.invoke(app, ["incidents", "show", "CPEC-2024-03-26-besham"])
     assert shown.exit_code == 0, shown.output
     assert "suicide_vbied against convoy" in shown.stdout

@@ -9,13 +9,14 @@ role                   permissions
 =====================  =================================================================
 admin                  every permission
 analyst                incident.* (read, create, update, review, merge, export),
-                       org.read, sharing.manage, plan.read
-movement_controller    incident.read, movement.* (request, approve, read), alert.raise,
-                       personal_data.read
-approver               incident.read, movement.read, movement.approve
+                       risk.* (read, manage), org.read, sharing.manage, plan.read, site.read
+movement_controller    incident.read, movement.* (request, approve, read), site.* (read,
+                       manage), alert.raise, personal_data.read, risk.read
+approver               incident.read, movement.read, movement.approve, risk.read, site.read
 staff                  incident.read (what TLP and sharing groups allow, as for every
-                       role), movement.request, movement.read
-partner                incident.read, incident.export (what TLP and sharing groups allow)
+                       role), movement.request, movement.read, risk.read, site.read
+partner                incident.read, incident.export, risk.read (what TLP and sharing
+                       groups allow)
 =====================  =================================================================
 
 A permission is ``<object>.<verb>``; ``read`` and ``export`` verbs change nothing
@@ -71,6 +72,10 @@ class Permission(StrEnum):
     ALERT_RAISE = "alert.raise"
     PLAN_READ = "plan.read"
     PLAN_MANAGE = "plan.manage"
+    RISK_READ = "risk.read"
+    RISK_MANAGE = "risk.manage"  # run forecasts and backtests, set the level thresholds
+    SITE_READ = "site.read"
+    SITE_MANAGE = "site.manage"
 
     @property
     def subject(self) -> str:
@@ -98,12 +103,19 @@ _P = Permission
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ADMIN: frozenset(Permission),
-        Role.ANALYST: _all_of("incident") | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ},
+        Role.ANALYST: _all_of("incident")
+        | _all_of("risk")
+        | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ, _P.SITE_READ},
         Role.MOVEMENT_CONTROLLER: _all_of("movement")
-        | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ},
-        Role.APPROVER: frozenset({_P.INCIDENT_READ, _P.MOVEMENT_READ, _P.MOVEMENT_APPROVE}),
-        Role.STAFF: frozenset({_P.INCIDENT_READ, _P.MOVEMENT_REQUEST, _P.MOVEMENT_READ}),
-        Role.PARTNER: frozenset({_P.INCIDENT_READ, _P.INCIDENT_EXPORT}),
+        | _all_of("site")
+        | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ, _P.RISK_READ},
+        Role.APPROVER: frozenset(
+            {_P.INCIDENT_READ, _P.MOVEMENT_READ, _P.MOVEMENT_APPROVE, _P.RISK_READ, _P.SITE_READ}
+        ),
+        Role.STAFF: frozenset(
+            {_P.INCIDENT_READ, _P.MOVEMENT_REQUEST, _P.MOVEMENT_READ, _P.RISK_READ, _P.SITE_READ}
+        ),
+        Role.PARTNER: frozenset({_P.INCIDENT_READ, _P.INCIDENT_EXPORT, _P.RISK_READ}),
     }
 )
 

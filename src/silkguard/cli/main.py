@@ -9,6 +9,7 @@ from silkguard.cli.demo import demo_command
 from silkguard.cli.geo import geocode_command
 from silkguard.cli.imports import import_app
 from silkguard.cli.incidents import incidents_app
+from silkguard.cli.risk import risk_app
 from silkguard.cli.serve import serve_command
 
 __all__ = ["app", "main"]
@@ -16,6 +17,7 @@ __all__ = ["app", "main"]
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(risk_app, name="risk")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")

@@ -17,6 +17,8 @@ from silkguard.auth.models import Organisation
 from silkguard.core.tlp import TLP
 from silkguard.incidents import service as incidents_service
 from silkguard.incidents.importers.pipeline import ImportFormat, plan_import
+from silkguard.people import service as people_service
+from silkguard.people.models import Site
 
 __all__ = ["DEMO_PASSWORD", "DemoResult", "demo_file", "load_json", "seed_demo"]
 
@@ -43,6 +45,7 @@ class DemoResult:
     orgs_added: int
     users_added: int
     report: incidents_service.ImportReport
+    sites_added: int = 0
 
 
 def _seed_users(session: Session) -> int:
@@ -66,8 +69,33 @@ def _seed_users(session: Session) -> int:
     return added
 
 
+def _seed_sites(session: Session) -> int:
+    """The demo organisations' sites (Gwadar port, Dasu, Karachi ...), each kept TLP:AMBER."""
+    orgs = {o.slug: o.id for o in auth_service.list_orgs(session)}
+    have = {(row[0], row[1]) for row in session.execute(select(Site.org_id, Site.slug))}
+    added = 0
+    for site in load_json("demo_sites.json"):
+        org_id = orgs[site["org"]]
+        if (org_id, site["slug"]) in have:
+            continue
+        people_service.create_site(
+            session,
+            org_id=org_id,
+            slug=site["slug"],
+            name=site["name"],
+            kind=site["kind"],
+            latitude=site["latitude"],
+            longitude=site["longitude"],
+            headcount=site.get("headcount", 0),
+            criticality=site.get("criticality", 3),
+            perimeter_radius_m=site.get("perimeter_radius_m", 500.0),
+        )
+        added += 1
+    return added
+
+
 def seed_demo(session: Session, *, with_users: bool = True) -> DemoResult:
-    """Add the demo organisations and users and import the demo incidents (idempotent)."""
+    """Add the demo organisations, users and sites and import the demo incidents (idempotent)."""
     have = set(session.execute(select(Organisation.slug)).scalars())
     added = 0
     for org in load_json("demo_orgs.json"):
@@ -90,4 +118,5 @@ def seed_demo(session: Session, *, with_users: bool = True) -> DemoResult:
         default_tlp=TLP.CLEAR,
     )
     report = incidents_service.import_rows(session, plan=plan)
-    return DemoResult(added, users_added, report)
+    sites_added = _seed_sites(session)
+    return DemoResult(added, users_added, report, sites_added)

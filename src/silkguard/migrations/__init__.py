@@ -11,11 +11,18 @@ from sqlalchemy import Engine
 from silkguard.auth import models as _auth_models
 from silkguard.core.db import Base
 from silkguard.incidents import models as _incident_models
+from silkguard.people import models as _people_models
+from silkguard.risk import models as _risk_models
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "metadata", "upgrade"]
 
 metadata = Base.metadata
-_LOADED = (_auth_models, _incident_models)  # every models module, so metadata is complete
+_LOADED = (
+    _auth_models,
+    _incident_models,
+    _people_models,
+    _risk_models,
+)  # every models module, so metadata is complete
 
 
 def alembic_config(engine: Engine) -> Config:
