@@ -28,11 +28,14 @@ density at an event leaves the event itself out (leave-one-out), which keeps the
 explaining every event as its own background. The M-step is closed form: ``mu = sum p_ii / T``;
 ``theta`` and ``omega`` maximise the expected complete-data likelihood *with the edge term*
 ``theta * sum_j (1 - exp(-omega (T - t_j)))`` (a short fixed-point iteration);
-``sigma^2 = sum p_ij d_ij^2 / (2 sum p_ij)``. ``declustering="stochastic"`` samples one parent
-per event each iteration (Zhuang et al. 2002) and averages the estimates after a burn-in.
+``sigma^2 = sum p_ij d_ij^2 / (2 sum p_ij)``, kept at or above ``min_sigma_km``, with
+``theta`` kept below 0.99 and the mean delay at most ``max_delay_days``.
+``declustering="stochastic"`` samples one parent per event each iteration (Zhuang et al.
+2002) and averages the estimates after a burn-in.
 
 With ``bg_bandwidth_km="auto"`` the background bandwidth maximises the weighted
 leave-one-out log likelihood of the background density over a geometric grid of 2 to 80 km
+(with ``bg_two_scale``, a sharp and a broad bandwidth mixed, the broad weight chosen with them)
 (on at most 1,500 events evenly spaced in time, the result scaled by ``(m / n) ** (1 / 6)``),
 re-chosen after the EM converges until it stops changing.
 
@@ -85,6 +88,8 @@ _BG_CUTOFF = 4.0
 _TIME_BUILD, _TIME_MIN, _TIME_MAX = 16.0, 14.0, 40.0
 _SPACE_BUILD, _SPACE_MIN, _SPACE_MAX = 6.0, 5.5, 12.0
 _FLOOR_PAD_KM = 100.0
+#: The branching ratio is kept below 1: a fitted process must not explode over a forecast.
+_MAX_THETA = 0.99
 #: Past events whose remaining triggering mass is below this fraction of theta are skipped.
 _REMAINING_MASS = 1e-6
 _TINY = 1e-300
@@ -206,6 +211,23 @@ class _BackgroundPairs:
     def within(self, radius: float) -> _BackgroundPairs:
         stop = int(np.searchsorted(self.d2, radius * radius, side="right"))
         return _BackgroundPairs(self.a[:stop], self.b[:stop], self.d2[:stop])
+
+
+@dataclass(frozen=True)
+class _Bandwidths:
+    """The background's kernel density: a sharp bandwidth ``h`` and, with weight ``share``, a
+    broad one (``share == 0``: a single scale)."""
+
+    h: float
+    broad: float
+    share: float
+
+    def scaled(self, factor: float) -> _Bandwidths:
+        return _Bandwidths(self.h * factor, self.broad * factor, self.share)
+
+
+#: Weights of the broad component tried by the two-scale background.
+_BROAD_SHARES: tuple[float, ...] = (0.0, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8)
 
 
 def _loo_density(
@@ -417,14 +439,24 @@ def _kernel_mass(
 ) -> FloatArray:
     """Expected count per cell of ``sum_j w_j N(. - (x_j, y_j); sigma^2 I)``.
 
-    Narrow kernels (``sigma`` below twice the cell radius) are averaged over the grid's sample
-    points, wider ones taken at the cell centres. Many sources are first merged into bins of
+    Kernels under half a cell radius put each source's mass in the cell of its nearest sample
+    point; narrow kernels (``sigma`` below twice the cell radius) are averaged over the grid's
+    sample points, wider ones taken at the cell centres. Many sources are first merged into bins of
     ``sigma / 5`` at their weighted centroids (the error is second order in bin size / sigma,
     under 0.2 %)."""
     n_cells = len(grid)
     if x.size == 0 or not np.any(w):
         return np.zeros(n_cells)
     trees = _grid_trees(grid)
+    if sigma < 0.5 * trees.cell_radius_km:
+        # a kernel much narrower than a cell: quadrature would miss it, so each source's
+        # mass goes to the cell of its nearest sample point (none when off the grid)
+        dist, idx = trees.sample_tree.query(
+            np.column_stack([x, y]), distance_upper_bound=2.0 * trees.cell_radius_km
+        )
+        inside = np.isfinite(np.asarray(dist))
+        cells = np.asarray(idx, dtype=np.int64)[inside] // trees.k
+        return np.bincount(cells, weights=w[inside], minlength=n_cells).astype(np.float64)
     if x.size > 500:
         x, y, w = _binned_sources(x, y, w, sigma / 5.0)
     use_samples = sigma < 2.0 * trees.cell_radius_km
@@ -453,8 +485,9 @@ class SEPPModel:
     ----------
     params
         ``mu`` (background events per day, window average), ``theta``, ``omega``, ``sigma``.
-    bg_bandwidth_km
-        Bandwidth of the background kernel density.
+    bg_bandwidth_km, bg_broad_km, bg_broad_share
+        The background kernel density: sharp bandwidth, broad bandwidth and the broad
+        component's weight (0 for a single-scale background).
     trend_level
         ``g`` used for forecasts: 1 for a constant trend, else the mean of the smoothed trend
         over the last ``trend_bandwidth_days`` of training (flat extrapolation).
@@ -465,6 +498,8 @@ class SEPPModel:
     trained_until: float
     params: SEPPParams
     bg_bandwidth_km: float
+    bg_broad_km: float
+    bg_broad_share: float
     bg_floor: float
     bg_weights: FloatArray
     box: tuple[float, float, float, float]
@@ -514,14 +549,21 @@ class SEPPModel:
         if found is not None:
             return found
         q = self.bg_weights
-        total = float(q.sum())
+        total = max(float(q.sum()), _TINY)
         floor = self._floor_mass(grid)
-        h = self.bg_bandwidth_km
-        wide = math.hypot(h, self.params.sigma)
+        scales = [(self.bg_bandwidth_km, 1.0 - self.bg_broad_share)]
+        if self.bg_broad_share > 0:
+            scales.append((self.bg_broad_km, self.bg_broad_share))
         masses: list[FloatArray] = []
-        for bw in (h, wide):
-            kde = _kernel_mass(grid, self.x, self.y, q, bw) / max(total, _TINY)
-            masses.append((1.0 - self.bg_floor) * kde + self.bg_floor * floor)
+        for spread in (0.0, self.params.sigma):
+            kde = sum(
+                (
+                    share * _kernel_mass(grid, self.x, self.y, q, math.hypot(bw, spread))
+                    for bw, share in scales
+                ),
+                start=np.zeros(len(grid)),
+            )
+            masses.append((1.0 - self.bg_floor) * kde / total + self.bg_floor * floor)
         found = (masses[0], masses[1])
         self._bg_cache[grid] = found
         return found
@@ -603,6 +645,8 @@ class SEPPModel:
                 "mean_delay_days": 1.0 / p.omega if p.omega > 0 else None,
                 "sigma_km": p.sigma,
                 "bg_bandwidth_km": self.bg_bandwidth_km,
+                "bg_broad_km": self.bg_broad_km,
+                "bg_broad_share": self.bg_broad_share,
                 "bg_floor": self.bg_floor,
                 "trend": self.trend,
                 "trend_bandwidth_days": self.trend_bandwidth_days,
@@ -663,6 +707,16 @@ class SEPP:
         Most EM iterations per bandwidth round (the number of iterations when stochastic).
     seed
         Seed of the random generator of stochastic declustering.
+    bg_two_scale
+        Let ``"auto"`` mix a sharp and a broad bandwidth (weight chosen with them): incidents
+        recur at the same towns, and new ones appear around them.
+    min_sigma_km
+        Floor of the offspring spread ``sigma``: the precision of the positions. Incidents
+        located to a town share its coordinates, and without a floor ``sigma`` collapses to 0.
+    max_delay_days
+        Ceiling of the mean triggering delay ``1 / omega`` (``None``: none). Near-repeat
+        effects last weeks to a few months; without a ceiling, towns hit again years apart
+        are explained as a year-long triggering that belongs in the background.
     """
 
     name = "sepp"  # not a field: no parameter, and settable as the protocol asks
@@ -675,6 +729,9 @@ class SEPP:
     tol: float = 1e-6
     max_iter: int = 200
     seed: int = 0
+    bg_two_scale: bool = True
+    min_sigma_km: float = 0.5
+    max_delay_days: float | None = 90.0
 
     def __post_init__(self) -> None:
         if self.trend not in ("constant", "smoothed"):
@@ -698,6 +755,12 @@ class SEPP:
         if self.window_days is not None:
             _check_number("window_days", self.window_days)
         _check_number("tol", self.tol)
+        if not isinstance(self.bg_two_scale, bool):
+            msg = f"SEPP.bg_two_scale must be true or false, got {self.bg_two_scale!r}"
+            raise ValueError(msg)
+        _check_number("min_sigma_km", self.min_sigma_km, low=-1e-12)
+        if self.max_delay_days is not None:
+            _check_number("max_delay_days", self.max_delay_days)
         _check_number("max_iter", self.max_iter, integer=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             msg = f"SEPP.seed must be an integer, got {self.seed!r}"
@@ -770,7 +833,9 @@ class _Fit:
                 omega=max(ip.omega, 1e-6),
                 sigma=max(ip.sigma, 0.05),
             )
-            self.h_start: float | None = init.bg_bandwidth_km
+            self.h_start: _Bandwidths | None = _Bandwidths(
+                init.bg_bandwidth_km, init.bg_broad_km, init.bg_broad_share
+            )
         else:
             self.params = SEPPParams(
                 mu=0.5 * self.n / self.span,
@@ -801,13 +866,16 @@ class _Fit:
         found = self._bg_cache.get(h)
         if found is None:
             found = _kernel_matrix(self.x, self.y, h)
-            self._bg_cache = {h: found}  # keep one matrix: they can be large
+            while len(self._bg_cache) >= 2:  # keep two matrices: they can be large
+                self._bg_cache.pop(next(iter(self._bg_cache)))
+            self._bg_cache[h] = found
         return found
 
     # -- bandwidth --------------------------------------------------------------------------
 
-    def _select_bandwidth(self, q: FloatArray) -> float:
-        """The candidate maximising the weighted leave-one-out log likelihood of ``f``."""
+    def _select_bandwidth(self, q: FloatArray) -> _Bandwidths:
+        """The background maximising the weighted leave-one-out log likelihood of ``f``: one
+        candidate bandwidth, or (``bg_two_scale``) a sharp and a broad one mixed."""
         n = self.n
         if self._loo is None:
             m = min(n, _LOO_MAX_EVENTS)
@@ -819,24 +887,37 @@ class _Fit:
         assert self._loo_pick is not None
         pick = self._loo_pick
         qs = q[pick]
-        scale = (pick.size / n) ** (1.0 / 6.0)
-        best, best_score = AUTO_BANDWIDTHS[0], -math.inf
+        weight = max(float(qs.sum()), _TINY)
+        floor, floor_density = self.spec.bg_floor, self.floor_density
+        # the leave-one-out kernel density of each candidate, before the floor is mixed in
+        kdes = []
         for h in AUTO_BANDWIDTHS:
             sub = self._loo.within(_BG_CUTOFF * h)
-            dens = _loo_density(
-                sub, gaussian_weight(sub.d2, h), qs, self.spec.bg_floor, self.floor_density
-            )
-            score = _dot(qs, np.log(dens)) / max(float(qs.sum()), _TINY)
-            if score > best_score:
-                best, best_score = h, score
-        return float(best * scale)
+            kdes.append(_loo_density(sub, gaussian_weight(sub.d2, h), qs, 0.0, 0.0))
+        best, best_score = _Bandwidths(AUTO_BANDWIDTHS[0], AUTO_BANDWIDTHS[0], 0.0), -math.inf
+        shares = _BROAD_SHARES if self.spec.bg_two_scale else (0.0,)
+        for i, h in enumerate(AUTO_BANDWIDTHS):
+            for j in range(i, len(AUTO_BANDWIDTHS)):
+                for share in shares:
+                    if (share == 0.0) != (j == i):
+                        continue
+                    mix = (1.0 - share) * kdes[i] + share * kdes[j]
+                    dens = (1.0 - floor) * mix + floor * floor_density
+                    score = _dot(qs, np.log(dens)) / weight
+                    if score > best_score:
+                        best = _Bandwidths(h, AUTO_BANDWIDTHS[j], share)
+                        best_score = score
+        return best.scaled((pick.size / n) ** (1.0 / 6.0))
 
     # -- iterations -------------------------------------------------------------------------
 
-    def _state(self, h: float, q: FloatArray) -> tuple[FloatArray, _Trend]:
+    def _state(self, bw: _Bandwidths, q: FloatArray) -> tuple[FloatArray, _Trend]:
         """Background density at the events (leave-one-out) and the trend, from weights ``q``."""
-        upper = self._bg_matrix(h)
-        sums = upper @ q + upper.T @ q
+        upper = self._bg_matrix(bw.h)
+        sums = (1.0 - bw.share) * (upper @ q + upper.T @ q)
+        if bw.share > 0:
+            broad = self._bg_matrix(bw.broad)
+            sums = sums + bw.share * (broad @ q + broad.T @ q)
         others = np.maximum(float(q.sum()) - q, _TINY)
         floor = self.spec.bg_floor
         dens = (1.0 - floor) * sums / others + floor * self.floor_density
@@ -847,10 +928,14 @@ class _Fit:
         theta, omega, sigma = _m_step_trigger(
             w_pair, self.pairs, self.remaining, self.params.omega, self.params.sigma
         )
+        sigma = max(sigma, self.spec.min_sigma_km)
+        theta = min(theta, _MAX_THETA)
+        if self.spec.max_delay_days is not None:
+            omega = max(omega, 1.0 / self.spec.max_delay_days)
         mu = max(float(w_bg.sum()) / self.span, 1e-12)
         return SEPPParams(mu, theta, omega, sigma)
 
-    def _run_full(self, h: float) -> bool:
+    def _run_full(self, h: _Bandwidths) -> bool:
         """EM at a fixed bandwidth until converged; returns whether it converged."""
         for _ in range(self.spec.max_iter):
             dens, trend = self._state(h, self.q)
@@ -881,7 +966,7 @@ class _Fit:
         w_bg[child[chosen]] = 0.0
         return w_bg, chosen.astype(np.float64)
 
-    def _run_stochastic(self, h: float | None) -> tuple[bool, float]:
+    def _run_stochastic(self, h: _Bandwidths | None) -> tuple[bool, _Bandwidths]:
         total = self.spec.max_iter
         burn = max(1, total // 5)
         hh = h if h is not None else self._select_bandwidth(np.ones(self.n))
@@ -920,7 +1005,7 @@ class _Fit:
         diff = _rel_change(halves[0] / first_n, halves[1] / second_n)
         return diff < 0.05, hh
 
-    def _loglik(self, h: float) -> float:
+    def _loglik(self, h: _Bandwidths) -> float:
         dens, trend = self._state(h, self.q)
         lam, _, _ = e_step(self.params, dens, trend.at_events, self.pairs)
         integral = float(trend.values.mean()) * self.span
@@ -928,7 +1013,11 @@ class _Fit:
 
     def run(self) -> SEPPModel:
         spec = self.spec
-        fixed = None if spec.bg_bandwidth_km == "auto" else float(spec.bg_bandwidth_km)
+        fixed = (
+            None
+            if spec.bg_bandwidth_km == "auto"
+            else _Bandwidths(float(spec.bg_bandwidth_km), float(spec.bg_bandwidth_km), 0.0)
+        )
         if spec.declustering == "stochastic":
             converged, h = self._run_stochastic(fixed)
         elif fixed is not None:
@@ -956,7 +1045,9 @@ class _Fit:
             trained_from=self.t0,
             trained_until=self.t1,
             params=self.params,
-            bg_bandwidth_km=float(h),
+            bg_bandwidth_km=float(h.h),
+            bg_broad_km=float(h.broad),
+            bg_broad_share=float(h.share),
             bg_floor=float(spec.bg_floor),
             bg_weights=np.asarray(self.q, dtype=np.float64),
             box=self.box,
