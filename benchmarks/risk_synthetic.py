@@ -31,10 +31,9 @@ import shapely
 
 from silkguard.geo._gazetteer_data import read_geonames_places
 from silkguard.geo.outline import pakistan_outline
-from silkguard.risk.baselines import kernel_on_grid
 from silkguard.risk.events import Events, to_days
 from silkguard.risk.grid import Grid
-from silkguard.risk.kernels import gaussian_sum
+from silkguard.risk.kernels import gaussian_sum, kernel_mass
 from silkguard.risk.projection import PAKISTAN_PROJECTION
 
 __all__ = ["Component", "SyntheticHistory", "TrueForecaster", "TrueModel", "simulate"]
@@ -253,7 +252,7 @@ class TrueForecaster:
             found = []
             for comp in self.history.components:
                 cx, cy = comp.xy
-                surface = kernel_on_grid(grid, cx, cy, comp.weights, comp.sigma_km)
+                surface = kernel_mass(grid, cx, cy, comp.weights, comp.sigma_km)
                 # the share of the component's (outline-clipped) mass that lands in grid cells
                 sx, sy = _sample_component(comp, 20_000, rng, inside)
                 slat, slon = PAKISTAN_PROJECTION.inverse(sx, sy)
@@ -287,7 +286,7 @@ class TrueModel:
         recent = self.past.between(t0 - 15.0 * tau, t0)
         if len(recent):
             w = h.branching * (np.exp(-(t0 - recent.t) / tau) - np.exp(-(t1 - recent.t) / tau))
-            out += kernel_on_grid(grid, recent.x, recent.y, w, h.sigma_km)
+            out += kernel_mass(grid, recent.x, recent.y, w, h.sigma_km)
         # events inside the window trigger more inside it: a geometric series of generations,
         # each spread once more by the triggering kernel (evaluated at the cell centres)
         length = t1 - t0

@@ -14,11 +14,11 @@ from silkguard.risk.baselines import (
     KDEHotspot,
     NaiveCounts,
     ProspectiveHotspot,
-    kernel_on_grid,
     loo_bandwidth,
 )
 from silkguard.risk.events import Events
 from silkguard.risk.grid import Grid
+from silkguard.risk.kernels import kernel_mass
 from silkguard.risk.projection import PAKISTAN_PROJECTION
 from silkguard.risk.registry import make_forecaster
 
@@ -174,5 +174,5 @@ def test_kernel_on_grid_integrates_to_the_weights() -> None:
     grid = small_grid()
     cx, cy = PAKISTAN_PROJECTION.forward(*CENTRE)
     for sigma in (2.0, 15.0):
-        mass = kernel_on_grid(grid, [cx], [cy], [3.0], sigma)
+        mass = kernel_mass(grid, [cx], [cy], [3.0], sigma)
         assert mass.sum() == pytest.approx(3.0, rel=0.03)

@@ -402,6 +402,12 @@ def backtest_command(
             _console.print(f"stored as backtest {stored.id}")
 
 
+#: Diagnostics left out of `risk explain`'s one-line model summary (shown by `risk fit`).
+_EXPLAIN_HIDDEN = frozenset(
+    {"trained_from", "trained_until", "log_likelihood", "fit_seconds", "n_pairs", "iterations"}
+)
+
+
 def _show_reading(title: str, reading: LevelReading) -> None:
     _console.print(f"[bold]{title}[/]: {_level_text(reading.level)}")
     _console.print(f"  {reading.reason}")
@@ -435,10 +441,11 @@ def explain_command(
             f"{run.trained_from:%Y-%m-%d} to {run.trained_until:%Y-%m-%d}; horizon "
             f"{run.horizon_start:%Y-%m-%d} to {run.horizon_end:%Y-%m-%d}"
         )
+        flat = {**params, **params.get("params", {})}
         summary = ", ".join(
             f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-            for k, v in params.items()
-            if not isinstance(v, dict | list)
+            for k, v in flat.items()
+            if not isinstance(v, dict | list) and k not in _EXPLAIN_HIDDEN
         )
         _console.print(f"  model: {summary}")
         if point:

@@ -33,7 +33,6 @@ model:
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,14 +42,13 @@ from scipy.spatial import cKDTree
 
 from silkguard.risk.events import Events
 from silkguard.risk.grid import Grid
-from silkguard.risk.kernels import DEFAULT_CUTOFF, gaussian_weight
+from silkguard.risk.kernels import DEFAULT_CUTOFF, gaussian_weight, kernel_mass
 
 __all__ = [
     "BaselineModel",
     "KDEHotspot",
     "NaiveCounts",
     "ProspectiveHotspot",
-    "kernel_on_grid",
     "loo_bandwidth",
 ]
 
@@ -91,73 +89,6 @@ def _recent_rate(train: Events, until: float, rate_window_days: float) -> tuple[
 
 # --------------------------------------------------------------------------------------------
 # kernel sums on a grid, with the grid's search trees cached
-
-
-@dataclass(frozen=True, eq=False)
-class _GridTrees:
-    centre_tree: cKDTree
-    sample_tree: cKDTree
-    k: int
-    cell_radius_km: float
-
-
-_TREES: weakref.WeakKeyDictionary[Grid, _GridTrees] = weakref.WeakKeyDictionary()
-
-
-def _trees(grid: Grid) -> _GridTrees:
-    found = _TREES.get(grid)
-    if found is None:
-        cx, cy = grid.xy
-        sx, sy = grid.sample_xy
-        found = _GridTrees(
-            centre_tree=cKDTree(np.column_stack([cx, cy])),
-            sample_tree=cKDTree(np.column_stack([sx.ravel(), sy.ravel()])),
-            k=int(sx.shape[1]),
-            cell_radius_km=float(np.sqrt(np.mean(grid.area_km2) / np.pi)),
-        )
-        _TREES[grid] = found
-    return found
-
-
-def kernel_on_grid(
-    grid: Grid,
-    sx: npt.ArrayLike,
-    sy: npt.ArrayLike,
-    weights: npt.ArrayLike,
-    sigma: float,
-    *,
-    cutoff: float = DEFAULT_CUTOFF,
-) -> FloatArray:
-    """Expected count per cell of ``sum_j w_j N(. - s_j; sigma^2 I)`` over ``grid``.
-
-    Narrow kernels (``sigma`` under twice the cell radius) are averaged over the grid's sample
-    points, as :meth:`Grid.integrate` does; wider ones are evaluated at the cell centres, which
-    is within a few per cent and several times faster. The grid's search trees are built once
-    per grid and reused.
-    """
-    if not sigma > 0:
-        msg = f"kernel bandwidth must be positive, got {sigma}"
-        raise ValueError(msg)
-    src = np.column_stack(
-        [np.asarray(sx, dtype=np.float64).ravel(), np.asarray(sy, dtype=np.float64).ravel()]
-    )
-    w = np.asarray(weights, dtype=np.float64).ravel()
-    n_cells = len(grid)
-    if src.shape[0] == 0:
-        return np.zeros(n_cells)
-    trees = _trees(grid)
-    use_samples = sigma < 2.0 * trees.cell_radius_km
-    tree = trees.sample_tree if use_samples else trees.centre_tree
-    pairs = tree.sparse_distance_matrix(cKDTree(src), cutoff * sigma, output_type="ndarray")
-    dens: FloatArray = np.zeros(tree.n, dtype=np.float64)
-    if pairs.size:
-        contrib = w[pairs["j"]] * gaussian_weight(pairs["v"] ** 2, sigma)
-        dens = np.asarray(
-            np.bincount(pairs["i"], weights=contrib, minlength=tree.n), dtype=np.float64
-        )
-    if use_samples:
-        dens = dens.reshape(n_cells, trees.k).mean(axis=1)
-    return np.asarray(dens * grid.area_km2, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +136,7 @@ class BaselineModel:
                 counts = np.bincount(idx[inside], weights=self.weights[inside], minlength=len(grid))
                 share = np.asarray(counts, dtype=np.float64) / total_w
             elif in_mass > 0:
-                surface = kernel_on_grid(grid, self.x, self.y, self.weights, self.sigma_km)
+                surface = kernel_mass(grid, self.x, self.y, self.weights, self.sigma_km)
                 mass = float(surface.sum())
                 if mass > 0:
                     share = surface * (in_mass / mass)

@@ -15,13 +15,14 @@ from functools import cache, cached_property
 import h3
 import numpy as np
 import numpy.typing as npt
+from scipy.spatial import cKDTree
 from shapely.geometry import MultiPolygon, Polygon
 
 from silkguard.core.errors import InvalidInput
 from silkguard.geo.outline import pakistan_outline
 from silkguard.risk.projection import PAKISTAN_PROJECTION, Projection
 
-__all__ = ["DEFAULT_RESOLUTION", "Grid"]
+__all__ = ["DEFAULT_RESOLUTION", "Grid", "GridTrees"]
 
 DEFAULT_RESOLUTION = 6
 _MIN_RES, _MAX_RES = 3, 9
@@ -37,6 +38,18 @@ def _check_resolution(resolution: int) -> None:
             "(6 = cells about 7 km across, the default)"
         )
         raise InvalidInput(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class GridTrees:
+    """k-d trees of a grid's cell centres and sample points, for kernel sums over cells."""
+
+    centre_tree: cKDTree
+    sample_tree: cKDTree
+    #: Sample points per cell (rows of ``sample_tree`` are cell-major).
+    k: int
+    #: Radius of a disc of the mean cell area (km).
+    cell_radius_km: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +167,18 @@ class Grid:
         pts = np.array([r[:k] for r in rows], dtype=np.float64)
         x, y = self.projection.forward(pts[..., 0], pts[..., 1])
         return x, y
+
+    @cached_property
+    def trees(self) -> GridTrees:
+        """Search trees over the centres and sample points (built once per grid)."""
+        cx, cy = self.xy
+        sx, sy = self.sample_xy
+        return GridTrees(
+            centre_tree=cKDTree(np.column_stack([cx, cy])),
+            sample_tree=cKDTree(np.column_stack([sx.ravel(), sy.ravel()])),
+            k=int(sx.shape[1]),
+            cell_radius_km=float(np.sqrt(np.mean(self.area_km2) / np.pi)),
+        )
 
     def integrate(self, density: Callable[[FloatArray, FloatArray], FloatArray]) -> FloatArray:
         """Expected count per cell of a density given per km2 (``density(x, y)`` vectorised)."""

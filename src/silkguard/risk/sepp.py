@@ -59,7 +59,7 @@ from scipy.spatial import cKDTree
 from silkguard.core.errors import InvalidInput
 from silkguard.risk.events import Events
 from silkguard.risk.grid import Grid
-from silkguard.risk.kernels import DEFAULT_CUTOFF, gaussian_weight
+from silkguard.risk.kernels import gaussian_weight, kernel_mass
 
 __all__ = [
     "AUTO_BANDWIDTHS",
@@ -392,87 +392,6 @@ def _compensator(params: SEPPParams, trend_integral: float, remaining: FloatArra
 # kernel mass on a grid
 
 
-@dataclass(frozen=True, eq=False)
-class _GridTrees:
-    centre_tree: cKDTree
-    sample_tree: cKDTree
-    k: int
-    cell_radius_km: float
-
-
-_TREES: weakref.WeakKeyDictionary[Grid, _GridTrees] = weakref.WeakKeyDictionary()
-
-
-def _grid_trees(grid: Grid) -> _GridTrees:
-    found = _TREES.get(grid)
-    if found is None:
-        cx, cy = grid.xy
-        sx, sy = grid.sample_xy
-        found = _GridTrees(
-            centre_tree=cKDTree(np.column_stack([cx, cy])),
-            sample_tree=cKDTree(np.column_stack([sx.ravel(), sy.ravel()])),
-            k=int(sx.shape[1]),
-            cell_radius_km=float(np.sqrt(np.mean(grid.area_km2) / np.pi)),
-        )
-        _TREES[grid] = found
-    return found
-
-
-def _binned_sources(
-    x: FloatArray, y: FloatArray, w: FloatArray, width: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Sources merged into square bins of ``width`` km at their weighted centroids."""
-    ix = np.floor(x / width).astype(np.int64)
-    iy = np.floor(y / width).astype(np.int64)
-    _, inv = np.unique(np.column_stack([ix, iy]), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    ws = np.asarray(np.bincount(inv, weights=w), dtype=np.float64)
-    safe = np.where(ws > 0, ws, 1.0)
-    bx = np.bincount(inv, weights=w * x) / safe
-    by = np.bincount(inv, weights=w * y) / safe
-    keep = ws > 0
-    return bx[keep], by[keep], ws[keep]
-
-
-def _kernel_mass(
-    grid: Grid, x: FloatArray, y: FloatArray, w: FloatArray, sigma: float
-) -> FloatArray:
-    """Expected count per cell of ``sum_j w_j N(. - (x_j, y_j); sigma^2 I)``.
-
-    Kernels under half a cell radius put each source's mass in the cell of its nearest sample
-    point; narrow kernels (``sigma`` below twice the cell radius) are averaged over the grid's
-    sample points, wider ones taken at the cell centres. Many sources are first merged into bins of
-    ``sigma / 5`` at their weighted centroids (the error is second order in bin size / sigma,
-    under 0.2 %)."""
-    n_cells = len(grid)
-    if x.size == 0 or not np.any(w):
-        return np.zeros(n_cells)
-    trees = _grid_trees(grid)
-    if sigma < 0.5 * trees.cell_radius_km:
-        # a kernel much narrower than a cell: quadrature would miss it, so each source's
-        # mass goes to the cell of its nearest sample point (none when off the grid)
-        dist, idx = trees.sample_tree.query(
-            np.column_stack([x, y]), distance_upper_bound=2.0 * trees.cell_radius_km
-        )
-        inside = np.isfinite(np.asarray(dist))
-        cells = np.asarray(idx, dtype=np.int64)[inside] // trees.k
-        return np.bincount(cells, weights=w[inside], minlength=n_cells).astype(np.float64)
-    if x.size > 500:
-        x, y, w = _binned_sources(x, y, w, sigma / 5.0)
-    use_samples = sigma < 2.0 * trees.cell_radius_km
-    tree = trees.sample_tree if use_samples else trees.centre_tree
-    pairs = cKDTree(np.column_stack([x, y])).sparse_distance_matrix(
-        tree, DEFAULT_CUTOFF * sigma, output_type="ndarray"
-    )
-    dens = np.zeros(tree.n, dtype=np.float64)
-    if pairs.size:
-        contrib = w[pairs["i"]] * gaussian_weight(pairs["v"] ** 2, sigma)
-        dens = np.bincount(pairs["j"], weights=contrib, minlength=tree.n).astype(np.float64)
-    if use_samples:
-        dens = dens.reshape(n_cells, trees.k).mean(axis=1)
-    return np.asarray(dens * grid.area_km2, dtype=np.float64)
-
-
 # --------------------------------------------------------------------------------------------
 # the fitted model
 
@@ -558,7 +477,7 @@ class SEPPModel:
         for spread in (0.0, self.params.sigma):
             kde = sum(
                 (
-                    share * _kernel_mass(grid, self.x, self.y, q, math.hypot(bw, spread))
+                    share * kernel_mass(grid, self.x, self.y, q, math.hypot(bw, spread))
                     for bw, share in scales
                 ),
                 start=np.zeros(len(grid)),
@@ -615,9 +534,9 @@ class SEPPModel:
             first = p.theta * decay[live] * -math.expm1(-p.omega * length)
             later = p.theta * p.omega * decay[live] * (_phi(kappa, length) - _phi(p.omega, length))
             xs, ys = self.x[live], self.y[live]
-            out = out + _kernel_mass(grid, xs, ys, first, p.sigma)
+            out = out + kernel_mass(grid, xs, ys, first, p.sigma)
             if float(later.sum()) > 0:
-                out = out + _kernel_mass(grid, xs, ys, later, p.sigma * math.sqrt(2.0))
+                out = out + kernel_mass(grid, xs, ys, later, p.sigma * math.sqrt(2.0))
         return np.asarray(out, dtype=np.float64)
 
     def expected_total(self, t0: float, t1: float) -> float:
