@@ -262,3 +262,24 @@ def test_real_data_backtest_runs_on_the_shared_incidents(shared_data: Path) -> N
         assert 0.0 < m["hit_rate_10pct"] <= 1.0
         assert m["pai_1pct"] > 1.0  # far better than searching at random
         assert m["log_score_per_window"] is not None
+
+
+def test_sepp_beats_the_kde_on_the_shared_incidents(shared_data: Path) -> None:
+    """A guard on forecast quality: over the months of 2014-2015 the SEPP is at least as good
+    as the strongest baseline at 5 % of the area and better on the log score (the full
+    2012-2015 comparison is in benchmarks/risk_backtest.py)."""
+    loaded = events_from_file(
+        shared_data / "pk_incidents_2007_2015.csv",
+        fmt=ImportFormat.CSV,
+        mapping="pk_incidents_2007_2015",
+    )
+    result = backtest(
+        loaded.events,
+        [make_forecaster("kde"), make_forecaster("sepp")],
+        Grid.pakistan(6),
+        held_out_years=(2014, 2015),
+        periods=["month"],
+    )
+    kde, sepp = result.metrics["kde"]["month"], result.metrics["sepp"]["month"]
+    assert sepp["hit_rate_5pct"] >= kde["hit_rate_5pct"]
+    assert sepp["log_score_per_window"] > kde["log_score_per_window"] + 1.0

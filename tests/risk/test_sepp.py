@@ -320,3 +320,44 @@ def test_window_days_limits_the_training_events() -> None:
     assert model.n_events == len(events.between(T_END - 500.0, T_END))
     assert model.trained_from == T_END - 500.0
     assert model.params.mu == pytest.approx(TRUE_MU, rel=0.2)
+
+
+def _town_history(seed: int) -> Events:
+    """Eight years of attacks in twenty towns, each located to its town's coordinates (as
+    incident lists locate most attacks), at steady rates: no triggering at all."""
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(25.0, 35.0, 20)
+    lon = rng.uniform(62.0, 74.0, 20)
+    per_town = rng.integers(3, 40, 20)
+    town = np.repeat(np.arange(20), per_town)
+    t = rng.uniform(0.0, 8 * 365.0, town.size)
+    return Events.from_arrays(t, lat[town], lon[town])
+
+
+def test_town_located_incidents_do_not_collapse_the_model() -> None:
+    events = _town_history(3)
+    until = 8 * 365.0
+    naive = SEPP(bg_two_scale=False, min_sigma_km=0.0, max_delay_days=None).fit(events, until)
+    assert naive.params.sigma < 0.01  # what the safeguards are for: offspring at distance 0
+    model = SEPP().fit(events, until)
+    assert model.params.sigma >= 0.5
+    assert model.params.theta <= 0.99
+    assert 1.0 / model.params.omega <= 90.0 + 1e-9
+    grid = Grid.around(events.lat, events.lon, 6, rings=4)
+    lam = model.intensity(grid, until, until + 30.0)
+    towns = np.unique(grid.locate(events.lat, events.lon))
+    assert towns.min() >= 0
+    # the forecast stays on the towns (20 of about 1,200 cells) and counts the steady rate
+    assert lam[towns].sum() / lam.sum() > 0.6
+    assert lam.sum() == pytest.approx(len(events) / 8 / 12, rel=0.35)
+
+
+def test_a_kernel_narrower_than_a_cell_keeps_its_mass_in_its_cell() -> None:
+    from silkguard.risk.kernels import kernel_mass
+
+    grid = Grid.around([30.0], [70.0], 6, rings=3)
+    x, y = grid.projection.forward([30.0, 30.02], [70.0, 70.03])
+    mass = kernel_mass(grid, x, y, [2.0, 1.0], 0.01)
+    assert mass.sum() == pytest.approx(3.0)
+    cells = grid.locate([30.0, 30.02], [70.0, 70.03])
+    assert mass[cells[0]] >= 2.0 - 1e-9
