@@ -92,7 +92,17 @@ def test_reason_names_both_readings_with_the_stronger_first() -> None:
     assert quiet.reason.startswith(
         "Level 4 (substantial): 2 shooting and 1 suicide VBIED attacks within 20 km"
     )
-    assert quiet.reason.endswith("forecast rate 0.0x the corridor average")
+    assert quiet.reason.endswith("forecast rate under 0.01x the corridor average")
+    low = read_level(
+        expected=0.04,
+        area_km2=100.0,
+        corridor_density=0.01,
+        province=None,
+        province_density=None,
+        recent_types=[],
+        policy=POLICY,
+    )
+    assert "forecast rate 0.04x the corridor average" in low.reason
     assert quiet.recent_total == 3
     assert quiet.details()["name"] == "substantial"
 

@@ -228,6 +228,13 @@ def _recent_phrase(by_type: Mapping[str, int], policy: LevelPolicy) -> str:
     return f"{listed} {noun} {where}"
 
 
+def _times(ratio: float) -> str:
+    """``4.1x``; small ratios keep a significant digit (``0.04x``) rather than read ``0.0x``."""
+    if ratio < 0.01:
+        return "under 0.01x"
+    return f"{ratio:.2f}x" if ratio < 0.1 else f"{ratio:.1f}x"
+
+
 def _reason(
     *,
     level: int,
@@ -239,9 +246,11 @@ def _reason(
     by_type: Mapping[str, int],
     policy: LevelPolicy,
 ) -> str:
-    forecast = f"forecast rate {ratio:.1f}x the corridor average"
+    forecast = f"forecast rate {_times(ratio)} the corridor average"
     if ratio_prov is not None and province:
-        forecast = f"forecast rate {ratio_prov:.1f}x the {province} average ({ratio:.1f}x corridor)"
+        forecast = (
+            f"forecast rate {_times(ratio_prov)} the {province} average ({_times(ratio)} corridor)"
+        )
     head = f"Level {level} ({LEVEL_NAMES[level]}): "
     recent = _recent_phrase(by_type, policy)
     if r_level > f_level:
