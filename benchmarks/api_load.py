@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from silkguard.auth import service as auth_service
 from silkguard.core.db import analyze, make_engine, make_session_factory, session_scope
 from silkguard.geo.cells import cells_for_arrays
+from silkguard.incidents.geojson import render_row
 from silkguard.incidents.models import Incident
 from silkguard.migrations import upgrade
 
@@ -40,6 +41,12 @@ QUERY = (
     "&until=2020-01-01T00:00:00Z&limit=100&format=geojson"
 )
 HEALTH = "/api/v1/health"
+
+
+def _with_feature(row: dict[str, object]) -> dict[str, object]:
+    # as the importer stores it: the pre-rendered GeoJSON Feature of the row
+    row["feature"] = render_row(row)
+    return row
 
 
 def _load(url: str, rows: int, seed: int = 11) -> str:
@@ -57,30 +64,32 @@ def _load(url: str, rows: int, seed: int = 11) -> str:
     with engine.begin() as conn:
         for lo in range(0, rows, 10_000):
             batch = [
-                {
-                    "id": uuid.uuid4(),
-                    "occurred_at": start + timedelta(days=int(days[i]), hours=7),
-                    "date_precision": "day",
-                    "latitude": float(lats[i]),
-                    "longitude": float(lons[i]),
-                    "geo_precision": "place",
-                    "country": "PK",
-                    "h3_r4": int(r4[i]),
-                    "h3_r6": int(r6[i]),
-                    "h3_r8": int(r8[i]),
-                    "attack_type": str(attacks[i % 5]),
-                    "target_type": "police",
-                    "perpetrator": "unknown",
-                    "killed": int(i % 7),
-                    "nationalities": [],
-                    "summary": f"synthetic incident {i}",
-                    "tlp": "GREEN" if i % 3 else "CLEAR",
-                    "status": "confirmed",
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                    "overrides": {},
-                }
+                _with_feature(
+                    {
+                        "id": uuid.uuid4(),
+                        "occurred_at": start + timedelta(days=int(days[i]), hours=7),
+                        "date_precision": "day",
+                        "latitude": float(lats[i]),
+                        "longitude": float(lons[i]),
+                        "geo_precision": "place",
+                        "country": "PK",
+                        "h3_r4": int(r4[i]),
+                        "h3_r6": int(r6[i]),
+                        "h3_r8": int(r8[i]),
+                        "attack_type": str(attacks[i % 5]),
+                        "target_type": "police",
+                        "perpetrator": "unknown",
+                        "killed": int(i % 7),
+                        "nationalities": [],
+                        "summary": f"synthetic incident {i}",
+                        "tlp": "GREEN" if i % 3 else "CLEAR",
+                        "status": "confirmed",
+                        "created_at": now,
+                        "updated_at": now,
+                        "version": 1,
+                        "overrides": {},
+                    }
+                )
                 for i in range(lo, min(lo + 10_000, rows))
             ]
             conn.execute(insert(Incident.__table__), batch)

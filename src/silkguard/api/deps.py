@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from silkguard.auth import service as auth_service
@@ -18,6 +19,7 @@ from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.auth.tokens import decode_access_token
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
+from silkguard.core.db import read_only
 from silkguard.core.errors import PermissionDenied, Unauthenticated
 from silkguard.core.settings import Settings
 
@@ -88,7 +90,9 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
+# the thread pool, and each such hop costs more than the work under load.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -106,9 +110,20 @@ def get_principal(
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <jwt>`` or ``X-API-Key: <key>``."""
     now = utcnow()
+    # Authentication reads (and writes last_used_at at most once a minute per key); on SQLite
+    # it runs in a deferred transaction so concurrent requests do not queue for the write lock.
+    read_only(session)
     if x_api_key:
-        key = auth_service.verify_api_key(session, key=x_api_key, now=now)
-        session.commit()  # last_used_at
+        try:
+            key = auth_service.verify_api_key(session, key=x_api_key, now=now)
+            session.commit()  # last_used_at
+        except OperationalError:
+            # SQLite: another writer got in first; the write is retried in an ordinary
+            # (IMMEDIATE) transaction, which waits for the lock.
+            session.rollback()
+            key = auth_service.verify_api_key(session, key=x_api_key, now=now)
+            session.commit()
+        read_only(session)
         principal = Principal(
             org_id=key.org_id,
             role=key.role,
@@ -128,6 +143,9 @@ def get_principal(
     else:
         msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
         raise Unauthenticated(msg)
+    # End the read: the route opens its own transaction (an ordinary one unless it asks for
+    # read_only), so a write in it never runs on this snapshot.
+    session.commit()
     request.state.principal = principal
     return principal
 
@@ -135,10 +153,10 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets the request through only with ``permission``."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         role_ok = allowed(Role(principal.role), permission)
         scope_ok = (
             principal.scopes is None or not principal.scopes or permission.value in principal.scopes

@@ -13,7 +13,17 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from silkguard.core.errors import InvalidInput
 
-__all__ = ["Base", "analyze", "is_sqlite", "make_engine", "make_session_factory", "session_scope"]
+__all__ = [
+    "Base",
+    "analyze",
+    "is_sqlite",
+    "make_engine",
+    "make_session_factory",
+    "read_only",
+    "session_scope",
+]
+
+_READ_ONLY = "silkguard_read_only"
 
 
 class Base(DeclarativeBase):
@@ -49,11 +59,23 @@ def _configure_sqlite(engine: Engine) -> None:
 
     # IMMEDIATE takes the write lock when the transaction starts: a transaction that reads and
     # then writes can otherwise fail at once with "database is locked" when another writer got
-    # in between (busy_timeout cannot wait out that deadlock). SQLite then runs one transaction
-    # at a time; PostgreSQL is the choice for concurrent load.
+    # in between (busy_timeout cannot wait out that deadlock). SQLite then runs one writing
+    # transaction at a time; PostgreSQL is the choice for concurrent writes. A transaction
+    # opened by read_only() is DEFERRED instead: in WAL mode readers run concurrently with
+    # each other and with the writer, each on its own snapshot.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+
+
+def read_only(session: Session) -> None:
+    """Open the session's next transaction for reading only (a no-op inside a transaction).
+    On SQLite it is DEFERRED, so it neither waits for nor blocks other transactions; a write
+    in it may fail with "database is locked" instead of waiting, so callers that might write
+    retry in an ordinary transaction. On PostgreSQL nothing changes."""
+    if not session.in_transaction():
+        session.connection(execution_options={_READ_ONLY: True})
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -83,7 +105,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def analyze(engine: Engine) -> None:
     """Refresh the planner's statistics (after bulk imports): without them SQLite picks poor
-    indexes for the visibility filter's OR terms."""
+    indexes for the visibility filter's OR terms. On PostgreSQL it also vacuums the incidents,
+    which marks new rows all-visible so map searches are answered from the covering index
+    alone (autovacuum would do that too, later)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM (ANALYZE) incidents")
+            conn.exec_driver_sql("ANALYZE")
+        return
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()

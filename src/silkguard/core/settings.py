@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
     # Requests with a larger body are refused with 413 before they are read.
     max_body_bytes: int = Field(default=10 * 2**20, ge=1024, le=2**30)
+    # Threads per server worker for blocking work (database calls); see api.app.
+    threads_per_worker: int = Field(default=4, ge=1, le=256)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -18,13 +18,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    event,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from silkguard.core.clock import utcnow
 from silkguard.core.db import Base
 from silkguard.core.tlp import TLP
 from silkguard.core.types import JSONType, UTCDateTime
+from silkguard.incidents.geojson import render_feature
 
 __all__ = ["Incident", "IncidentRecipient", "IncidentShare", "SourceRecord"]
 
@@ -33,7 +37,20 @@ class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         Index("ix_incidents_occurred_at", "occurred_at"),
-        Index("ix_incidents_h3_r4_time", "h3_r4", "occurred_at"),
+        # Covers a map search (cells, time, box, visibility): the page's keys come from the
+        # index alone and only the rows of the page are read (incidents.query).
+        Index(
+            "ix_incidents_h3_r4_cover",
+            "h3_r4",
+            "occurred_at",
+            "id",
+            "longitude",
+            "latitude",
+            "tlp",
+            "status",
+            "org_id",
+            "created_by",
+        ),
         Index("ix_incidents_h3_r6", "h3_r6"),
         Index("ix_incidents_h3_r8", "h3_r8"),
         Index("ix_incidents_province_district", "province", "district"),
@@ -77,6 +94,9 @@ class Incident(Base):
     # Analyst corrections, applied on top of the merged view of the source records.
     overrides: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     review_note: Mapped[str | None] = mapped_column(Text)
+    # The GeoJSON Feature of this row as JSON text (incidents.geojson), kept current by
+    # _render_features below and by the importer; loaded only when asked for.
+    feature: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     sources: Mapped[list[SourceRecord]] = relationship(
         back_populates="incident", order_by="SourceRecord.imported_at"
@@ -134,3 +154,27 @@ class IncidentRecipient(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+@event.listens_for(Session, "after_flush")
+def _render_features(session: Session, _flush: UOWTransaction) -> None:
+    """Store the Feature text of every incident this flush inserted or changed. It runs after
+    the flush because version and updated_at are only known then; the extra UPDATE touches no
+    versioned column, so it does not count as a change of the incident."""
+    written = [
+        obj
+        for obj in (*session.new, *session.dirty)
+        if isinstance(obj, Incident) and obj not in session.deleted
+    ]
+    for incident in written:
+        text = render_feature(incident)
+        if incident.__dict__.get("feature") == text:
+            continue
+        session.connection().execute(
+            update(Incident)
+            .where(Incident.id == incident.id)
+            # updated_at = itself: the column's onupdate must not fire for this UPDATE
+            .values(feature=text, updated_at=Incident.updated_at),
+            execution_options={"synchronize_session": False},
+        )
+        set_committed_value(incident, "feature", text)

@@ -21,6 +21,7 @@ from silkguard.core.clock import utcnow
 from silkguard.core.errors import NotFound, RowError, RowErrors
 from silkguard.incidents.dedup import StoredIncident, find_match, max_reach_km, mergeable
 from silkguard.incidents.fields import IncidentFields, content_hash
+from silkguard.incidents.geojson import render_row
 from silkguard.incidents.importers.native import ParsedRow
 from silkguard.incidents.importers.pipeline import ImportPlan, parsed_rows
 from silkguard.incidents.merge import MergeInput, merged_columns
@@ -261,7 +262,7 @@ class _Writer:
     def _incident_row(
         self, incident_id: uuid.UUID, f: IncidentFields, now: object
     ) -> dict[str, object]:
-        return {
+        row: dict[str, object] = {
             "id": incident_id,
             "org_id": self.org_id,
             "occurred_at": f.occurred_at,
@@ -294,6 +295,8 @@ class _Writer:
             "version": 1,
             "overrides": {},
         }
+        row["feature"] = render_row(row)
+        return row
 
 
 def import_rows(

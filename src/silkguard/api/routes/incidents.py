@@ -20,10 +20,12 @@ from silkguard.api.deps import SessionDep, require
 from silkguard.api.problems import problem_responses
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
+from silkguard.core.db import read_only
 from silkguard.core.errors import InvalidInput
 from silkguard.incidents import query as incidents_query
 from silkguard.incidents import review as incidents_review
 from silkguard.incidents import service as incidents_service
+from silkguard.incidents.geojson import feature_collection
 from silkguard.incidents.models import Incident
 from silkguard.incidents.schemas import (
     GeoJSONFeatureCollection,
@@ -102,18 +104,6 @@ def to_read(incident: Incident) -> IncidentRead:
     data = {name: getattr(incident, name) for name in IncidentRead.model_fields if name != "h3_r6"}
     data["h3_r6"] = h3.int_to_str(incident.h3_r6) if incident.h3_r6 is not None else None
     return IncidentRead.model_validate(data)
-
-
-def _feature(incident: Incident) -> dict[str, Any]:
-    """One GeoJSON Feature (validated by GeoJSONFeature's schema in the tests, built as a dict
-    here because it is the hot path of map clients)."""
-    props = to_read(incident).model_dump(mode="json")
-    props.pop("latitude")
-    props.pop("longitude")
-    geometry = None
-    if incident.latitude is not None and incident.longitude is not None:
-        geometry = {"type": "Point", "coordinates": [incident.longitude, incident.latitude]}
-    return {"type": "Feature", "id": str(incident.id), "geometry": geometry, "properties": props}
 
 
 class SearchParams:
@@ -204,17 +194,19 @@ def search_incidents(
 ) -> Any:
     """Newest first, with cursor pagination. `format=geojson` (or `Accept: application/geo+json`)
     returns a GeoJSON FeatureCollection."""
-    items, next_cursor = incidents_query.search(
-        session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
-    )
+    read_only(session)
     wants_geojson = format == "geojson" or (
         format is None and GEOJSON in request.headers.get("accept", "")
     )
     if wants_geojson:
-        body = GeoJSONFeatureCollection(
-            features=[_feature(i) for i in items], next_cursor=next_cursor
+        # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's JSON)
+        features, next_cursor = incidents_query.search_features(
+            session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
         )
-        return Response(body.model_dump_json(), media_type=GEOJSON)
+        return Response(feature_collection(features, next_cursor), media_type=GEOJSON)
+    items, next_cursor = incidents_query.search(
+        session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
+    )
     return IncidentPage(items=[to_read(i) for i in items], next_cursor=next_cursor)
 
 
