@@ -9,7 +9,9 @@ from silkguard.cli.demo import demo_command
 from silkguard.cli.geo import geocode_command
 from silkguard.cli.imports import import_app
 from silkguard.cli.incidents import incidents_app
+from silkguard.cli.network import network_app
 from silkguard.cli.risk import risk_app
+from silkguard.cli.route import route_command
 from silkguard.cli.serve import serve_command
 
 __all__ = ["app", "main"]
@@ -18,6 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(risk_app, name="risk")
+app.add_typer(network_app, name="network")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
@@ -25,6 +28,7 @@ app.add_typer(audit_app, name="audit")
 app.command("geocode")(geocode_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
+app.command("route")(route_command)
 
 
 def main() -> None:

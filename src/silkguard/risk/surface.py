@@ -32,6 +32,8 @@ FloatArray = npt.NDArray[np.float64]
 #: the approaches matter as much as the gate.
 NEIGHBOURHOOD_RINGS = 1
 ROUTE_SEGMENT_KM = 10.0
+#: A route point off the grid takes the nearest cell within this distance (km).
+OFF_GRID_KM = 25.0
 _ROUTE_STEP_KM = 1.0
 
 
@@ -197,9 +199,19 @@ class Assessor:
         bounds = np.linspace(0.0, along[-1], n_segments + 1)
         out: list[RouteSegmentReading] = []
         x_all, y_all = grid.projection.forward(lats, lons)
+        # points just off the grid (a coastal road beside cells whose centres are at sea, a
+        # border crossing) are judged on the nearest cell within OFF_GRID_KM
+        cell_idx = grid.index_of(cells)
+        off = cell_idx < 0
+        if off.any():
+            dist, near = grid.trees.centre_tree.query(
+                np.column_stack([x_all[off], y_all[off]]), distance_upper_bound=OFF_GRID_KM
+            )
+            near_idx = np.asarray(near, dtype=np.int64)
+            cell_idx[off] = np.where(np.isfinite(np.asarray(dist)), near_idx, -1)
         for k in range(n_segments):
             sel = (along >= bounds[k]) & (along <= bounds[k + 1])
-            idx = grid.index_of(np.unique(cells[sel]))
+            idx = np.unique(cell_idx[sel])
             mask = np.zeros(len(grid), dtype=bool)
             mask[idx[idx >= 0]] = True
             first, last = int(np.flatnonzero(sel)[0]), int(np.flatnonzero(sel)[-1])

@@ -1,0 +1,2 @@
+"""Journeys: risk-weighted routes over the road network (movement requests, policies and
+approvals come next; see docs/network.md)."""

@@ -1,0 +1,2 @@
+"""Road network: the compact array graph, OpenStreetMap import, the shipped corridor network
+and routing (see docs/network.md)."""
