@@ -1,2 +1,3 @@
-"""Journeys: risk-weighted routes over the road network (movement requests, policies and
-approvals come next; see docs/network.md)."""
+"""Journeys: risk-weighted routes over the road network and the movement policy (rules that
+decide escorts, approvals and refusals); movement requests and approvals come next (see
+docs/network.md)."""
