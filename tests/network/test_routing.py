@@ -337,3 +337,30 @@ def test_bad_input_is_rejected_clearly() -> None:
         alternatives(indptr, heads, cost, 0, 2, k=0)
     with pytest.raises(InvalidInput, match="penalty"):
         alternatives(indptr, heads, cost, 0, 2, penalty=1.0)
+
+
+def test_auto_hand_over_survives_rounding_in_the_bound() -> None:
+    """The scipy hand-over is bounded by the connection the bidirectional search found; a
+    path summed in another order may exceed that bound by a rounding error and must still be
+    found. Costs rounded to 1e-3 on a 30x30 lattice: pair (684, 175) of this seed failed
+    before the bound had a margin."""
+    rng = np.random.default_rng(0)
+    side = 30
+    idx = np.arange(side * side).reshape(side, side)
+    tails = np.concatenate(
+        [idx[:, :-1].ravel(), idx[:, 1:].ravel(), idx[:-1].ravel(), idx[1:].ravel()]
+    )
+    heads = np.concatenate(
+        [idx[:, 1:].ravel(), idx[:, :-1].ravel(), idx[1:].ravel(), idx[:-1].ravel()]
+    )
+    order = np.argsort(tails, kind="stable")
+    tails, heads = tails[order], heads[order]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(tails, minlength=side * side))])
+    cost = np.round(rng.uniform(0.5, 100.0, tails.size), 3)
+    router = Router(indptr, heads, cost)
+    pairs = [(int(a), int(b)) for a, b in rng.integers(0, side * side, (300, 2))]
+    assert (684, 175) in pairs
+    for s, t in pairs:
+        found = router.shortest_path(s, t)
+        assert found is not None, (s, t)
+        assert found.cost == pytest.approx(router.one_to_all(s).dist[t], rel=1e-9)

@@ -513,7 +513,10 @@ class Router:
         res = self._bidirectional(s, t, budget=budget)
         if not isinstance(res, _Meeting):
             return res
-        return self.one_to_all(s, limit=res.mu).path(t)
+        # the bound is the best connection found so far; scipy sums the same path in another
+        # order, so it gets a relative margin, and an empty answer is retried unbounded
+        found = self.one_to_all(s, limit=res.mu * (1.0 + 1e-9) + 1e-12).path(t)
+        return found if found is not None else self.one_to_all(s).path(t)
 
     def one_to_all(self, source: int, *, limit: float = _INF) -> ShortestPathTree:
         """Shortest-path tree from ``source`` (scipy's compiled Dijkstra). Nodes farther than
