@@ -15,8 +15,13 @@ from shapely.geometry import shape
 
 from silkguard.cli.store import unit_of_work
 from silkguard.core.errors import InvalidInput, NotFound
-from silkguard.geo.gazetteer import load_gazetteer
-from silkguard.journeys.routes import DEFAULT_LAMBDA, RoutePlan, edge_exposure, plan_route
+from silkguard.journeys.routes import (
+    DEFAULT_LAMBDA,
+    RoutePlan,
+    edge_exposure,
+    plan_route,
+    resolve_place,
+)
 from silkguard.network.corridor import corridor_graph
 from silkguard.network.graph import ROAD_CLASSES, RoadGraph
 from silkguard.risk import service as risk_service
@@ -25,29 +30,6 @@ from silkguard.risk.models import ForecastRun
 __all__ = ["resolve_place", "route_command"]
 
 _console = Console(width=160)
-#: How far a place may lie from the nearest road node.
-SNAP_KM = 30.0
-
-
-def resolve_place(graph: RoadGraph, text: str) -> tuple[int, str]:
-    """A road node for ``LAT,LON`` or a place name (offline gazetteer), and a label."""
-    lat: float | None = None
-    lon: float | None = None
-    parts = text.split(",")
-    if len(parts) == 2:
-        try:
-            lat, lon = float(parts[0]), float(parts[1])
-        except ValueError:
-            lat = lon = None
-    label = text
-    if lat is None or lon is None:
-        found = load_gazetteer().forward(text, limit=1)
-        if not found:
-            msg = f"place {text!r} is not in the gazetteer; check the spelling or give LAT,LON"
-            raise InvalidInput(msg)
-        lat, lon, label = found[0].latitude, found[0].longitude, found[0].name
-    node = int(graph.snap([lat], [lon], max_km=SNAP_KM)[0])
-    return node, label
 
 
 def _closed_edges(graph: RoadGraph, path: Path) -> np.ndarray[Any, np.dtype[np.bool_]]:

@@ -25,11 +25,12 @@ import numpy as np
 import numpy.typing as npt
 
 from silkguard.core.errors import InvalidInput
+from silkguard.geo.gazetteer import load_gazetteer
 from silkguard.network.graph import RoadGraph
 from silkguard.network.routing import Path, alternatives, edge_costs, pareto_time_risk
 from silkguard.risk.surface import Surface
 
-__all__ = ["RoutePlan", "RouteSummary", "edge_exposure", "plan_route"]
+__all__ = ["SNAP_KM", "RoutePlan", "RouteSummary", "edge_exposure", "plan_route", "resolve_place"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -37,6 +38,29 @@ FloatArray = npt.NDArray[np.float64]
 DEFAULT_LAMBDA = 60.0
 #: The Pareto front sweeps lambda over these multiples of the chosen one.
 _FRONT_FACTORS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0)
+#: How far a place may lie from the nearest road node.
+SNAP_KM = 30.0
+
+
+def resolve_place(graph: RoadGraph, text: str) -> tuple[int, str]:
+    """A road node for ``LAT,LON`` or a place name (offline gazetteer), and a label."""
+    lat: float | None = None
+    lon: float | None = None
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+        except ValueError:
+            lat = lon = None
+    label = text
+    if lat is None or lon is None:
+        found = load_gazetteer().forward(text, limit=1)
+        if not found:
+            msg = f"place {text!r} is not in the gazetteer; check the spelling or give LAT,LON"
+            raise InvalidInput(msg)
+        lat, lon, label = found[0].latitude, found[0].longitude, found[0].name
+    node = int(graph.snap([lat], [lon], max_km=SNAP_KM)[0])
+    return node, label
 
 
 def edge_exposure(graph: RoadGraph, surface: Surface, *, step_km: float = 2.0) -> FloatArray:

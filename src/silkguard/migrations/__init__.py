@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from silkguard.auth import models as _auth_models
 from silkguard.core.db import Base
 from silkguard.incidents import models as _incident_models
+from silkguard.journeys import models as _journey_models
 from silkguard.people import models as _people_models
 from silkguard.risk import models as _risk_models
 
@@ -20,6 +21,7 @@ metadata = Base.metadata
 _LOADED = (
     _auth_models,
     _incident_models,
+    _journey_models,
     _people_models,
     _risk_models,
 )  # every models module, so metadata is complete

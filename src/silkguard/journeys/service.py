@@ -1,0 +1,879 @@
+"""Movements: request (route + risk assessment + policy decision), approve, track, close.
+
+A request is planned on the road graph with the newest risk forecast the organisation may see,
+the threat level of every ~10 km of the chosen route is read from that forecast, and the
+organisation's movement policy decides what the movement needs. Every step is an event in the
+movement's append-only history and an entry in the audit trail. Which transitions are possible
+is decided by :mod:`silkguard.journeys.states` alone.
+
+Who may do what: approving and rejecting need the ``approver`` or ``admin`` role, and nobody
+approves their own movement; only the owning organisation changes a movement. The other
+permissions (``movement.request``, ``movement.read``) are checked at the edges (API, CLI).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from silkguard.auth import audit
+from silkguard.auth.roles import Role
+from silkguard.core.access import Principal, visible_clause
+from silkguard.core.clock import utcnow
+from silkguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from silkguard.core.tlp import TLP, parse_tlp
+from silkguard.journeys.models import Movement, MovementApproval, MovementEvent
+from silkguard.journeys.policy import (
+    MEASURES,
+    Assessment,
+    Decision,
+    Policy,
+    default_policy,
+    evaluate,
+)
+from silkguard.journeys.routes import DEFAULT_LAMBDA, edge_exposure, plan_route, resolve_place
+from silkguard.journeys.states import Action, MovementState, transition
+from silkguard.network.corridor import corridor_graph
+from silkguard.network.graph import RoadGraph
+from silkguard.risk import service as risk_service
+from silkguard.risk.models import ForecastRun
+
+__all__ = [
+    "OVERDUE_GRACE",
+    "approve",
+    "arrive",
+    "board",
+    "cancel",
+    "check_in",
+    "detect_overdue",
+    "get_movement",
+    "list_movements",
+    "movement_record",
+    "movement_visible",
+    "on_overdue",
+    "reject",
+    "report_incident",
+    "request_movement",
+    "start",
+    "submit",
+    "update_measures",
+]
+
+#: How late a movement may be before it is declared overdue.
+OVERDUE_GRACE = timedelta(minutes=30)
+#: How many of the riskiest route segments an assessment keeps.
+RISKIEST_SEGMENTS = 5
+MAX_PARTY = 500
+MAX_VEHICLES = 100
+MAX_VIA = 10
+MAX_TEXT = 2000
+_APPROVER_ROLES = frozenset({Role.APPROVER.value, Role.ADMIN.value})
+
+OverdueListener = Callable[[Session, Movement], None]
+_OVERDUE_LISTENERS: list[OverdueListener] = []
+
+
+def on_overdue(listener: OverdueListener) -> OverdueListener:
+    """Register ``listener(session, movement)``, called once for every movement
+    :func:`detect_overdue` declares overdue (inside its transaction). Usable as a decorator."""
+    _OVERDUE_LISTENERS.append(listener)
+    return listener
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def movement_visible(principal: Principal) -> ColumnElement[bool]:
+    """Which movements ``principal`` may see (organisation + TLP; no sharing groups)."""
+    return visible_clause(principal, org_col=Movement.org_id, tlp_col=Movement.tlp)
+
+
+def get_movement(
+    session: Session, *, principal: Principal | None, movement_id: uuid.UUID
+) -> Movement:
+    """A movement the caller may see (trusted callers pass ``None``)."""
+    stmt = select(Movement).where(Movement.id == movement_id)
+    if principal is not None:
+        stmt = stmt.where(movement_visible(principal))
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        msg = f"movement {movement_id} does not exist or is not shared with your organisation"
+        raise NotFound(msg)
+    return found
+
+
+def list_movements(
+    session: Session,
+    *,
+    principal: Principal | None,
+    state: str | None = None,
+    limit: int = 200,
+) -> Sequence[Movement]:
+    """Movements the caller may see, by departure (earliest first), optionally in one state."""
+    stmt = select(Movement).order_by(Movement.departure_start, Movement.id).limit(limit)
+    if principal is not None:
+        stmt = stmt.where(movement_visible(principal))
+    if state is not None:
+        stmt = stmt.where(Movement.state == _parse_state(state).value)
+    return session.execute(stmt).scalars().all()
+
+
+def board(session: Session, *, principal: Principal | None) -> dict[str, int]:
+    """How many movements the caller may see are in each state (every state listed)."""
+    stmt = select(Movement.state, func.count()).group_by(Movement.state)
+    if principal is not None:
+        stmt = stmt.where(movement_visible(principal))
+    counts = {s.value: 0 for s in MovementState}
+    for state, n in session.execute(stmt).all():
+        counts[state] = int(n)
+    return counts
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def movement_record(session: Session, *, movement_id: uuid.UUID) -> dict[str, Any]:
+    """The whole record of a movement as one JSON-able document: the plan, route, assessment,
+    decision, approvals and the history in order. Trusted callers only (check visibility with
+    :func:`get_movement` first)."""
+    m = get_movement(session, principal=None, movement_id=movement_id)
+    approvals = session.execute(
+        select(MovementApproval)
+        .where(MovementApproval.movement_id == m.id)
+        .order_by(MovementApproval.id)
+    ).scalars()
+    events = session.execute(
+        select(MovementEvent).where(MovementEvent.movement_id == m.id).order_by(MovementEvent.id)
+    ).scalars()
+    return {
+        "id": str(m.id),
+        "org_id": str(m.org_id),
+        "tlp": m.tlp,
+        "state": m.state,
+        "version": m.version,
+        "requested_by": None if m.requested_by is None else str(m.requested_by),
+        "requester": m.requester,
+        "purpose": m.purpose,
+        "origin": {"label": m.origin_label, "lat": m.origin_lat, "lon": m.origin_lon},
+        "destination": {
+            "label": m.destination_label,
+            "lat": m.destination_lat,
+            "lon": m.destination_lon,
+        },
+        "waypoints": list(m.waypoints),
+        "departure_start": _iso(m.departure_start),
+        "departure_end": _iso(m.departure_end),
+        "planned_arrival": _iso(m.planned_arrival),
+        "arrived_at": _iso(m.arrived_at),
+        "party": m.party,
+        "vehicles": m.vehicles,
+        "measures": list(m.measures),
+        "route": m.route,
+        "assessment": m.assessment,
+        "decision": m.decision,
+        "approvals": [{"approver_id": str(a.approver_id), "at": _iso(a.at)} for a in approvals],
+        "events": [
+            {
+                "id": e.id,
+                "at": _iso(e.at),
+                "actor": e.actor,
+                "kind": e.kind,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "detail": e.detail,
+            }
+            for e in events
+        ],
+        "created_at": _iso(m.created_at),
+        "updated_at": _iso(m.updated_at),
+    }
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _parse_state(value: str) -> MovementState:
+    try:
+        return MovementState(value)
+    except ValueError:
+        accepted = ", ".join(s.value for s in MovementState)
+        msg = f"movement state {value!r} does not exist; use one of {accepted}"
+        raise InvalidInput(msg) from None
+
+
+def _check_measures(measures: Iterable[str]) -> list[str]:
+    if isinstance(measures, str):
+        measures = [measures]
+    clean = sorted({str(m).strip().lower() for m in measures})
+    unknown = [m for m in clean if m not in MEASURES]
+    if unknown:
+        msg = f"unknown measures {unknown}; known: {', '.join(MEASURES)}"
+        raise InvalidInput(msg)
+    return clean
+
+
+def _check_count(name: str, value: int, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        msg = f"{name} must be a whole number from 1 to {most}, got {value!r}"
+        raise InvalidInput(msg)
+    return value
+
+
+def _check_times(
+    departure: datetime, departure_latest: datetime | None, arrival: datetime, now: datetime
+) -> datetime:
+    latest = departure if departure_latest is None else departure_latest
+    for name, when in (
+        ("departure", departure),
+        ("departure_latest", latest),
+        ("arrival", arrival),
+    ):
+        if not isinstance(when, datetime) or when.utcoffset() is None:
+            msg = f"{name} must be a time-zone aware datetime (UTC), got {when!r}"
+            raise InvalidInput(msg)
+    if departure < now:
+        msg = (
+            f"departure {departure.isoformat()} is in the past (now {now.isoformat()}); "
+            "plan movements ahead"
+        )
+        raise InvalidInput(msg)
+    if latest < departure:
+        msg = (
+            f"the departure window ends ({latest.isoformat()}) before it starts "
+            f"({departure.isoformat()})"
+        )
+        raise InvalidInput(msg)
+    if arrival <= departure:
+        msg = f"arrival {arrival.isoformat()} is not after departure {departure.isoformat()}"
+        raise InvalidInput(msg)
+    return latest
+
+
+def _own(principal: Principal, m: Movement) -> None:
+    if principal.org_id != m.org_id:
+        msg = f"movement {m.id} belongs to another organisation; only its owner may change it"
+        raise PermissionDenied(msg)
+
+
+def _event(
+    session: Session,
+    m: Movement,
+    *,
+    actor: str,
+    kind: str,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> MovementEvent:
+    ev = MovementEvent(
+        movement_id=m.id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        detail=detail or {},
+    )
+    session.add(ev)
+    return ev
+
+
+def _move(
+    session: Session,
+    m: Movement,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Apply ``action`` through the transition table and record it."""
+    target = transition(m.state, action)
+    before = m.state
+    m.state = target.value
+    m.updated_at = now
+    _event(
+        session,
+        m,
+        actor=actor,
+        kind="transition",
+        now=now,
+        from_state=before,
+        to_state=target.value,
+        detail={"action": action.value, **(detail or {})},
+    )
+
+
+def _flush(session: Session, m: Movement) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        msg = (
+            f"movement {m.id} was changed by someone else at the same time; reload it and try again"
+        )
+        raise Conflict(msg) from None
+
+
+def _audit(
+    session: Session,
+    principal: Principal | None,
+    m: Movement,
+    action: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor=principal.actor if principal is not None else "system",
+        org_id=m.org_id,
+        object_type="movement",
+        object_id=m.id,
+        detail={"state": m.state, **(detail or {})},
+        now=now,
+    )
+
+
+def _decision_doc(policy: Policy, decision: Decision) -> dict[str, Any]:
+    return {
+        "policy": policy.name,
+        "revision": policy.revision,
+        "fingerprint": policy.fingerprint,
+        "status": decision.status,
+        "allowed": decision.allowed,
+        "fired": [
+            {"rule": f.rule_id, "description": f.description, "effect": f.effect, "why": f.why}
+            for f in decision.fired
+        ],
+        "reasons": list(decision.reasons),
+        "approvals_required": decision.approvals_required,
+        "required_measures": sorted(decision.required_measures),
+        "missing_measures": sorted(decision.missing_measures),
+        "max_vehicles": decision.max_vehicles,
+    }
+
+
+def _assess(m: Movement, measures: Sequence[str]) -> Assessment:
+    levels = m.assessment.get("levels_by_segment") or None
+    return Assessment(
+        max_level=int(m.assessment["max_level"]),
+        departure=m.departure_start,
+        arrival=m.planned_arrival + (m.departure_end - m.departure_start),
+        vehicles=m.vehicles,
+        party=m.party,
+        measures=frozenset(measures),
+        levels_by_segment=tuple(levels) if levels else None,
+    )
+
+
+def _approvals(session: Session, m: Movement) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(MovementApproval)
+            .where(MovementApproval.movement_id == m.id)
+        )
+        or 0
+    )
+
+
+# -- requesting -------------------------------------------------------------------------------
+
+
+def _route_levels(
+    session: Session,
+    principal: Principal,
+    graph: RoadGraph,
+    nodes: list[int],
+    lam: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Plan the route through ``nodes`` and assess it: (route document, assessment document)."""
+    run: ForecastRun | None
+    try:
+        run = risk_service.latest_run(session, principal=principal)
+    except NotFound:
+        run = None
+    exposure = (
+        edge_exposure(graph, risk_service.load_surface(session, run))
+        if run is not None
+        else np.zeros(graph.n_edges)
+    )
+    plan = plan_route(graph, exposure, nodes, lam=lam, k=1)
+    best = plan.routes[0]
+    coords = best.coordinates(graph)
+    route = {
+        "coordinates": [[lon, lat] for lon, lat in coords],
+        "time_s": best.time_s,
+        "length_km": best.length_km,
+        "exposure": best.exposure if run is not None else None,
+        "lambda": lam,
+    }
+    if run is None:
+        assessment: dict[str, Any] = {
+            "max_level": 1,
+            "forecast_id": None,
+            "levels_by_segment": None,
+            "riskiest": [],
+            "note": "no risk forecast yet: routed by travel time only and assessed at level 1; "
+            "run a forecast and re-plan before relying on this decision",
+        }
+        return route, assessment
+    segments = risk_service.level_for_route(session, run=run, coords=coords)
+    levels = [int(s.reading.level) for s in segments]
+    starts = np.cumsum([0.0] + [s.length_km for s in segments])
+    worst = sorted(segments, key=lambda s: (-s.reading.level, s.index))[:RISKIEST_SEGMENTS]
+    assessment = {
+        "max_level": max(levels, default=1),
+        "forecast_id": str(run.id),
+        "forecast_model": run.model,
+        "forecast_horizon": [run.horizon_start.isoformat(), run.horizon_end.isoformat()],
+        "levels_by_segment": levels or None,
+        "riskiest": [
+            {
+                "index": s.index,
+                "km_from": round(float(starts[s.index]), 1),
+                "km_to": round(float(starts[s.index + 1]), 1),
+                "start": list(s.start),
+                "end": list(s.end),
+                "level": int(s.reading.level),
+                "reason": s.reading.reason,
+            }
+            for s in sorted(worst, key=lambda s: s.index)
+        ],
+    }
+    return route, assessment
+
+
+def request_movement(
+    session: Session,
+    *,
+    principal: Principal,
+    origin: str,
+    destination: str,
+    departure: datetime,
+    arrival: datetime,
+    via: Sequence[str] = (),
+    departure_latest: datetime | None = None,
+    vehicles: int = 1,
+    party: int = 1,
+    measures: Iterable[str] = (),
+    purpose: str = "",
+    tlp: str = TLP.AMBER.value,
+    submit: bool = True,
+    policy: Policy | None = None,
+    lam: float = DEFAULT_LAMBDA,
+    graph: RoadGraph | None = None,
+    now: datetime | None = None,
+) -> Movement:
+    """Plan, assess and decide a movement and store it (``submitted``, or ``draft`` with
+    ``submit=False``; ``approved`` at once when the policy needs neither measures nor
+    approvals). Places are names from the offline gazetteer or ``LAT,LON``; ``via`` are passed
+    through in order. ``departure``..``departure_latest`` is the departure window and
+    ``arrival`` the planned arrival when leaving at ``departure``; the policy is applied to the
+    whole span the party may be on the road (``departure`` to ``arrival`` plus the window).
+    Nothing is stored unless every check passes."""
+    at = now or utcnow()
+    latest = _check_times(departure, departure_latest, arrival, at)
+    clean_measures = _check_measures(measures)
+    _check_count("vehicles", vehicles, MAX_VEHICLES)
+    _check_count("party", party, MAX_PARTY)
+    if len(via) > MAX_VIA:
+        msg = f"at most {MAX_VIA} places to pass through, got {len(via)}"
+        raise InvalidInput(msg)
+    if len(purpose) > MAX_TEXT:
+        msg = f"purpose has {len(purpose)} characters; at most {MAX_TEXT}"
+        raise InvalidInput(msg)
+    marking = parse_tlp(tlp).value
+    g = graph if graph is not None else corridor_graph()
+    places = [origin, *via, destination]
+    resolved = [resolve_place(g, p) for p in places]
+    route, assessment_doc = _route_levels(session, principal, g, [n for n, _ in resolved], lam)
+    points = [
+        {"label": label, "lat": float(g.node_lat[n]), "lon": float(g.node_lon[n])}
+        for n, label in resolved
+    ]
+    pol = policy if policy is not None else default_policy()
+    levels = assessment_doc["levels_by_segment"]
+    a = Assessment(
+        max_level=int(assessment_doc["max_level"]),
+        departure=departure,
+        arrival=arrival + (latest - departure),
+        vehicles=vehicles,
+        party=party,
+        measures=frozenset(clean_measures),
+        levels_by_segment=tuple(levels) if levels else None,
+    )
+    decision = evaluate(pol, a)
+    m = Movement(
+        id=uuid.uuid4(),
+        org_id=principal.org_id,
+        tlp=marking,
+        requested_by=principal.user_id,
+        requester=principal.actor,
+        purpose=purpose.strip(),
+        origin_label=points[0]["label"],
+        origin_lat=points[0]["lat"],
+        origin_lon=points[0]["lon"],
+        destination_label=points[-1]["label"],
+        destination_lat=points[-1]["lat"],
+        destination_lon=points[-1]["lon"],
+        waypoints=points[1:-1],
+        departure_start=departure,
+        departure_end=latest,
+        planned_arrival=arrival,
+        party=party,
+        vehicles=vehicles,
+        measures=clean_measures,
+        state=MovementState.DRAFT.value,
+        route=route,
+        assessment=assessment_doc,
+        decision=_decision_doc(pol, decision),
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(m)
+    actor = principal.actor
+    _event(
+        session,
+        m,
+        actor=actor,
+        kind="transition",
+        now=at,
+        to_state=MovementState.DRAFT.value,
+        detail={"action": "request", "status": decision.status},
+    )
+    if submit:
+        _submit(session, m, actor=actor, now=at)
+    _flush(session, m)
+    _audit(
+        session,
+        principal,
+        m,
+        "movement.request",
+        at,
+        {"status": decision.status, "max_level": assessment_doc["max_level"]},
+    )
+    return m
+
+
+def _submit(session: Session, m: Movement, *, actor: str, now: datetime) -> None:
+    _move(session, m, Action.SUBMIT, actor=actor, now=now)
+    if m.decision["status"] == "approved":
+        _move(
+            session,
+            m,
+            Action.APPROVE,
+            actor="system",
+            now=now,
+            detail={"why": "the policy requires neither measures nor approvals"},
+        )
+
+
+def submit(
+    session: Session, *, principal: Principal, movement_id: uuid.UUID, now: datetime | None = None
+) -> Movement:
+    """Submit a draft for approval (approved at once when the policy needs nothing more)."""
+    at = now or utcnow()
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    _submit(session, m, actor=principal.actor, now=at)
+    _flush(session, m)
+    _audit(session, principal, m, "movement.submit", at)
+    return m
+
+
+def update_measures(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    measures: Iterable[str],
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> Movement:
+    """Replace the measures of a draft or submitted movement and decide again under ``policy``
+    (the default policy if not given). Approvals given for the old measures are withdrawn;
+    a submitted movement that now needs nothing more is approved."""
+    at = now or utcnow()
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    if m.state not in (MovementState.DRAFT.value, MovementState.SUBMITTED.value):
+        msg = (
+            f"the measures of a movement that is {m.state} cannot change; only draft or "
+            "submitted movements are re-assessed (cancel and request again)"
+        )
+        raise Conflict(msg)
+    clean = _check_measures(measures)
+    pol = policy if policy is not None else default_policy()
+    decision = evaluate(pol, _assess(m, clean))
+    before = m.decision.get("status")
+    withdrawn = _approvals(session, m)
+    if withdrawn:
+        session.execute(delete(MovementApproval).where(MovementApproval.movement_id == m.id))
+    m.measures = clean
+    m.decision = _decision_doc(pol, decision)
+    m.updated_at = at
+    _event(
+        session,
+        m,
+        actor=principal.actor,
+        kind="note",
+        now=at,
+        detail={
+            "action": "update_measures",
+            "measures": clean,
+            "status_before": before,
+            "status": decision.status,
+            "approvals_withdrawn": withdrawn,
+        },
+    )
+    if m.state == MovementState.SUBMITTED.value and decision.status == "approved":
+        _move(
+            session,
+            m,
+            Action.APPROVE,
+            actor="system",
+            now=at,
+            detail={"why": "the policy requires neither measures nor approvals"},
+        )
+    _flush(session, m)
+    _audit(session, principal, m, "movement.update_measures", at, {"status": decision.status})
+    return m
+
+
+# -- approving --------------------------------------------------------------------------------
+
+
+def _require_approver(principal: Principal) -> None:
+    if principal.role not in _APPROVER_ROLES:
+        msg = f"only an approver or an admin may decide on movements; your role is {principal.role}"
+        raise PermissionDenied(msg)
+    if principal.user_id is None:
+        msg = "approvals are given by people: sign in as an approver (API keys cannot approve)"
+        raise PermissionDenied(msg)
+
+
+def approve(
+    session: Session, *, principal: Principal, movement_id: uuid.UUID, now: datetime | None = None
+) -> Movement:
+    """Record the caller's approval; the movement is approved once the decision's
+    ``approvals_required`` distinct approvers have signed. The policy must allow the movement
+    (not refused, no missing measures), the caller must be an approver or admin of the owning
+    organisation and not the requester, and each approver counts once."""
+    at = now or utcnow()
+    _require_approver(principal)
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    if m.requested_by is not None and m.requested_by == principal.user_id:
+        msg = "you requested this movement and cannot approve it; ask another approver"
+        raise PermissionDenied(msg)
+    transition(m.state, Action.APPROVE)  # only a submitted movement can be approved
+    status = m.decision.get("status")
+    if status not in ("needs_approval", "approved"):
+        reasons = "; ".join(m.decision.get("reasons", [])) or "no reasons recorded"
+        msg = f"the policy does not allow this movement as requested ({status}): {reasons}"
+        raise Conflict(msg)
+    assert principal.user_id is not None
+    exists = session.scalar(
+        select(MovementApproval.id).where(
+            MovementApproval.movement_id == m.id,
+            MovementApproval.approver_id == principal.user_id,
+        )
+    )
+    if exists is not None:
+        msg = "you have already approved this movement; another approver must sign"
+        raise Conflict(msg)
+    try:
+        with session.begin_nested():
+            session.add(MovementApproval(movement_id=m.id, approver_id=principal.user_id, at=at))
+            session.flush()
+    except sa_exc.IntegrityError:
+        msg = "you have already approved this movement; another approver must sign"
+        raise Conflict(msg) from None
+    have = _approvals(session, m)
+    need = max(int(m.decision.get("approvals_required", 0)), 1)
+    m.updated_at = at
+    _event(
+        session,
+        m,
+        actor=principal.actor,
+        kind="approval",
+        now=at,
+        detail={"approvals": have, "required": need},
+    )
+    if have >= need:
+        _move(session, m, Action.APPROVE, actor=principal.actor, now=at)
+    _flush(session, m)
+    _audit(session, principal, m, "movement.approve", at, {"approvals": have, "required": need})
+    return m
+
+
+def reject(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    reason: str,
+    now: datetime | None = None,
+) -> Movement:
+    """Reject a submitted movement (approver or admin), with the reason."""
+    at = now or utcnow()
+    _require_approver(principal)
+    if not reason.strip() or len(reason) > MAX_TEXT:
+        msg = f"give the reason for the rejection (1-{MAX_TEXT} characters)"
+        raise InvalidInput(msg)
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    _move(session, m, Action.REJECT, actor=principal.actor, now=at, detail={"reason": reason})
+    _flush(session, m)
+    _audit(session, principal, m, "movement.reject", at, {"reason": reason})
+    return m
+
+
+# -- on the road ------------------------------------------------------------------------------
+
+
+def _simple(
+    session: Session,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    action: Action,
+    now: datetime | None,
+    detail: dict[str, Any] | None = None,
+) -> Movement:
+    at = now or utcnow()
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    _move(session, m, action, actor=principal.actor, now=at, detail=detail)
+    if action is Action.ARRIVE:
+        m.arrived_at = at
+    _flush(session, m)
+    _audit(session, principal, m, f"movement.{action.value}", at, detail)
+    return m
+
+
+def cancel(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Movement:
+    """Cancel a draft, submitted or approved movement."""
+    return _simple(session, principal, movement_id, Action.CANCEL, now, {"reason": reason})
+
+
+def start(
+    session: Session, *, principal: Principal, movement_id: uuid.UUID, now: datetime | None = None
+) -> Movement:
+    """The party has left: approved -> under_way."""
+    return _simple(session, principal, movement_id, Action.START, now)
+
+
+def arrive(
+    session: Session, *, principal: Principal, movement_id: uuid.UUID, now: datetime | None = None
+) -> Movement:
+    """The party has arrived (from under_way or overdue)."""
+    return _simple(session, principal, movement_id, Action.ARRIVE, now)
+
+
+def report_incident(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    note: str,
+    now: datetime | None = None,
+) -> Movement:
+    """Something happened to a movement on the road (under_way or overdue -> incident)."""
+    if len(note) > MAX_TEXT:
+        msg = f"the note has {len(note)} characters; at most {MAX_TEXT}"
+        raise InvalidInput(msg)
+    return _simple(session, principal, movement_id, Action.INCIDENT, now, {"note": note})
+
+
+def check_in(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    lat: float,
+    lon: float,
+    note: str = "",
+    now: datetime | None = None,
+) -> MovementEvent:
+    """A position report from a movement on the road (under_way or overdue)."""
+    at = now or utcnow()
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        msg = f"check-in position ({lat}, {lon}) is not a latitude/longitude in degrees"
+        raise InvalidInput(msg)
+    if len(note) > MAX_TEXT:
+        msg = f"the note has {len(note)} characters; at most {MAX_TEXT}"
+        raise InvalidInput(msg)
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    if m.state not in (MovementState.UNDER_WAY.value, MovementState.OVERDUE.value):
+        msg = (
+            f"cannot check in a movement that is {m.state}; check-ins are for movements "
+            "under_way or overdue (start it first)"
+        )
+        raise Conflict(msg)
+    m.updated_at = at
+    ev = _event(
+        session,
+        m,
+        actor=principal.actor,
+        kind="check_in",
+        now=at,
+        detail={"lat": lat, "lon": lon, "note": note},
+    )
+    _flush(session, m)
+    return ev
+
+
+def detect_overdue(
+    session: Session, *, now: datetime, grace: timedelta = OVERDUE_GRACE
+) -> list[Movement]:
+    """Declare overdue every movement under way whose planned arrival plus ``grace`` has
+    passed; each is declared once (it leaves ``under_way``). Returns the newly overdue ones
+    and calls the :func:`on_overdue` listeners for each."""
+    found = (
+        session.execute(
+            select(Movement)
+            .where(
+                Movement.state == MovementState.UNDER_WAY.value,
+                Movement.arrived_at.is_(None),
+                Movement.planned_arrival < now - grace,
+            )
+            .order_by(Movement.planned_arrival, Movement.id)
+        )
+        .scalars()
+        .all()
+    )
+    for m in found:
+        late = now - m.planned_arrival
+        _move(
+            session,
+            m,
+            Action.OVERDUE,
+            actor="system",
+            now=now,
+            detail={"late_s": int(late.total_seconds()), "grace_s": int(grace.total_seconds())},
+        )
+        _flush(session, m)
+        _audit(session, None, m, "movement.overdue", now)
+    for m in found:
+        for listener in _OVERDUE_LISTENERS:
+            listener(session, m)
+    return list(found)
