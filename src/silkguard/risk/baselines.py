@@ -33,6 +33,7 @@ model:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -180,6 +181,32 @@ def _trained_from(train: Events, until: float) -> float:
     return float(train.t[0]) if len(train) else float(until)
 
 
+def _model(
+    spec: Any,
+    train: Events,
+    until: float,
+    rate: float,
+    src: Events,
+    weights: FloatArray,
+    sigma_km: float | None,
+) -> BaselineModel:
+    """The fitted model of a baseline ``spec`` (a dataclass: its fields are the parameters)."""
+    return BaselineModel(
+        name=spec.name,
+        trained_from=_trained_from(train, until),
+        trained_until=float(until),
+        rate_per_day=rate,
+        floor=spec.floor,
+        x=src.x,
+        y=src.y,
+        lat=src.lat,
+        lon=src.lon,
+        weights=weights,
+        sigma_km=sigma_km,
+        params=dataclasses.asdict(spec),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # the forecasters
 
@@ -212,24 +239,7 @@ class NaiveCounts:
         """Keep the events of the last ``window_days`` before ``until``."""
         train, rate = _fit_common(events, until, self.rate_window_days)
         recent = train.between(until - self.window_days, until)
-        return BaselineModel(
-            name=self.name,
-            trained_from=_trained_from(train, until),
-            trained_until=float(until),
-            rate_per_day=rate,
-            floor=self.floor,
-            x=recent.x,
-            y=recent.y,
-            lat=recent.lat,
-            lon=recent.lon,
-            weights=np.ones(len(recent)),
-            sigma_km=None,
-            params={
-                "window_days": self.window_days,
-                "rate_window_days": self.rate_window_days,
-                "floor": self.floor,
-            },
-        )
+        return _model(self, train, until, rate, recent, np.ones(len(recent)), None)
 
 
 def loo_bandwidth(
@@ -324,25 +334,7 @@ class KDEHotspot:
             sigma, _ = loo_bandwidth(src.x, src.y, floor=self.floor)
         else:
             sigma = float(self.bandwidth_km)
-        return BaselineModel(
-            name=self.name,
-            trained_from=_trained_from(train, until),
-            trained_until=float(until),
-            rate_per_day=rate,
-            floor=self.floor,
-            x=src.x,
-            y=src.y,
-            lat=src.lat,
-            lon=src.lon,
-            weights=np.ones(len(src)),
-            sigma_km=sigma,
-            params={
-                "bandwidth_km": self.bandwidth_km,
-                "window_days": self.window_days,
-                "rate_window_days": self.rate_window_days,
-                "floor": self.floor,
-            },
-        )
+        return _model(self, train, until, rate, src, np.ones(len(src)), sigma)
 
 
 @dataclass(frozen=True)
@@ -397,24 +389,4 @@ class ProspectiveHotspot:
         """Weight the events of the last ``max_age_days`` by age."""
         train, rate = _fit_common(events, until, self.rate_window_days)
         src = train.between(until - self.max_age_days, until)
-        return BaselineModel(
-            name=self.name,
-            trained_from=_trained_from(train, until),
-            trained_until=float(until),
-            rate_per_day=rate,
-            floor=self.floor,
-            x=src.x,
-            y=src.y,
-            lat=src.lat,
-            lon=src.lon,
-            weights=self.weights(until - src.t),
-            sigma_km=self.bandwidth_km,
-            params={
-                "bandwidth_km": self.bandwidth_km,
-                "time_decay_days": self.time_decay_days,
-                "decay": self.decay,
-                "max_age_days": self.max_age_days,
-                "rate_window_days": self.rate_window_days,
-                "floor": self.floor,
-            },
-        )
+        return _model(self, train, until, rate, src, self.weights(until - src.t), self.bandwidth_km)

@@ -15,7 +15,7 @@ MODEL_NAMES = ("sepp", "kde", "prospective", "naive")
 
 
 def _factory(name: str) -> Callable[..., Forecaster]:
-    # imported here so that `silkguard --help` does not load scipy
+    # imported here: a model module is loaded only when that model is asked for
     if name == "sepp":
         from silkguard.risk.sepp import SEPP
 

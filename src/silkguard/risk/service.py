@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import and_, insert, select
@@ -76,6 +76,8 @@ __all__ = [
 ]
 
 MIN_EVENTS = 10
+#: Stored results read with the visibility filter (forecasts and backtests).
+_Stored = TypeVar("_Stored", ForecastRun, BacktestRun)
 _OPEN = (TLP.CLEAR.value, TLP.GREEN.value)
 _SURFACE_CACHE_SIZE = 4
 
@@ -437,24 +439,38 @@ def latest_run(
     return run
 
 
-def list_runs(
-    session: Session, *, principal: Principal | None, limit: int = 20
-) -> Sequence[ForecastRun]:
-    stmt = select(ForecastRun).order_by(ForecastRun.created_at.desc()).limit(limit)
+def _newest(
+    session: Session, cls: type[_Stored], principal: Principal | None, limit: int
+) -> Sequence[_Stored]:
+    """The newest ``cls`` rows the caller may see (trusted callers pass ``None``)."""
+    stmt = select(cls).order_by(cls.created_at.desc()).limit(limit)
     if principal is not None:
-        stmt = stmt.where(run_visible(principal))
+        stmt = stmt.where(visible_clause(principal, org_col=cls.org_id, tlp_col=cls.tlp))
     return session.execute(stmt).scalars().all()
 
 
-def get_run(session: Session, *, principal: Principal | None, run_id: uuid.UUID) -> ForecastRun:
-    stmt = select(ForecastRun).where(ForecastRun.id == run_id)
+def _one(
+    session: Session, cls: type[_Stored], principal: Principal | None, key: uuid.UUID, what: str
+) -> _Stored:
+    """One ``cls`` row the caller may see, or a 404 that does not tell whether it exists."""
+    stmt = select(cls).where(cls.id == key)
     if principal is not None:
-        stmt = stmt.where(run_visible(principal))
-    run = session.execute(stmt).scalar_one_or_none()
-    if run is None:
-        msg = f"risk forecast {run_id} does not exist or is not shared with your organisation"
+        stmt = stmt.where(visible_clause(principal, org_col=cls.org_id, tlp_col=cls.tlp))
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        msg = f"{what} {key} does not exist or is not shared with your organisation"
         raise NotFound(msg)
-    return run
+    return found
+
+
+def list_runs(
+    session: Session, *, principal: Principal | None, limit: int = 20
+) -> Sequence[ForecastRun]:
+    return _newest(session, ForecastRun, principal, limit)
+
+
+def get_run(session: Session, *, principal: Principal | None, run_id: uuid.UUID) -> ForecastRun:
+    return _one(session, ForecastRun, principal, run_id, "risk forecast")
 
 
 class _SurfaceCache:
@@ -639,27 +655,13 @@ def store_backtest(
     return run
 
 
-def _backtest_visible(principal: Principal) -> Any:
-    return visible_clause(principal, org_col=BacktestRun.org_id, tlp_col=BacktestRun.tlp)
-
-
 def list_backtests(
     session: Session, *, principal: Principal | None, limit: int = 20
 ) -> Sequence[BacktestRun]:
-    stmt = select(BacktestRun).order_by(BacktestRun.created_at.desc()).limit(limit)
-    if principal is not None:
-        stmt = stmt.where(_backtest_visible(principal))
-    return session.execute(stmt).scalars().all()
+    return _newest(session, BacktestRun, principal, limit)
 
 
 def get_backtest(
     session: Session, *, principal: Principal | None, backtest_id: uuid.UUID
 ) -> BacktestRun:
-    stmt = select(BacktestRun).where(BacktestRun.id == backtest_id)
-    if principal is not None:
-        stmt = stmt.where(_backtest_visible(principal))
-    found = session.execute(stmt).scalar_one_or_none()
-    if found is None:
-        msg = f"backtest {backtest_id} does not exist or is not shared with your organisation"
-        raise NotFound(msg)
-    return found
+    return _one(session, BacktestRun, principal, backtest_id, "backtest")
