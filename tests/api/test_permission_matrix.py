@@ -37,6 +37,8 @@ from silkguard.incidents import review as incidents_review
 from silkguard.incidents.models import Incident, IncidentRecipient, IncidentShare
 from silkguard.incidents.schemas import IncidentCreate
 from silkguard.incidents.vocab import AttackType, TargetType
+from silkguard.journeys import service as movements_service
+from silkguard.journeys.policy import load_policy
 from silkguard.people import service as people_service
 from silkguard.risk import service as risk_service
 from tests.api.conftest import ORGS, PASSWORD, World, build_world
@@ -209,6 +211,43 @@ class Objects:
             )
             session.commit()
             return site.id
+
+    def movement(self, org: str, state: str) -> uuid.UUID:
+        """A movement of ``org``'s movement controller, brought to ``state`` (``draft``,
+        ``submitted`` needing one approval, ``approved`` or ``under_way``)."""
+        controller = Principal(
+            org_id=self.world.orgs[org],
+            role=Role.MOVEMENT_CONTROLLER.value,
+            user_id=self.world.users[(org, Role.MOVEMENT_CONTROLLER)],
+        )
+        rule = (
+            "when = { min_level = 1 }\napprovals = 1"
+            if state == "submitted"
+            else ("when = { min_vehicles = 90 }\nforbid = true")
+        )
+        policy = load_policy(
+            'version = 1\nname = "matrix"\nrevision = 1\n'
+            f'[[rule]]\nid = "r"\ndescription = "d"\n{rule}\n'
+        )
+        with self.factory() as session:
+            m = movements_service.request_movement(
+                session,
+                principal=controller,
+                origin="Gwadar",
+                destination="Turbat",
+                departure=datetime(2030, 1, 5, 4, tzinfo=UTC),
+                arrival=datetime(2030, 1, 5, 9, tzinfo=UTC),
+                submit=state != "draft",
+                policy=policy,
+            )
+            if state == "under_way":
+                movements_service.start(session, principal=controller, movement_id=m.id)
+            assert m.state == state, m.state
+            session.commit()
+            return m.id
+
+    def policy_revision(self) -> int:
+        return 1 + next(self._n)
 
     def refresh_token(self, org: str, role: Role) -> str:
         with self.factory() as session:
@@ -576,6 +615,157 @@ ROUTES: tuple[RouteCase, ...] = (
         owned=True,
     ),
     RouteCase(
+        "GET",
+        _p("/movements"),
+        Permission.MOVEMENT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/movements?state=submitted")),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/movements/board"),
+        Permission.MOVEMENT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/movements/board")),
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements"),
+        Permission.MOVEMENT_REQUEST,
+        lambda _o, _r, _g: Call(
+            "POST",
+            _p("/movements"),
+            {
+                "origin": "Gwadar",
+                "destination": "Turbat",
+                "departure": "2030-01-05T09:00:00+05:00",
+                "arrival": "2030-01-05T14:00:00+05:00",
+                "submit": False,
+            },
+        ),
+        201,
+    ),
+    RouteCase(
+        "GET",
+        _p("/movements/policy"),
+        Permission.MOVEMENT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/movements/policy")),
+        200,
+    ),
+    RouteCase(
+        "PUT",
+        _p("/movements/policy"),
+        Permission.MOVEMENT_POLICY,
+        lambda o, _r, _g: Call(
+            "PUT",
+            _p("/movements/policy"),
+            {
+                "document": f'version = 1\nname = "matrix"\nrevision = {o.policy_revision()}\n'
+                '[[rule]]\nid = "a3"\ndescription = "one approval"\n'
+                "when = { min_level = 3 }\napprovals = 1\n"
+            },
+        ),
+        200,
+    ),
+    RouteCase(
+        "GET",
+        _p("/movements/{movement_id}"),
+        Permission.MOVEMENT_READ,
+        lambda o, _r, g: Call("GET", _p(f"/movements/{o.movement(g, 'submitted')}")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/submit"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call("POST", _p(f"/movements/{o.movement(g, 'draft')}/submit")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "PUT",
+        _p("/movements/{movement_id}/measures"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call(
+            "PUT",
+            _p(f"/movements/{o.movement(g, 'draft')}/measures"),
+            {"measures": ["police_escort"]},
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/approve"),
+        Permission.MOVEMENT_APPROVE,
+        lambda o, _r, g: Call("POST", _p(f"/movements/{o.movement(g, 'submitted')}/approve")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/reject"),
+        Permission.MOVEMENT_APPROVE,
+        lambda o, _r, g: Call(
+            "POST",
+            _p(f"/movements/{o.movement(g, 'submitted')}/reject"),
+            {"reason": "route closed"},
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/cancel"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call(
+            "POST", _p(f"/movements/{o.movement(g, 'approved')}/cancel"), {"reason": "postponed"}
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/start"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call("POST", _p(f"/movements/{o.movement(g, 'approved')}/start")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/arrive"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call("POST", _p(f"/movements/{o.movement(g, 'under_way')}/arrive")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/incident"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call(
+            "POST",
+            _p(f"/movements/{o.movement(g, 'under_way')}/incident"),
+            {"note": "stopped at a checkpoint"},
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/check-ins"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call(
+            "POST",
+            _p(f"/movements/{o.movement(g, 'under_way')}/check-ins"),
+            {"lat": 25.5, "lon": 62.9, "note": "on time"},
+        ),
+        201,
+        owned=True,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(
@@ -666,6 +856,7 @@ def test_every_route_needs_a_principal(world: World) -> None:
             forecast_id=uuid.uuid4(),
             site_id=uuid.uuid4(),
             backtest_id=uuid.uuid4(),
+            movement_id=uuid.uuid4(),
             district="Gwadar",
         )
         r = world.client.request(route.method, path)

@@ -43,6 +43,7 @@ def test_every_permission_is_dotted_and_held_by_someone_besides_admin_or_admin_o
         Permission.USER_READ,
         Permission.USER_MANAGE,
         Permission.KEY_MANAGE,
+        Permission.MOVEMENT_POLICY,
         Permission.AUDIT_READ,
         Permission.PLAN_MANAGE,
     }
@@ -55,6 +56,7 @@ def test_every_permission_is_dotted_and_held_by_someone_besides_admin_or_admin_o
         (Role.ANALYST, Permission.MOVEMENT_APPROVE, False),
         (Role.MOVEMENT_CONTROLLER, Permission.PERSONAL_DATA_READ, True),
         (Role.MOVEMENT_CONTROLLER, Permission.INCIDENT_UPDATE, False),
+        (Role.MOVEMENT_CONTROLLER, Permission.MOVEMENT_APPROVE, False),
         (Role.APPROVER, Permission.MOVEMENT_APPROVE, True),
         (Role.APPROVER, Permission.MOVEMENT_REQUEST, False),
         (Role.STAFF, Permission.MOVEMENT_REQUEST, True),

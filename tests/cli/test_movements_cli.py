@@ -121,3 +121,24 @@ def test_overdue_check_runs(demo: str) -> None:
     result = runner.invoke(app, ["movements", "overdue", "--grace", "30m"])
     assert result.exit_code == 0, result.output
     assert "0 movement(s) newly overdue" in result.stdout
+
+
+def test_the_organisation_policy_from_the_command_line(demo: str, tmp_path: Path) -> None:
+    shown = runner.invoke(app, ["movements", "policy", "--as", "ayesha.khan"])
+    assert shown.exit_code == 0, shown.output
+    assert "forbid-level-6" in shown.stdout
+    policy = tmp_path / "policy.toml"
+    policy.write_text(ONE_APPROVAL.replace("revision = 1", "revision = 2"), encoding="utf-8")
+    refused = runner.invoke(app, ["movements", "policy", str(policy), "--as", "ayesha.khan"])
+    assert refused.exit_code != 0
+    assert "movement.policy" in refused.output
+    stored = runner.invoke(app, ["movements", "policy", str(policy), "--as", "hamza.qureshi"])
+    assert stored.exit_code == 0, stored.output
+    assert "revision 2 is in force" in stored.stdout
+    again = runner.invoke(app, ["movements", "policy", str(policy), "--as", "hamza.qureshi"])
+    assert again.exit_code != 0
+    assert "revision = 3" in again.output
+    # requests without --policy are now decided by the stored revision
+    movement = _request()
+    decided = runner.invoke(app, ["movements", "show", movement, "--as", "ayesha.khan"])
+    assert "rule sign-off" in decided.stdout

@@ -19,6 +19,7 @@ from silkguard.api.problems import (
 from silkguard.api.routes import admin as admin_routes
 from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
+from silkguard.api.routes import movements as movement_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import sites as site_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
@@ -89,5 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(incident_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(admin_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(risk_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(movement_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(site_routes.router, prefix=API_PREFIX, responses=common)
     return app

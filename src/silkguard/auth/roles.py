@@ -10,9 +10,12 @@ role                   permissions
 admin                  every permission
 analyst                incident.* (read, create, update, review, merge, export),
                        risk.* (read, manage), org.read, sharing.manage, plan.read, site.read
-movement_controller    incident.read, movement.* (request, approve, read), site.* (read,
-                       manage), alert.raise, personal_data.read, risk.read
+movement_controller    incident.read, movement.request (request and run movements),
+                       movement.read, site.* (read, manage), alert.raise,
+                       personal_data.read, risk.read; approving is left to approvers, so
+                       the control room cannot wave its own movements through
 approver               incident.read, movement.read, movement.approve, risk.read, site.read
+                       (admins alone replace the movement policy: movement.policy)
 staff                  incident.read (what TLP and sharing groups allow, as for every
                        role), movement.request, movement.read, risk.read, site.read
 partner                incident.read, incident.export, risk.read (what TLP and sharing
@@ -69,6 +72,7 @@ class Permission(StrEnum):
     MOVEMENT_REQUEST = "movement.request"
     MOVEMENT_APPROVE = "movement.approve"
     MOVEMENT_READ = "movement.read"
+    MOVEMENT_POLICY = "movement.policy"  # replace the organisation's movement policy
     ALERT_RAISE = "alert.raise"
     PLAN_READ = "plan.read"
     PLAN_MANAGE = "plan.manage"
@@ -106,7 +110,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.ANALYST: _all_of("incident")
         | _all_of("risk")
         | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ, _P.SITE_READ},
-        Role.MOVEMENT_CONTROLLER: _all_of("movement")
+        Role.MOVEMENT_CONTROLLER: frozenset({_P.MOVEMENT_REQUEST, _P.MOVEMENT_READ})
         | _all_of("site")
         | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ, _P.RISK_READ},
         Role.APPROVER: frozenset(

@@ -1,4 +1,4 @@
-"""``silkguard movements request|approve|start|checkin|arrive|show|board|overdue``.
+"""``silkguard movements request|approve|start|checkin|arrive|show|board|overdue|policy``.
 
 The command line is an operator's tool on the server: ``--as USERNAME`` names the user on
 whose behalf a command acts, and that user's role and organisation decide what is allowed,
@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from silkguard.auth import service as auth_service
 from silkguard.auth.groups import groups_of_org
+from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.cli.risk import parse_duration, parse_when
 from silkguard.cli.store import unit_of_work
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
-from silkguard.core.errors import InvalidInput
+from silkguard.core.errors import InvalidInput, PermissionDenied
 from silkguard.journeys import service as movements
 from silkguard.journeys.models import Movement
 from silkguard.journeys.policy import load_policy
@@ -226,3 +227,41 @@ def overdue_command(
         for m in found:
             _console.print(f"overdue: {m.id} {m.origin_label} -> {m.destination_label}")
         _console.print(f"{len(found)} movement(s) newly overdue")
+
+
+@movements_app.command("policy")
+def policy_command(
+    as_user: AsUser,
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A policy TOML to put in force (omit to show the one in force)."),
+    ] = None,
+) -> None:
+    """Show the organisation's movement policy in force, or put a newer revision in force
+    (admins only; the file's ``revision`` must be higher than the stored one)."""
+    with unit_of_work() as session:
+        principal = _principal(session, as_user)
+        if file is not None:
+            if not allowed(Role(principal.role), Permission.MOVEMENT_POLICY):
+                msg = f"the role {principal.role!r} may not {Permission.MOVEMENT_POLICY.value}"
+                raise PermissionDenied(msg)
+            try:
+                document = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                msg = f"{file}: cannot read the policy file: {exc}"
+                raise InvalidInput(msg) from exc
+            row = movements.set_policy(session, principal=principal, document=document)
+            _console.print(f"policy {row.name!r} revision {row.revision} is in force")
+        policy = movements.org_policy(session, org_id=principal.org_id)
+        table = Table(
+            "rule", "applies", "effect", title=f"{policy.name} (revision {policy.revision})"
+        )
+        for rule in policy.rules:
+            effect = {
+                "forbid": "forbidden",
+                "approvals": f"{rule.approvals} approval(s)",
+                "max_vehicles": f"at most {rule.max_vehicles} vehicles",
+                "require": ", ".join(sorted(rule.require)),
+            }[rule.effect]
+            table.add_row(rule.id, rule.when.describe(), effect)
+        _console.print(table)

@@ -28,7 +28,7 @@ from silkguard.core.db import Base
 from silkguard.core.tlp import TLP
 from silkguard.core.types import JSONType, UTCDateTime
 
-__all__ = ["Movement", "MovementApproval", "MovementEvent"]
+__all__ = ["Movement", "MovementApproval", "MovementEvent", "MovementPolicy"]
 
 
 class Movement(Base):
@@ -109,3 +109,25 @@ class MovementApproval(Base):
     )
     approver_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MovementPolicy(Base):
+    """One revision of an organisation's movement policy, kept as the TOML text it was given
+    in (so a decision can always be traced to the exact rules). The newest revision is in
+    force; older ones are never changed or deleted."""
+
+    __tablename__ = "movement_policies"
+    __table_args__ = (
+        UniqueConstraint("org_id", "revision", name="uq_movement_policies_org_revision"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    document: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -73,6 +73,7 @@ __all__ = [
     "Rule",
     "Status",
     "default_policy",
+    "default_policy_text",
     "describe_decision",
     "evaluate",
     "load_policy",
@@ -681,14 +682,18 @@ def load_policy(source: str | PathLike[str], *, name: str = "<policy>") -> Polic
     )
 
 
-def default_policy() -> Policy:
-    """The policy silkguard ships (``journeys/data/default_policy.toml``)."""
-    text = (
+def default_policy_text() -> str:
+    """The TOML text of the policy silkguard ships (``journeys/data/default_policy.toml``)."""
+    return (
         resources.files("silkguard.journeys")
         .joinpath("data", "default_policy.toml")
         .read_text(encoding="utf-8")
     )
-    return load_policy(text, name="default_policy.toml")
+
+
+def default_policy() -> Policy:
+    """The policy silkguard ships (``journeys/data/default_policy.toml``)."""
+    return load_policy(default_policy_text(), name="default_policy.toml")
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -30,7 +30,7 @@ from silkguard.core.access import Principal, visible_clause
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from silkguard.core.tlp import TLP, parse_tlp
-from silkguard.journeys.models import Movement, MovementApproval, MovementEvent
+from silkguard.journeys.models import Movement, MovementApproval, MovementEvent, MovementPolicy
 from silkguard.journeys.policy import (
     MEASURES,
     Assessment,
@@ -38,6 +38,7 @@ from silkguard.journeys.policy import (
     Policy,
     default_policy,
     evaluate,
+    load_policy,
 )
 from silkguard.journeys.routes import DEFAULT_LAMBDA, edge_exposure, plan_route, resolve_place
 from silkguard.journeys.states import Action, MovementState, transition
@@ -59,9 +60,12 @@ __all__ = [
     "movement_record",
     "movement_visible",
     "on_overdue",
+    "org_policy",
+    "policy_revisions",
     "reject",
     "report_incident",
     "request_movement",
+    "set_policy",
     "start",
     "submit",
     "update_measures",
@@ -502,7 +506,7 @@ def request_movement(
         {"label": label, "lat": float(g.node_lat[n]), "lon": float(g.node_lon[n])}
         for n, label in resolved
     ]
-    pol = policy if policy is not None else default_policy()
+    pol = policy if policy is not None else org_policy(session, org_id=principal.org_id)
     levels = assessment_doc["levels_by_segment"]
     a = Assessment(
         max_level=int(assessment_doc["max_level"]),
@@ -614,7 +618,7 @@ def update_measures(
         )
         raise Conflict(msg)
     clean = _check_measures(measures)
-    pol = policy if policy is not None else default_policy()
+    pol = policy if policy is not None else org_policy(session, org_id=m.org_id)
     decision = evaluate(pol, _assess(m, clean))
     before = m.decision.get("status")
     withdrawn = _approvals(session, m)
@@ -649,6 +653,85 @@ def update_measures(
     _flush(session, m)
     _audit(session, principal, m, "movement.update_measures", at, {"status": decision.status})
     return m
+
+
+# -- the organisation's policy -----------------------------------------------------------------
+
+
+def _newest_policy(session: Session, org_id: uuid.UUID) -> MovementPolicy | None:
+    return session.execute(
+        select(MovementPolicy)
+        .where(MovementPolicy.org_id == org_id)
+        .order_by(MovementPolicy.revision.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def org_policy(session: Session, *, org_id: uuid.UUID) -> Policy:
+    """The movement policy in force for an organisation: its newest stored revision, or the
+    policy silkguard ships when it has stored none."""
+    row = _newest_policy(session, org_id)
+    if row is None:
+        return default_policy()
+    return load_policy(row.document, name=f"policy revision {row.revision}")
+
+
+def policy_revisions(session: Session, *, org_id: uuid.UUID) -> Sequence[MovementPolicy]:
+    """Every stored revision of an organisation's policy, newest first."""
+    return (
+        session.execute(
+            select(MovementPolicy)
+            .where(MovementPolicy.org_id == org_id)
+            .order_by(MovementPolicy.revision.desc())
+        )
+        .scalars()
+        .all()
+    )
+
+
+def set_policy(
+    session: Session, *, principal: Principal, document: str, now: datetime | None = None
+) -> MovementPolicy:
+    """Validate a policy document (TOML) and store it as the caller's organisation's policy
+    in force. Its ``revision`` must be higher than the stored one, so two people editing the
+    same revision cannot overwrite each other silently (the second gets a 409). Movements
+    already decided keep the decision they got; new requests and re-assessments use it."""
+    at = now or utcnow()
+    policy = load_policy(document, name="policy document")
+    newest = _newest_policy(session, principal.org_id)
+    if newest is not None and policy.revision <= newest.revision:
+        msg = (
+            f"policy revision {policy.revision} is not newer than the one in force "
+            f"(revision {newest.revision}); set revision = {newest.revision + 1} in the document"
+        )
+        raise Conflict(msg)
+    row = MovementPolicy(
+        org_id=principal.org_id,
+        revision=policy.revision,
+        name=policy.name,
+        document=document,
+        fingerprint=policy.fingerprint,
+        created_by=principal.actor,
+        created_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except sa_exc.IntegrityError:
+        msg = f"policy revision {policy.revision} was stored meanwhile; fetch it and try again"
+        raise Conflict(msg) from None
+    audit.record(
+        session,
+        actor=principal.actor,
+        org_id=principal.org_id,
+        action="movement.policy.set",
+        object_type="movement_policy",
+        object_id=str(row.id),
+        detail={"revision": policy.revision, "fingerprint": policy.fingerprint},
+        now=at,
+    )
+    return row
 
 
 # -- approving --------------------------------------------------------------------------------

@@ -1,0 +1,270 @@
+"""``/api/v1/movements``: request a movement (planned on the risk-weighted route and judged by
+the organisation's policy), approve or reject it, run it (start, check in, arrive, report an
+incident, cancel) and read its whole record; the organisation's movement policy.
+
+A movement is seen by its organisation, as its TLP marking allows (AMBER by default). Illegal
+transitions answer 409 with the states that would allow the action."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from silkguard.api.deps import SessionDep, require
+from silkguard.api.problems import problem_responses
+from silkguard.auth.roles import Permission
+from silkguard.core.access import Principal
+from silkguard.journeys import service as movements
+from silkguard.journeys.models import Movement, MovementPolicy
+from silkguard.journeys.policy import Policy, default_policy, default_policy_text
+from silkguard.journeys.schemas import (
+    CheckInCreate,
+    IncidentNote,
+    MeasuresUpdate,
+    MovementBoard,
+    MovementCreate,
+    MovementDetail,
+    MovementRead,
+    PolicyRevisionRead,
+    PolicyWrite,
+    Reason,
+)
+from silkguard.journeys.states import MovementState
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/movements", tags=["movements"], responses=problem_responses(403))
+Reader = Annotated[Principal, Depends(require(Permission.MOVEMENT_READ))]
+Requester = Annotated[Principal, Depends(require(Permission.MOVEMENT_REQUEST))]
+Approver = Annotated[Principal, Depends(require(Permission.MOVEMENT_APPROVE))]
+PolicyManager = Annotated[Principal, Depends(require(Permission.MOVEMENT_POLICY))]
+ACTION = problem_responses(404, 409)
+
+
+def _read(m: Movement) -> MovementRead:
+    out = MovementRead.model_validate(m)
+    out.max_level = m.assessment.get("max_level")
+    out.decision_status = m.decision.get("status")
+    return out
+
+
+def _detail(session: SessionDep, m: Movement, response: Response | None = None) -> MovementDetail:
+    if response is not None:
+        response.headers["ETag"] = f'W/"{m.version}"'
+    return MovementDetail.model_validate(movements.movement_record(session, movement_id=m.id))
+
+
+def _finish(session: SessionDep, m: Movement) -> MovementDetail:
+    detail = _detail(session, m)
+    session.commit()
+    return detail
+
+
+@router.get("", summary="Movements you may see, by departure")
+def list_movements(
+    session: SessionDep,
+    principal: Reader,
+    state: Annotated[
+        MovementState | None, Query(description="Only movements in this state")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[MovementRead]:
+    found = movements.list_movements(
+        session, principal=principal, state=None if state is None else state.value, limit=limit
+    )
+    return [_read(m) for m in found]
+
+
+@router.get("/board", summary="The movement board: counts per state and the overdue list")
+def movement_board(session: SessionDep, principal: Reader) -> MovementBoard:
+    overdue = movements.list_movements(
+        session, principal=principal, state=MovementState.OVERDUE.value
+    )
+    return MovementBoard(
+        counts=movements.board(session, principal=principal), overdue=[_read(m) for m in overdue]
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Request a movement: route, risk, required measures and the policy's decision",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def request_movement(
+    body: MovementCreate, session: SessionDep, principal: Requester
+) -> MovementDetail:
+    m = movements.request_movement(
+        session,
+        principal=principal,
+        origin=body.origin,
+        destination=body.destination,
+        via=body.via,
+        departure=body.departure,
+        departure_latest=body.departure_latest,
+        arrival=body.arrival,
+        vehicles=body.vehicles,
+        party=body.party,
+        measures=body.measures,
+        purpose=body.purpose,
+        tlp=body.tlp.value,
+        submit=body.submit,
+    )
+    return _finish(session, m)
+
+
+@router.get("/policy", summary="The movement policy in force for your organisation")
+def get_policy(session: SessionDep, principal: Reader) -> PolicyRevisionRead:
+    stored = movements.policy_revisions(session, org_id=principal.org_id)
+    if stored:
+        return _policy_read(stored[0], movements.org_policy(session, org_id=principal.org_id))
+    policy = default_policy()
+    return PolicyRevisionRead(
+        revision=policy.revision,
+        name=policy.name,
+        fingerprint=policy.fingerprint,
+        created_by="silkguard (shipped default)",
+        created_at=None,
+        document=default_policy_text(),
+        rules=_rules(policy),
+    )
+
+
+@router.put(
+    "/policy",
+    summary="Replace your organisation's movement policy with a newer revision",
+    responses=problem_responses(400, 409, 422),
+)
+def put_policy(
+    body: PolicyWrite, session: SessionDep, principal: PolicyManager
+) -> PolicyRevisionRead:
+    row = movements.set_policy(session, principal=principal, document=body.document)
+    out = _policy_read(row, movements.org_policy(session, org_id=principal.org_id))
+    session.commit()
+    return out
+
+
+@router.get("/{movement_id}", summary="A movement's whole record", responses=problem_responses(404))
+def get_movement(
+    movement_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+) -> MovementDetail:
+    m = movements.get_movement(session, principal=principal, movement_id=movement_id)
+    return _detail(session, m, response)
+
+
+@router.post("/{movement_id}/submit", summary="Submit a draft for approval", responses=ACTION)
+def submit(movement_id: uuid.UUID, session: SessionDep, principal: Requester) -> MovementDetail:
+    return _finish(session, movements.submit(session, principal=principal, movement_id=movement_id))
+
+
+@router.put(
+    "/{movement_id}/measures",
+    summary="Replace the planned protective measures and decide again",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def update_measures(
+    movement_id: uuid.UUID, body: MeasuresUpdate, session: SessionDep, principal: Requester
+) -> MovementDetail:
+    m = movements.update_measures(
+        session, principal=principal, movement_id=movement_id, measures=body.measures
+    )
+    return _finish(session, m)
+
+
+@router.post("/{movement_id}/approve", summary="Sign off a submitted movement", responses=ACTION)
+def approve(movement_id: uuid.UUID, session: SessionDep, principal: Approver) -> MovementDetail:
+    return _finish(
+        session, movements.approve(session, principal=principal, movement_id=movement_id)
+    )
+
+
+@router.post(
+    "/{movement_id}/reject",
+    summary="Reject a submitted movement, with the reason",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def reject(
+    movement_id: uuid.UUID, body: Reason, session: SessionDep, principal: Approver
+) -> MovementDetail:
+    m = movements.reject(session, principal=principal, movement_id=movement_id, reason=body.reason)
+    return _finish(session, m)
+
+
+@router.post(
+    "/{movement_id}/cancel",
+    summary="Cancel a draft, submitted or approved movement",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def cancel(
+    movement_id: uuid.UUID, body: Reason, session: SessionDep, principal: Requester
+) -> MovementDetail:
+    m = movements.cancel(session, principal=principal, movement_id=movement_id, reason=body.reason)
+    return _finish(session, m)
+
+
+@router.post("/{movement_id}/start", summary="The party has left", responses=ACTION)
+def start(movement_id: uuid.UUID, session: SessionDep, principal: Requester) -> MovementDetail:
+    return _finish(session, movements.start(session, principal=principal, movement_id=movement_id))
+
+
+@router.post("/{movement_id}/arrive", summary="The party has arrived", responses=ACTION)
+def arrive(movement_id: uuid.UUID, session: SessionDep, principal: Requester) -> MovementDetail:
+    return _finish(session, movements.arrive(session, principal=principal, movement_id=movement_id))
+
+
+@router.post(
+    "/{movement_id}/incident",
+    summary="Something happened to the movement on the road",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def report_incident(
+    movement_id: uuid.UUID, body: IncidentNote, session: SessionDep, principal: Requester
+) -> MovementDetail:
+    m = movements.report_incident(
+        session, principal=principal, movement_id=movement_id, note=body.note
+    )
+    return _finish(session, m)
+
+
+@router.post(
+    "/{movement_id}/check-ins",
+    status_code=201,
+    summary="A position report from a movement on the road",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def check_in(
+    movement_id: uuid.UUID, body: CheckInCreate, session: SessionDep, principal: Requester
+) -> MovementDetail:
+    ev = movements.check_in(
+        session,
+        principal=principal,
+        movement_id=movement_id,
+        lat=body.lat,
+        lon=body.lon,
+        note=body.note,
+    )
+    m = movements.get_movement(session, principal=principal, movement_id=ev.movement_id)
+    return _finish(session, m)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _rules(policy: Policy) -> list[dict[str, Any]]:
+    out = []
+    for rule in policy.rules:
+        doc = asdict(rule)
+        doc["require"] = sorted(rule.require)
+        doc["effect"] = rule.effect
+        doc["applies"] = rule.when.describe()
+        out.append(doc)
+    return out
+
+
+def _policy_read(row: MovementPolicy, policy: Policy) -> PolicyRevisionRead:
+    out = PolicyRevisionRead.model_validate(row)
+    out.rules = _rules(policy)
+    return out

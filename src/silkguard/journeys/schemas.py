@@ -1,0 +1,199 @@
+"""Request and response bodies for movements and movement policies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from silkguard.core.tlp import TLP
+
+__all__ = [
+    "CheckInCreate",
+    "IncidentNote",
+    "MeasuresUpdate",
+    "MovementBoard",
+    "MovementCreate",
+    "MovementDetail",
+    "MovementRead",
+    "PolicyRevisionRead",
+    "PolicyWrite",
+    "Reason",
+]
+
+_PLACE = Field(
+    min_length=1,
+    max_length=200,
+    description="A place name from the offline gazetteer, or 'LAT,LON' in decimal degrees",
+)
+
+
+class MovementCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "origin": "Islamabad",
+                    "destination": "Dasu",
+                    "via": ["Besham"],
+                    "departure": "2026-12-03T08:00:00+05:00",
+                    "arrival": "2026-12-03T16:00:00+05:00",
+                    "vehicles": 3,
+                    "party": 6,
+                    "measures": ["police_escort", "armoured_vehicles", "tracker"],
+                    "purpose": "Engineers' rotation to the dam site",
+                }
+            ]
+        },
+    )
+    origin: Annotated[str, _PLACE]
+    destination: Annotated[str, _PLACE]
+    via: Annotated[list[Annotated[str, _PLACE]], Field(max_length=10)] = []
+    departure: Annotated[AwareDatetime, Field(description="Earliest departure (with offset)")]
+    departure_latest: Annotated[
+        AwareDatetime | None,
+        Field(description="Latest departure: the end of the departure window (default: none)"),
+    ] = None
+    arrival: Annotated[AwareDatetime, Field(description="Planned arrival when leaving on time")]
+    vehicles: Annotated[int, Field(ge=1, le=100, strict=True)] = 1
+    party: Annotated[int, Field(ge=1, le=500, strict=True, description="People moving")] = 1
+    measures: Annotated[
+        list[str],
+        Field(max_length=20, description="Protective measures planned (policy vocabulary)"),
+    ] = []
+    purpose: Annotated[str, Field(max_length=2000)] = ""
+    tlp: TLP = TLP.AMBER
+    submit: Annotated[
+        bool, Field(description="Submit for approval at once (false keeps a draft)")
+    ] = True
+
+
+class MeasuresUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"measures": ["police_escort", "armoured_vehicles"]}]},
+    )
+    measures: Annotated[list[str], Field(max_length=20)]
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Route closed by police"}]}
+    )
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class IncidentNote(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "Shots fired near the convoy; all safe"}]},
+    )
+    note: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CheckInCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"lat": 34.92, "lon": 72.87, "note": "Besham, on time"}]},
+    )
+    lat: Annotated[float, Field(ge=-90, le=90, strict=True)]
+    lon: Annotated[float, Field(ge=-180, le=180, strict=True)]
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class MovementRead(BaseModel):
+    """One movement in a listing: the plan and where it stands."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    org_id: uuid.UUID
+    tlp: str
+    state: str
+    version: int
+    requester: str
+    purpose: str
+    origin_label: str
+    destination_label: str
+    departure_start: datetime
+    departure_end: datetime
+    planned_arrival: datetime
+    arrived_at: datetime | None
+    party: int
+    vehicles: int
+    measures: list[str]
+    max_level: int | None = None
+    decision_status: str | None = None
+
+
+class MovementDetail(BaseModel):
+    """The whole record of a movement: plan, route (GeoJSON), risk assessment, the policy
+    decision with the rules that fired, approvals and the append-only history."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    tlp: str
+    state: str
+    version: int
+    requested_by: uuid.UUID | None
+    requester: str
+    purpose: str
+    origin: dict[str, Any]
+    destination: dict[str, Any]
+    waypoints: list[dict[str, Any]]
+    departure_start: datetime
+    departure_end: datetime
+    planned_arrival: datetime
+    arrived_at: datetime | None
+    party: int
+    vehicles: int
+    measures: list[str]
+    route: dict[str, Any]
+    assessment: dict[str, Any]
+    decision: dict[str, Any]
+    approvals: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class MovementBoard(BaseModel):
+    """How many movements you may see are in each state."""
+
+    counts: dict[str, int]
+    overdue: list[MovementRead]
+
+
+class PolicyWrite(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "document": 'version = 1\nname = "Our policy"\nrevision = 2\n\n[[rule]]\n'
+                    'id = "approval-level-3"\nwhen = { min_level = 3 }\napprovals = 1\n'
+                }
+            ]
+        },
+    )
+    document: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100_000,
+            description="The policy as TOML (format: docs/network.md, 'Movement policy')",
+        ),
+    ]
+
+
+class PolicyRevisionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    revision: int
+    name: str
+    fingerprint: str
+    created_by: str
+    created_at: datetime | None
+    document: str
+    rules: list[dict[str, Any]] = []

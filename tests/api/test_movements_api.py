@@ -1,0 +1,216 @@
+"""The movement workflow over HTTP as a control room runs it: request, see the required
+measures and the rules that fired, approve with two distinct approvers, start, check in,
+arrive; illegal steps are 409s; the organisation's policy is stored per revision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from silkguard.auth import service as auth_service
+from silkguard.auth.roles import Role
+from tests.api.conftest import PASSWORD, World
+
+PROBLEM = "application/problem+json"
+M = "/api/v1/movements"
+
+STRICT_POLICY = """version = 1
+name = "alpha convoy rules"
+revision = {revision}
+
+[[rule]]
+id = "escort-always"
+description = "Every movement has a police escort and a tracker"
+when = {{ min_level = 1 }}
+require = ["police_escort", "tracker"]
+
+[[rule]]
+id = "two-approvers"
+description = "Two distinct approvers sign every movement"
+when = {{ min_level = 1 }}
+approvals = 2
+"""
+
+REQUEST = {
+    "origin": "Karachi",
+    "destination": "Gwadar",
+    "departure": "2030-02-01T07:00:00+05:00",
+    "arrival": "2030-02-01T16:00:00+05:00",
+    "vehicles": 2,
+    "party": 5,
+    "purpose": "Port engineers' rotation",
+}
+
+
+def _second_approver(world: World, org: str) -> dict[str, str]:
+    factory = world.client.app.state.session_factory
+    with factory() as session:
+        auth_service.create_user(
+            session,
+            org_id=world.orgs[org],
+            username=f"second.approver.{org}",
+            password=PASSWORD,
+            role=Role.APPROVER,
+        )
+        session.commit()
+    r = world.client.post(
+        "/api/v1/auth/login",
+        json={"username": f"second.approver.{org}", "password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def _put_policy(world: World, revision: int) -> Any:
+    return world.client.put(
+        f"{M}/policy",
+        json={"document": STRICT_POLICY.format(revision=revision)},
+        headers=world.headers("alpha", Role.ADMIN),
+    )
+
+
+def test_the_whole_workflow_under_the_organisations_own_policy(fresh_world: World) -> None:
+    w = fresh_world
+    controller = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    approver = w.headers("alpha", Role.APPROVER)
+
+    shipped = w.client.get(f"{M}/policy", headers=controller).json()
+    assert shipped["created_by"].startswith("silkguard")
+    assert "forbid-level-6" in {r["id"] for r in shipped["rules"]}
+
+    stored = _put_policy(w, 2)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["revision"] == 2
+    assert [r["id"] for r in stored.json()["rules"]] == ["escort-always", "two-approvers"]
+    # the same revision again is refused: it would overwrite silently
+    stale = _put_policy(w, 2)
+    assert stale.status_code == 409
+    assert "revision = 3" in stale.json()["detail"]
+
+    made = w.client.post(M, json=REQUEST, headers=controller)
+    assert made.status_code == 201, made.text
+    m = made.json()
+    assert m["state"] == "submitted"
+    assert m["decision"]["status"] == "needs_measures"
+    assert set(m["decision"]["missing_measures"]) == {"police_escort", "tracker"}
+    assert {f["rule"] for f in m["decision"]["fired"]} == {"escort-always", "two-approvers"}
+    assert m["route"]["length_km"] > 400
+    assert m["origin"]["label"] == "Karachi"
+    assert m["destination"]["label"] == "Gwadar"
+
+    # approval is refused while measures are missing, and says which
+    early = w.client.post(f"{M}/{m['id']}/approve", headers=approver)
+    assert early.status_code == 409
+    assert "police_escort" in early.json()["detail"]
+
+    fixed = w.client.put(
+        f"{M}/{m['id']}/measures",
+        json={"measures": ["police_escort", "tracker"]},
+        headers=controller,
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["decision"]["status"] == "needs_approval"
+    assert fixed.json()["decision"]["approvals_required"] == 2
+
+    first = w.client.post(f"{M}/{m['id']}/approve", headers=approver)
+    assert first.status_code == 200, first.text
+    assert first.json()["state"] == "submitted"
+    again = w.client.post(f"{M}/{m['id']}/approve", headers=approver)
+    assert again.status_code == 409
+    assert "already approved" in again.json()["detail"]
+    second = w.client.post(f"{M}/{m['id']}/approve", headers=_second_approver(w, "alpha"))
+    assert second.json()["state"] == "approved"
+
+    # arriving before leaving is an illegal transition
+    wrong = w.client.post(f"{M}/{m['id']}/arrive", headers=controller)
+    assert wrong.status_code == 409
+    assert wrong.headers["content-type"].startswith(PROBLEM)
+
+    staff = w.headers("alpha", Role.STAFF)
+    assert w.client.post(f"{M}/{m['id']}/start", headers=staff).json()["state"] == "under_way"
+    checked = w.client.post(
+        f"{M}/{m['id']}/check-ins", json={"lat": 25.3, "lon": 64.3, "note": "Ormara"}, headers=staff
+    )
+    assert checked.status_code == 201
+    assert checked.json()["events"][-1]["kind"] == "check_in"
+    done = w.client.post(f"{M}/{m['id']}/arrive", headers=staff).json()
+    assert done["state"] == "arrived"
+    assert done["arrived_at"] is not None
+    kinds = [e["kind"] for e in done["events"]]
+    assert kinds.count("approval") == 2
+    assert kinds.count("check_in") == 1
+
+    listed = w.client.get(f"{M}?state=arrived", headers=approver).json()
+    assert [x["id"] for x in listed] == [m["id"]]
+    assert listed[0]["decision_status"] == "needs_approval"
+    board = w.client.get(f"{M}/board", headers=approver).json()
+    assert board["counts"]["arrived"] == 1
+    assert board["overdue"] == []
+
+
+def test_another_organisation_sees_nothing_and_cannot_act(fresh_world: World) -> None:
+    w = fresh_world
+    made = w.client.post(
+        M, json={**REQUEST, "submit": False}, headers=w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    ).json()
+    assert made["state"] == "draft"
+    bravo = w.headers("bravo", Role.ADMIN)
+    assert w.client.get(f"{M}/{made['id']}", headers=bravo).status_code == 404
+    assert w.client.post(f"{M}/{made['id']}/submit", headers=bravo).status_code == 404
+    assert w.client.get(M, headers=bravo).json() == []
+    assert sum(w.client.get(f"{M}/board", headers=bravo).json()["counts"].values()) == 0
+    # bravo's policy is its own: alpha's stored revision does not apply to it
+    assert _put_policy(w, 5).status_code == 200
+    bravo_policy = w.client.get(f"{M}/policy", headers=bravo).json()
+    assert bravo_policy["created_by"].startswith("silkguard")
+
+
+def test_nobody_approves_their_own_request(fresh_world: World) -> None:
+    w = fresh_world
+    admin = w.headers("alpha", Role.ADMIN)
+    quiet = {**REQUEST, "origin": "Gwadar", "destination": "Turbat"}
+    assert _put_policy(w, 2).status_code == 200
+    made = w.client.post(
+        M, json={**quiet, "measures": ["police_escort", "tracker"]}, headers=admin
+    ).json()
+    own = w.client.post(f"{M}/{made['id']}/approve", headers=admin)
+    assert own.status_code == 403
+    assert "cannot approve" in own.json()["detail"]
+    rejected = w.client.post(
+        f"{M}/{made['id']}/reject",
+        json={"reason": "bridge down at Pasni"},
+        headers=w.headers("alpha", Role.APPROVER),
+    )
+    assert rejected.json()["state"] == "rejected"
+    assert w.client.post(f"{M}/{made['id']}/start", headers=admin).status_code == 409
+
+
+def test_bad_requests_are_explained_and_store_nothing(fresh_world: World) -> None:
+    w = fresh_world
+    controller = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({**REQUEST, "vehicles": 0}, 422, "vehicles"),
+        ({**REQUEST, "vehicles": "3"}, 422, "vehicles"),
+        ({**REQUEST, "departure": "2030-02-01T07:00:00"}, 422, "departure"),
+        ({**REQUEST, "destination": "Atlantis Springs"}, 422, "Atlantis"),
+        ({**REQUEST, "arrival": "2030-02-01T06:00:00+05:00"}, 422, "arrival"),
+        ({**REQUEST, "measures": ["jetpack"]}, 422, "jetpack"),
+        ({**REQUEST, "colour": "red"}, 422, "colour"),
+    ]
+    for body, status, word in cases:
+        r = w.client.post(M, json=body, headers=controller)
+        assert r.status_code == status, (body, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
+        assert word in r.text, r.text
+    assert w.client.get(M, headers=controller).json() == []
+    broken = w.client.put(
+        f"{M}/policy",
+        json={
+            "document": "version = 1\nname = 'x'\nrevision = 2\n[[rule]]\nid = 'a'\n"
+            "description = 'b'\nwhen = { min_level = 9 }\napprovals = 1\n"
+        },
+        headers=w.headers("alpha", Role.ADMIN),
+    )
+    assert broken.status_code == 422
+    assert "policy document:7:" in broken.json()["detail"]
+    assert "min_level" in broken.json()["detail"]
+    assert w.client.get(f"{M}/policy", headers=controller).json()["revision"] == 1
