@@ -39,6 +39,7 @@ from silkguard.incidents.schemas import IncidentCreate
 from silkguard.incidents.vocab import AttackType, TargetType
 from silkguard.journeys import service as movements_service
 from silkguard.journeys.policy import load_policy
+from silkguard.people import personnel
 from silkguard.people import service as people_service
 from silkguard.risk import service as risk_service
 from tests.api.conftest import ORGS, PASSWORD, World, build_world
@@ -81,6 +82,7 @@ class Objects:
         self._n = itertools.count(1)
         self._history_done = False
         self._forecasts: dict[str | None, uuid.UUID] = {}
+        self._people: dict[tuple[str, Role | None], uuid.UUID] = {}
 
     def unique(self, stem: str) -> str:
         return f"{stem}{next(self._n)}x{uuid.uuid4().hex[:6]}"
@@ -245,6 +247,28 @@ class Objects:
             assert m.state == state, m.state
             session.commit()
             return m.id
+
+    def person(self, org: str, *, linked_to: Role | None = None) -> uuid.UUID:
+        """A person of ``org`` with consent (linked to the caller's user of ``linked_to``,
+        made once per role, so a staff member's own device can report)."""
+        key = (org, linked_to)
+        if linked_to is not None and key in self._people:
+            return self._people[key]
+        user = None if linked_to is None else self.world.users[(org, linked_to)]
+        with self.factory() as session:
+            person = personnel.create_person(
+                session,
+                principal=self.analyst(org),
+                ref=self.unique("p"),
+                name="Matrix engineer",
+                device_id=self.unique("dev"),
+                user_id=user,
+                location_consent=True,
+            )
+            session.commit()
+        if linked_to is not None:
+            self._people[key] = person.id
+        return person.id
 
     def policy_revision(self) -> int:
         return 1 + next(self._n)
@@ -766,6 +790,78 @@ ROUTES: tuple[RouteCase, ...] = (
         owned=True,
     ),
     RouteCase(
+        "GET",
+        _p("/people"),
+        Permission.PERSONAL_DATA_READ,
+        lambda _o, _r, _g: Call("GET", _p("/people")),
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/people"),
+        Permission.PERSON_MANAGE,
+        lambda o, _r, _g: Call(
+            "POST",
+            _p("/people"),
+            {"ref": o.unique("ref"), "name": "New engineer", "languages": ["zh", "en"]},
+        ),
+        201,
+    ),
+    RouteCase(
+        "GET",
+        _p("/people/{person_id}"),
+        Permission.PERSONAL_DATA_READ,
+        lambda o, _r, g: Call("GET", _p(f"/people/{o.person(g)}")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/people/{person_id}/consent"),
+        Permission.PERSON_MANAGE,
+        lambda o, _r, g: Call(
+            "POST", _p(f"/people/{o.person(g)}/consent"), {"given": False, "note": "left"}
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/people/{person_id}/positions"),
+        Permission.PERSONAL_DATA_READ,
+        lambda o, _r, g: Call("GET", _p(f"/people/{o.person(g)}/positions?reason=matrix")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/people/{person_id}/latest-position"),
+        Permission.PERSONAL_DATA_READ,
+        lambda o, _r, g: Call("GET", _p(f"/people/{o.person(g)}/latest-position?reason=matrix")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/positions"),
+        Permission.POSITION_REPORT,
+        lambda o, r, _g: Call(
+            "POST",
+            _p("/positions"),
+            {
+                "positions": [
+                    {
+                        "person": str(o.person(CALLER_ORG, linked_to=r)),
+                        "at": utcnow().isoformat(),
+                        "lat": 35.32,
+                        "lon": 73.22,
+                    }
+                ]
+            },
+        ),
+        200,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(
@@ -857,6 +953,7 @@ def test_every_route_needs_a_principal(world: World) -> None:
             site_id=uuid.uuid4(),
             backtest_id=uuid.uuid4(),
             movement_id=uuid.uuid4(),
+            person_id=uuid.uuid4(),
             district="Gwadar",
         )
         r = world.client.request(route.method, path)

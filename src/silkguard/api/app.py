@@ -20,6 +20,7 @@ from silkguard.api.routes import admin as admin_routes
 from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
 from silkguard.api.routes import movements as movement_routes
+from silkguard.api.routes import people as people_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import sites as site_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
@@ -92,4 +93,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(risk_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(movement_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(site_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(people_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(people_routes.positions_router, prefix=API_PREFIX, responses=common)
     return app

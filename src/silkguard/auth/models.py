@@ -47,6 +47,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32), default="operator")
     country: Mapped[str] = mapped_column(String(2), default="PK")
+    #: How long personal positions are kept before the purge job deletes them.
+    position_retention_days: Mapped[int] = mapped_column(Integer, default=30)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -12,12 +12,14 @@ analyst                incident.* (read, create, update, review, merge, export),
                        risk.* (read, manage), org.read, sharing.manage, plan.read, site.read
 movement_controller    incident.read, movement.request (request and run movements),
                        movement.read, site.* (read, manage), alert.raise,
-                       personal_data.read, risk.read; approving is left to approvers, so
+                       personal_data.read, person.manage, position.report, risk.read;
+                       approving is left to approvers, so
                        the control room cannot wave its own movements through
 approver               incident.read, movement.read, movement.approve, risk.read, site.read
                        (admins alone replace the movement policy: movement.policy)
 staff                  incident.read (what TLP and sharing groups allow, as for every
-                       role), movement.request, movement.read, risk.read, site.read
+                       role), movement.request, movement.read, risk.read, site.read,
+                       position.report (their own device reports positions)
 partner                incident.read, incident.export, risk.read (what TLP and sharing
                        groups allow)
 =====================  =================================================================
@@ -80,6 +82,8 @@ class Permission(StrEnum):
     RISK_MANAGE = "risk.manage"  # run forecasts and backtests, set the level thresholds
     SITE_READ = "site.read"
     SITE_MANAGE = "site.manage"
+    PERSON_MANAGE = "person.manage"  # add people, record their consent
+    POSITION_REPORT = "position.report"  # send positions (devices, trackers, apps)
 
     @property
     def subject(self) -> str:
@@ -112,12 +116,20 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ, _P.SITE_READ},
         Role.MOVEMENT_CONTROLLER: frozenset({_P.MOVEMENT_REQUEST, _P.MOVEMENT_READ})
         | _all_of("site")
+        | {_P.PERSON_MANAGE, _P.POSITION_REPORT}
         | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ, _P.RISK_READ},
         Role.APPROVER: frozenset(
             {_P.INCIDENT_READ, _P.MOVEMENT_READ, _P.MOVEMENT_APPROVE, _P.RISK_READ, _P.SITE_READ}
         ),
         Role.STAFF: frozenset(
-            {_P.INCIDENT_READ, _P.MOVEMENT_REQUEST, _P.MOVEMENT_READ, _P.RISK_READ, _P.SITE_READ}
+            {
+                _P.INCIDENT_READ,
+                _P.MOVEMENT_REQUEST,
+                _P.MOVEMENT_READ,
+                _P.RISK_READ,
+                _P.SITE_READ,
+                _P.POSITION_REPORT,
+            }
         ),
         Role.PARTNER: frozenset({_P.INCIDENT_READ, _P.INCIDENT_EXPORT, _P.RISK_READ}),
     }
