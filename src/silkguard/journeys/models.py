@@ -28,7 +28,7 @@ from silkguard.core.db import Base
 from silkguard.core.tlp import TLP
 from silkguard.core.types import JSONType, UTCDateTime
 
-__all__ = ["Movement", "MovementApproval", "MovementEvent", "MovementPolicy"]
+__all__ = ["Movement", "MovementApproval", "MovementEvent", "MovementMember", "MovementPolicy"]
 
 
 class Movement(Base):
@@ -131,3 +131,16 @@ class MovementPolicy(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MovementMember(Base):
+    """A person travelling on a movement, so an alert on the route reaches them."""
+
+    __tablename__ = "movement_members"
+
+    movement_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("movements.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -60,6 +60,10 @@ class MovementCreate(BaseModel):
     arrival: Annotated[AwareDatetime, Field(description="Planned arrival when leaving on time")]
     vehicles: Annotated[int, Field(ge=1, le=100, strict=True)] = 1
     party: Annotated[int, Field(ge=1, le=500, strict=True, description="People moving")] = 1
+    party_ids: Annotated[
+        list[uuid.UUID],
+        Field(max_length=500, description="The people moving (so alerts on the route reach them)"),
+    ] = []
     measures: Annotated[
         list[str],
         Field(max_length=20, description="Protective measures planned (policy vocabulary)"),

@@ -30,7 +30,13 @@ from silkguard.core.access import Principal, visible_clause
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from silkguard.core.tlp import TLP, parse_tlp
-from silkguard.journeys.models import Movement, MovementApproval, MovementEvent, MovementPolicy
+from silkguard.journeys.models import (
+    Movement,
+    MovementApproval,
+    MovementEvent,
+    MovementMember,
+    MovementPolicy,
+)
 from silkguard.journeys.policy import (
     MEASURES,
     Assessment,
@@ -44,6 +50,7 @@ from silkguard.journeys.routes import DEFAULT_LAMBDA, edge_exposure, plan_route,
 from silkguard.journeys.states import Action, MovementState, transition
 from silkguard.network.corridor import corridor_graph
 from silkguard.network.graph import RoadGraph
+from silkguard.people.models import Person
 from silkguard.risk import service as risk_service
 from silkguard.risk.models import ForecastRun
 
@@ -230,6 +237,20 @@ def _check_count(name: str, value: int, most: int) -> int:
         msg = f"{name} must be a whole number from 1 to {most}, got {value!r}"
         raise InvalidInput(msg)
     return value
+
+
+def _check_members(session: Session, principal: Principal, members: list[uuid.UUID]) -> None:
+    if not members:
+        return
+    found = set(
+        session.scalars(
+            select(Person.id).where(Person.id.in_(members), Person.org_id == principal.org_id)
+        )
+    )
+    missing = [str(p) for p in members if p not in found]
+    if missing:
+        msg = f"party_ids: no such person in your organisation: {', '.join(missing)}"
+        raise InvalidInput(msg)
 
 
 def _check_times(
@@ -470,6 +491,7 @@ def request_movement(
     departure_latest: datetime | None = None,
     vehicles: int = 1,
     party: int = 1,
+    party_ids: Sequence[uuid.UUID] = (),
     measures: Iterable[str] = (),
     purpose: str = "",
     tlp: str = TLP.AMBER.value,
@@ -490,7 +512,10 @@ def request_movement(
     latest = _check_times(departure, departure_latest, arrival, at)
     clean_measures = _check_measures(measures)
     _check_count("vehicles", vehicles, MAX_VEHICLES)
+    members = list(dict.fromkeys(party_ids))
+    party = max(party, len(members))
     _check_count("party", party, MAX_PARTY)
+    _check_members(session, principal, members)
     if len(via) > MAX_VIA:
         msg = f"at most {MAX_VIA} places to pass through, got {len(via)}"
         raise InvalidInput(msg)
@@ -546,6 +571,9 @@ def request_movement(
         updated_at=at,
     )
     session.add(m)
+    session.flush()
+    for pid in members:
+        session.add(MovementMember(movement_id=m.id, person_id=pid))
     actor = principal.actor
     _event(
         session,

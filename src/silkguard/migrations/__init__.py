@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from silkguard.alerts import models as _alert_models
 from silkguard.auth import models as _auth_models
 from silkguard.core.db import Base
 from silkguard.incidents import models as _incident_models
@@ -19,6 +20,7 @@ __all__ = ["alembic_config", "current_revision", "head_revision", "metadata", "u
 
 metadata = Base.metadata
 _LOADED = (
+    _alert_models,
     _auth_models,
     _incident_models,
     _journey_models,

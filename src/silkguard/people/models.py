@@ -118,6 +118,9 @@ class Person(Base):
     )
     #: Whether the person currently consents to location sharing (the latest consent record).
     location_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Hash of the person's duress code: a roll-call answer with it reads "safe" to anyone
+    #: watching and silently raises an SOS.
+    duress_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -108,6 +108,7 @@ def request_movement(
         arrival=body.arrival,
         vehicles=body.vehicles,
         party=body.party,
+        party_ids=body.party_ids,
         measures=body.measures,
         purpose=body.purpose,
         tlp=body.tlp.value,
