@@ -17,6 +17,7 @@ from silkguard.api.problems import (
     problem_responses,
 )
 from silkguard.api.routes import admin as admin_routes
+from silkguard.api.routes import alerts as alert_routes
 from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
 from silkguard.api.routes import movements as movement_routes
@@ -95,4 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(site_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(people_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(people_routes.positions_router, prefix=API_PREFIX, responses=common)
+    app.include_router(alert_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(alert_routes.self_router, prefix=API_PREFIX, responses=common)
+    app.include_router(alert_routes.public_router, prefix=API_PREFIX, responses=common)
     return app

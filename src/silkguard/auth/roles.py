@@ -76,6 +76,7 @@ class Permission(StrEnum):
     MOVEMENT_READ = "movement.read"
     MOVEMENT_POLICY = "movement.policy"  # replace the organisation's movement policy
     ALERT_RAISE = "alert.raise"
+    ALERT_READ = "alert.read"  # alerts and their roll-call boards
     PLAN_READ = "plan.read"
     PLAN_MANAGE = "plan.manage"
     RISK_READ = "risk.read"
@@ -113,13 +114,20 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.ADMIN: frozenset(Permission),
         Role.ANALYST: _all_of("incident")
         | _all_of("risk")
-        | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ, _P.SITE_READ},
+        | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ, _P.SITE_READ, _P.ALERT_READ},
         Role.MOVEMENT_CONTROLLER: frozenset({_P.MOVEMENT_REQUEST, _P.MOVEMENT_READ})
         | _all_of("site")
-        | {_P.PERSON_MANAGE, _P.POSITION_REPORT}
+        | {_P.PERSON_MANAGE, _P.POSITION_REPORT, _P.ALERT_READ}
         | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ, _P.RISK_READ},
         Role.APPROVER: frozenset(
-            {_P.INCIDENT_READ, _P.MOVEMENT_READ, _P.MOVEMENT_APPROVE, _P.RISK_READ, _P.SITE_READ}
+            {
+                _P.INCIDENT_READ,
+                _P.MOVEMENT_READ,
+                _P.MOVEMENT_APPROVE,
+                _P.RISK_READ,
+                _P.SITE_READ,
+                _P.ALERT_READ,
+            }
         ),
         Role.STAFF: frozenset(
             {

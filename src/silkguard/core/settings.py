@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 2**20, ge=1024, le=2**30)
     # Threads per server worker for blocking work (database calls); see api.app.
     threads_per_worker: int = Field(default=4, ge=1, le=256)
+    # The address people reach this server at: roll-call links in alert messages use it.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # The shared token an SMS gateway sends (X-Silkguard-Gateway-Token) with inbound SMS;
+    # inbound SMS are refused while it is empty.
+    sms_inbound_token: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

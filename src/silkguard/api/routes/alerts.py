@@ -1,0 +1,248 @@
+"""``/api/v1/alerts``: raise an alert over an area, watch its roll-call board, close it;
+``/api/v1/sos`` and ``/api/v1/escort`` for a person's own SOS and "escort me" timer; the
+public roll-call answer (``/api/v1/rollcall/{token}``, no login: the token is the key) and the
+SMS gateway's inbound webhook (``/api/v1/sms/inbound``)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from silkguard.alerts import service as alerts
+from silkguard.alerts.schemas import (
+    AlertCreate,
+    AlertRead,
+    BoardRead,
+    EscortCreate,
+    EscortRead,
+    RollCallAnswer,
+    SosCreate,
+)
+from silkguard.api.deps import CurrentPrincipal, SessionDep, SettingsDep, require
+from silkguard.api.problems import problem_responses
+from silkguard.auth.roles import Permission
+from silkguard.core.access import Principal
+from silkguard.core.errors import PermissionDenied, Unauthenticated
+from silkguard.people import personnel
+from silkguard.people.models import Person
+
+__all__ = ["public_router", "router", "self_router"]
+
+router = APIRouter(prefix="/alerts", tags=["alerts"], responses=problem_responses(403))
+self_router = APIRouter(tags=["alerts"], responses=problem_responses(403))
+public_router = APIRouter(tags=["alerts"])
+Reader = Annotated[Principal, Depends(require(Permission.ALERT_READ))]
+Raiser = Annotated[Principal, Depends(require(Permission.ALERT_RAISE))]
+
+
+def _dispatch(request: Request, alert_id: uuid.UUID) -> None:
+    """Hand the alert's queued deliveries to the delivery worker, if the app runs one."""
+    dispatcher = getattr(request.app.state, "dispatch_alert", None)
+    if dispatcher is not None:
+        dispatcher(alert_id)
+
+
+@router.get("", summary="Your organisation's alerts, newest first")
+def list_alerts(
+    session: SessionDep, principal: Reader, status: str | None = None
+) -> list[AlertRead]:
+    return [
+        AlertRead.model_validate(a)
+        for a in alerts.list_alerts(session, principal=principal, status=status)
+    ]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Raise an alert: everyone affected is found and messaged in their language",
+    responses=problem_responses(400, 422),
+)
+def raise_alert(
+    body: AlertCreate,
+    session: SessionDep,
+    principal: Raiser,
+    settings: SettingsDep,
+    request: Request,
+) -> AlertRead:
+    alert = alerts.raise_alert(
+        session,
+        principal=principal,
+        org_id=principal.org_id,
+        area=body.area,
+        severity=body.severity.value,
+        category=body.category,
+        messages={k: v.model_dump() for k, v in body.messages.items()},
+        secret=settings.secret_key,
+        valid_for=timedelta(minutes=body.valid_minutes),
+        drill=body.drill,
+        public=body.public,
+        tlp=body.tlp.value,
+    )
+    out = AlertRead.model_validate(alert)
+    session.commit()
+    _dispatch(request, alert.id)
+    return out
+
+
+@router.get("/{alert_id}", summary="One alert", responses=problem_responses(404))
+def get_alert(alert_id: uuid.UUID, session: SessionDep, principal: Reader) -> AlertRead:
+    return AlertRead.model_validate(
+        alerts.get_alert(session, principal=principal, alert_id=alert_id)
+    )
+
+
+@router.get(
+    "/{alert_id}/board",
+    summary="The roll-call board: accounted, unaccounted, need help, never reached",
+    responses=problem_responses(404),
+)
+def alert_board(alert_id: uuid.UUID, session: SessionDep, principal: Reader) -> BoardRead:
+    b = alerts.board(session, principal=principal, alert_id=alert_id)
+    return BoardRead.model_validate(b, from_attributes=True)
+
+
+@router.post(
+    "/{alert_id}/close",
+    summary="Close the roll-call (who was never reached is recorded)",
+    responses=problem_responses(404, 409),
+)
+def close_alert(alert_id: uuid.UUID, session: SessionDep, principal: Raiser) -> BoardRead:
+    b = alerts.close_alert(session, principal=principal, alert_id=alert_id)
+    out = BoardRead.model_validate(b, from_attributes=True)
+    session.commit()
+    return out
+
+
+def _me(session: Session, principal: Principal) -> Person:
+    if principal.user_id is None:
+        msg = "SOS and escort timers are for people: sign in as yourself (not with an API key)"
+        raise PermissionDenied(msg)
+    person = personnel.person_of_user(session, user_id=principal.user_id)
+    if person is None:
+        msg = "your user is not linked to a person; ask your movement controller to link it"
+        raise PermissionDenied(msg)
+    return person
+
+
+@self_router.post(
+    "/sos",
+    status_code=201,
+    summary="Raise an SOS around you at once",
+    responses=problem_responses(400, 422),
+)
+def sos(
+    body: SosCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    request: Request,
+) -> AlertRead:
+    person = _me(session, principal)
+    alert = alerts.raise_sos(
+        session,
+        person_id=person.id,
+        via="api",
+        secret=settings.secret_key,
+        lat=body.lat,
+        lon=body.lon,
+    )
+    out = AlertRead.model_validate(alert)
+    session.commit()
+    _dispatch(request, alert.id)
+    return out
+
+
+@self_router.post(
+    "/escort",
+    status_code=201,
+    summary='"Escort me": an SOS is raised unless you cancel within the minutes given',
+    responses=problem_responses(400, 422),
+)
+def start_escort(
+    body: EscortCreate, session: SessionDep, principal: CurrentPrincipal
+) -> EscortRead:
+    person = _me(session, principal)
+    timer = alerts.start_escort(session, person_id=person.id, minutes=body.minutes, note=body.note)
+    out = EscortRead.model_validate(timer)
+    session.commit()
+    return out
+
+
+@self_router.post(
+    "/escort/{timer_id}/cancel",
+    summary="Cancel your escort timer (you have arrived safely)",
+    responses=problem_responses(404, 409),
+)
+def cancel_escort(
+    timer_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> EscortRead:
+    person = _me(session, principal)
+    timer = alerts.cancel_escort(session, timer_id=timer_id, person_id=person.id)
+    out = EscortRead.model_validate(timer)
+    session.commit()
+    return out
+
+
+class Recorded(BaseModel):
+    recorded: bool
+    answer: str
+
+
+@public_router.post(
+    "/rollcall/{token}",
+    summary="Answer a roll-call with the token from your message (no login)",
+    responses=problem_responses(404, 409, 422),
+)
+def answer_rollcall(
+    token: str, body: RollCallAnswer, session: SessionDep, settings: SettingsDep
+) -> Recorded:
+    rec = alerts.answer_rollcall(
+        session,
+        token=token,
+        answer=body.answer,
+        via="web",
+        code=body.code,
+        secret=settings.secret_key,
+    )
+    session.commit()
+    # a duress answer reads exactly as a safe one
+    return Recorded(recorded=True, answer=rec.answer)
+
+
+class InboundSms(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"from": "+923001234567", "text": "SAFE 3FA2"}]},
+    )
+    sender: Annotated[str, Field(alias="from", pattern=r"^\+[1-9][0-9]{6,14}$")]
+    text: Annotated[str, Field(min_length=1, max_length=480)]
+
+
+@public_router.post(
+    "/sms/inbound",
+    summary="Inbound SMS from the gateway: SAFE / HELP / SOS answers",
+    responses=problem_responses(401, 404, 409, 422),
+)
+def inbound_sms(
+    body: InboundSms,
+    session: SessionDep,
+    settings: SettingsDep,
+    gateway_token: Annotated[str, Header(alias="X-Silkguard-Gateway-Token")] = "",
+) -> dict[str, Any]:
+    expected = settings.sms_inbound_token
+    if not expected or not hmac.compare_digest(expected, gateway_token):
+        msg = "inbound SMS need the gateway token in X-Silkguard-Gateway-Token"
+        raise Unauthenticated(msg)
+    rec = alerts.inbound_sms(session, phone=body.sender, text=body.text, secret=settings.secret_key)
+    session.commit()
+    if rec is None:
+        return {"recorded": True, "answer": "sos"}
+    return {"recorded": True, "answer": rec.answer}
