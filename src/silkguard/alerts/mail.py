@@ -48,7 +48,6 @@ def build_email(message: OutboundMessage, *, from_addr: str) -> EmailMessage:
     email["Subject"] = marked_subject(message)
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = message_id_for(message.delivery_id, domain)
-    email["Content-Language"] = message.language
     email["X-Silkguard-Alert"] = message.alert_id
     email["X-Silkguard-Delivery"] = message.delivery_id
     email["X-Silkguard-Severity"] = message.severity.value
@@ -63,6 +62,8 @@ def build_email(message: OutboundMessage, *, from_addr: str) -> EmailMessage:
         subtype="html",
         charset="utf-8",
     )
+    # After the body: set_content and add_alternative manage the Content-* headers themselves.
+    email["Content-Language"] = message.language
     return email
 
 
