@@ -29,6 +29,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     signature_problem: str | None
+    client_port: int
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Receiver:
     # path -> list of (status, extra headers) answers to give before answering normally
     scripted: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # close each connection after answering without saying so, as idle-timeout servers do
+    close_silently: bool = False
 
     def fail_next(
         self, path: str, times: int, status: int = 503, headers: dict[str, str] | None = None
@@ -53,6 +56,9 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like real receivers
+        disable_nagle_algorithm = True
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
@@ -77,7 +83,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             )
             with receiver.lock:
                 receiver.requests.append(
-                    Received(self.command, self.path, dict(self.headers.items()), body, problem)
+                    Received(
+                        self.command,
+                        self.path,
+                        dict(self.headers.items()),
+                        body,
+                        problem,
+                        self.client_address[1],
+                    )
                 )
                 number = len(receiver.requests)
                 script = receiver.scripted.get(path)
@@ -93,6 +106,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self._answer(202, {"messages": [{"id": f"sms-{number}"}]}, {})
             else:
                 self._answer(404, {"error": "no such path"}, {})
+            if receiver.close_silently:
+                self.close_connection = True
 
         do_POST = _handle  # noqa: N815
         do_GET = _handle  # noqa: N815

@@ -230,3 +230,37 @@ def test_bad_url_fails_without_an_attempt(fast_retry: RetryPolicy) -> None:
     assert result.state is DeliveryState.FAILED
     assert result.attempts == 0
     assert not result.retryable
+
+
+def test_keep_alive_reuses_one_connection_per_thread(
+    receiver: Receiver, fast_retry: RetryPolicy
+) -> None:
+    with WebhookChannel(WEBHOOK_SECRET, retry=fast_retry) as channel:
+        for i in range(3):
+            assert channel.send(make_message(f"{receiver.base_url}/hook", delivery_id=f"d{i}")).ok
+    assert len({r.client_port for r in receiver.on("/hook")}) == 1
+
+
+def test_without_keep_alive_each_delivery_has_its_own_connection(
+    receiver: Receiver, fast_retry: RetryPolicy
+) -> None:
+    with WebhookChannel(WEBHOOK_SECRET, retry=fast_retry, keep_alive=False) as channel:
+        for i in range(3):
+            assert channel.send(make_message(f"{receiver.base_url}/hook", delivery_id=f"d{i}")).ok
+    assert len({r.client_port for r in receiver.on("/hook")}) == 3
+
+
+def test_server_closing_idle_connections_costs_no_retry(
+    receiver: Receiver, fast_retry: RetryPolicy, sleeps: Sleeps
+) -> None:
+    receiver.close_silently = True
+    with WebhookChannel(WEBHOOK_SECRET, retry=fast_retry) as channel:
+        results = [
+            channel.send(make_message(f"{receiver.base_url}/hook", delivery_id=f"d{i}"))
+            for i in range(4)
+        ]
+    assert all(r.ok and r.attempts == 1 for r in results)
+    assert sleeps.calls == []
+    hooks = receiver.on("/hook")
+    assert [h.headers[IDEMPOTENCY_HEADER] for h in hooks] == ["d0", "d1", "d2", "d3"]
+    assert len({h.client_port for h in hooks}) == 4

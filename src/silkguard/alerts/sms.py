@@ -20,6 +20,8 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from silkguard.alerts import _http
@@ -182,6 +184,7 @@ class SmsChannel:
         max_segments: int = 3,
         timeout_s: float = 10.0,
         retry: RetryPolicy | None = None,
+        keep_alive: bool = True,
     ) -> None:
         _http.check_url(url, field="SMS gateway url")
         method = method.upper()
@@ -200,8 +203,23 @@ class SmsChannel:
         self._sender = sender
         self._message_id_field = message_id_field
         self._max_segments = max_segments
-        self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
+        self._http = _http.HttpClient(timeout_s=timeout_s, keep_alive=keep_alive)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._http.close()
 
     def render(self, message: OutboundMessage) -> tuple[dict[str, str], SmsPlan]:
         """The gateway parameters for ``message`` and the length plan behind them."""
@@ -247,9 +265,7 @@ class SmsChannel:
 
     def _attempt(self, url: str, body: bytes | None, headers: dict[str, str]) -> DeliveryResult:
         try:
-            response = _http.request(
-                self._method, url, body=body, headers=headers, timeout_s=self._timeout_s
-            )
+            response = self._http.request(self._method, url, body=body, headers=headers)
         except (OSError, http.client.HTTPException) as exc:
             return _http.transport_failure(exc)
         result = _http.outcome(response, ok_state=DeliveryState.SENT)

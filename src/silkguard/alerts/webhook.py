@@ -23,7 +23,8 @@ import json
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from silkguard.alerts import _http
 from silkguard.alerts.channels import (
@@ -155,17 +156,34 @@ class WebhookChannel:
         clock: Callable[[], datetime] = utcnow,
         ssl_context: ssl.SSLContext | None = None,
         user_agent: str = "silkguard-webhook/1",
+        keep_alive: bool = True,
     ) -> None:
         secrets = [secret] if isinstance(secret, str | bytes) else list(secret)
         if not secrets or any(not s for s in secrets):
             msg = "WebhookChannel secret is empty; give the shared secret agreed with the receiver"
             raise InvalidInput(msg)
         self._secrets: list[str | bytes] = secrets
-        self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
         self._clock = clock
-        self._ssl_context = ssl_context
         self._user_agent = user_agent
+        self._http = _http.HttpClient(
+            timeout_s=timeout_s, ssl_context=ssl_context, keep_alive=keep_alive
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._http.close()
 
     def send(self, message: OutboundMessage) -> DeliveryResult:
         try:
@@ -187,14 +205,7 @@ class WebhookChannel:
             SIGNATURE_HEADER: signature_header(self._secrets, timestamp, body),
         }
         try:
-            response = _http.request(
-                "POST",
-                message.recipient,
-                body=body,
-                headers=headers,
-                timeout_s=self._timeout_s,
-                ssl_context=self._ssl_context,
-            )
+            response = self._http.request("POST", message.recipient, body=body, headers=headers)
         except (OSError, http.client.HTTPException) as exc:
             return _http.transport_failure(exc)
         result = _http.outcome(response, ok_state=DeliveryState.DELIVERED)
