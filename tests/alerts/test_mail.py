@@ -120,3 +120,17 @@ def test_build_email_headers() -> None:
     assert email["X-Silkguard-Delivery"] == "dlv-0001"
     assert email["X-Silkguard-Severity"] == "high"
     assert email["Date"] == "Sun, 01 Mar 2026 08:30:00 +0000"
+
+
+def test_header_injection_is_impossible(smtp_sink: SmtpSink, fast_retry: RetryPolicy) -> None:
+    channel = _channel(smtp_sink, fast_retry)
+    bad = channel.send(make_message("a@example.com\r\nBcc: victim@example.com"))
+    assert bad.state is DeliveryState.FAILED
+    assert bad.attempts == 0
+    ok = channel.send(make_message("a@example.com", subject="Alert\r\nBcc: victim@example.com"))
+    assert ok.state is DeliveryState.SENT
+    (envelope,) = smtp_sink.envelopes
+    assert envelope.rcpt_tos == ["a@example.com"]
+    parsed = _parsed(smtp_sink)
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == "Alert Bcc: victim@example.com"

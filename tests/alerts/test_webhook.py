@@ -4,6 +4,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from silkguard.alerts.channels import DRILL_MARKERS, RetryPolicy
 from silkguard.alerts.vocab import DeliveryState
@@ -90,6 +92,18 @@ def test_malformed_headers_are_refused_with_a_reason(header: str | None, reason:
     problem = signature_problem(WEBHOOK_SECRET, headers, BODY, now=NOW)
     assert problem is not None
     assert reason in problem
+
+
+@settings(max_examples=80, derandomize=True, deadline=None)
+@given(body=st.binary(min_size=1, max_size=300), data=st.data())
+def test_any_single_byte_change_breaks_the_signature(body: bytes, data: st.DataObject) -> None:
+    ts = int(NOW.timestamp())
+    headers = _headers(ts, body)
+    assert verify_signature(WEBHOOK_SECRET, headers, body, now=NOW)
+    index = data.draw(st.integers(0, len(body) - 1))
+    flip = data.draw(st.integers(1, 255))
+    tampered = body[:index] + bytes([body[index] ^ flip]) + body[index + 1 :]
+    assert not verify_signature(WEBHOOK_SECRET, headers, tampered, now=NOW)
 
 
 def test_rotation_any_of_several_v1_matches() -> None:

@@ -45,7 +45,8 @@ def build_email(message: OutboundMessage, *, from_addr: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = from_addr
     email["To"] = message.recipient
-    email["Subject"] = marked_subject(message)
+    # Header values are one line: a line break in a subject would start a new header.
+    email["Subject"] = " ".join(marked_subject(message).split())
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = message_id_for(message.delivery_id, domain)
     email["X-Silkguard-Alert"] = message.alert_id
@@ -105,7 +106,7 @@ class EmailChannel:
         self._ssl_context = ssl_context
 
     def send(self, message: OutboundMessage) -> DeliveryResult:
-        if "@" not in message.recipient:
+        if "@" not in message.recipient or any(c.isspace() for c in message.recipient):
             return DeliveryResult(
                 state=DeliveryState.FAILED,
                 error=f"e-mail recipient {message.recipient!r} is not an e-mail address",
