@@ -120,3 +120,21 @@ def test_device_topic_scheme() -> None:
         device_alert_topic("a/b")
     with pytest.raises(InvalidInput, match="qos"):
         MqttChannel(qos=0)
+
+
+def test_many_threads_share_one_channel(
+    mqtt_broker: tuple[str, int], subscriber: Subscriber, device_topic: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    host, port = mqtt_broker
+    messages = [make_message(device_topic, delivery_id=f"d-{i:02d}") for i in range(40)]
+    with MqttChannel(host=host, port=port) as channel, ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(channel.send, messages))
+    assert all(r.state is DeliveryState.SENT for r in results)
+    for _ in range(100):
+        if len(subscriber.messages) >= 40:
+            break
+        threading.Event().wait(0.05)
+    got = sorted(json.loads(m.payload)["delivery_id"] for m in subscriber.messages)
+    assert got == [f"d-{i:02d}" for i in range(40)]

@@ -127,30 +127,37 @@ class MqttChannel:
         return run_with_retries(lambda: self._attempt(message.recipient, payload), self._retry)
 
     def _attempt(self, topic: str, payload: bytes) -> DeliveryResult:
-        with self._lock:
-            try:
+        client: mqtt.Client | None = None
+        try:
+            with self._lock:
                 client = self._connected()
                 info = client.publish(topic, payload, qos=self._qos, retain=False)
-                info.wait_for_publish(self._ack_timeout_s)
-                if not info.is_published():
-                    raise _Unreachable(
-                        f"no PUBACK from {self._host}:{self._port} within "
-                        f"{self._ack_timeout_s:g} s",
-                        retryable=True,
-                    )
-            except _Unreachable as exc:
-                self._drop()
-                return DeliveryResult(
-                    state=DeliveryState.FAILED, retryable=exc.retryable, error=exc.reason
-                )
-            except (OSError, RuntimeError, ValueError) as exc:
-                self._drop()
-                return DeliveryResult(
-                    state=DeliveryState.FAILED,
+            # Waiting outside the lock lets several threads' messages be in flight at once.
+            info.wait_for_publish(self._ack_timeout_s)
+            if not info.is_published():
+                raise _Unreachable(
+                    f"no PUBACK from {self._host}:{self._port} within {self._ack_timeout_s:g} s",
                     retryable=True,
-                    error=f"MQTT {self._host}:{self._port}: {type(exc).__name__}: {exc}",
                 )
-            return DeliveryResult(state=DeliveryState.SENT, provider_message_id=str(info.mid))
+        except _Unreachable as exc:
+            self._drop_if_current(client)
+            return DeliveryResult(
+                state=DeliveryState.FAILED, retryable=exc.retryable, error=exc.reason
+            )
+        except (OSError, RuntimeError, ValueError) as exc:
+            self._drop_if_current(client)
+            return DeliveryResult(
+                state=DeliveryState.FAILED,
+                retryable=True,
+                error=f"MQTT {self._host}:{self._port}: {type(exc).__name__}: {exc}",
+            )
+        return DeliveryResult(state=DeliveryState.SENT, provider_message_id=str(info.mid))
+
+    def _drop_if_current(self, client: mqtt.Client | None) -> None:
+        """Drop the connection after a failure, unless another thread has replaced it."""
+        with self._lock:
+            if client is None or self._client is client:
+                self._drop()
 
     def _connected(self) -> mqtt.Client:
         if self._client is not None and self._client.is_connected():
