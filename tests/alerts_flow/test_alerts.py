@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from silkguard.alerts import overdue
 from silkguard.alerts import service as alerts
 from silkguard.alerts.models import Alert, Delivery
 from silkguard.auth import service as auth_service
@@ -149,8 +150,8 @@ def _raise(session: Session, w: World, **kw: object) -> Alert:
         "principal": w.who,
         "org_id": w.who.org_id,
         "area": {"type": "Circle", "center": [DASU[1], DASU[0]], "radius_km": 8},
-        "severity": "severe",
-        "category": "armed_attack",
+        "severity": "high",
+        "category": "security",
         "messages": MESSAGES,
         "secret": SECRET,
         "now": NOW + timedelta(minutes=10),
@@ -249,7 +250,7 @@ def test_reminders_then_escalation_to_the_supervisor(session: Session, world: Wo
             for k in ("sms", "mqtt", "webhook")
         },
     )
-    assert all(m.subject.startswith("[") for m in sent)  # every drill message is marked
+    assert all(m.drill for m in sent)  # the channels mark every drill message
     assert any(m.address == "+923000000001" for m in sent)  # the supervisor
     contact = next(m for m in sent if m.address == "+8613800000000")  # the emergency contact
     assert "Wang Lei has not answered" in contact.body
@@ -267,7 +268,7 @@ def test_duress_reads_safe_but_raises_an_sos(session: Session, world: World) -> 
     assert w.walker.id in alerts.board(session, principal=w.who, alert_id=alert.id).safe
     sos = session.execute(select(Alert).where(Alert.source == "sos")).scalar_one()
     assert sos.source_ref == f"duress:{alert.id}"
-    assert sos.severity == "extreme"
+    assert sos.severity == "critical"
     sos_board = alerts.board(session, principal=w.who, alert_id=sos.id)
     assert w.walker.id in sos_board.need_help
     # the walker is not messaged about their own SOS
@@ -325,3 +326,17 @@ def test_bad_alerts_are_refused_and_store_nothing(session: Session, world: World
     assert session.execute(select(Alert)).scalars().all() == []
     with pytest.raises(NotFound):
         alerts.answer_rollcall(session, token="nope", answer="safe", via="web", secret=SECRET)
+
+
+def test_an_overdue_movement_raises_an_alert_to_its_party(session: Session, world: World) -> None:
+    overdue.install(SECRET)
+    found = movements.detect_overdue(session, now=NOW + timedelta(hours=5))
+    assert len(found) == 1
+    alert = session.execute(select(Alert).where(Alert.source == "overdue_movement")).scalar_one()
+    assert alert.source_ref == f"movement:{found[0].id}"
+    b = alerts.board(session, principal=world.who, alert_id=alert.id)
+    assert world.driver.id in b.unaccounted
+    assert "Besham" in alert.messages["en"]["headline"]
+    # declared once: a second check raises nothing more
+    assert movements.detect_overdue(session, now=NOW + timedelta(hours=6)) == []
+    assert len(session.execute(select(Alert)).scalars().all()) == 1

@@ -26,6 +26,7 @@ from shapely import Point
 from shapely.geometry import shape
 from sqlalchemy import select
 
+from silkguard.alerts import service as alerts_service
 from silkguard.api.app import API_PREFIX
 from silkguard.auth import service as auth_service
 from silkguard.auth.models import SharingGroupMember
@@ -52,6 +53,15 @@ EXEMPT = {
     ("POST", f"{API_PREFIX}/auth/refresh"),
     ("GET", f"{API_PREFIX}/openapi.json"),
     ("GET", f"{API_PREFIX}/docs"),
+    # public by design: the one-time token is the key; the SMS gateway sends its shared token
+    ("POST", f"{API_PREFIX}/rollcall/{{token}}"),
+    ("POST", f"{API_PREFIX}/sms/inbound"),
+    ("GET", f"{API_PREFIX}/public/alerts.atom"),
+    ("GET", f"{API_PREFIX}/public/alerts/{{alert_id}}.cap"),
+}
+ALERT_TEXT = {
+    "en": {"headline": "Matrix alert", "body": "Stay inside."},
+    "zh": {"headline": "测试警报", "body": "请留在室内。"},
 }
 CALLER_ORG = "alpha"
 OTHER_ORG = "bravo"
@@ -269,6 +279,30 @@ class Objects:
         if linked_to is not None:
             self._people[key] = person.id
         return person.id
+
+    def alert(self, org: str) -> uuid.UUID:
+        """An active alert of ``org`` over Gwadar."""
+        with self.factory() as session:
+            made = alerts_service.raise_alert(
+                session,
+                principal=self.analyst(org),
+                org_id=self.world.orgs[org],
+                area={"type": "Circle", "center": [62.33, 25.13], "radius_km": 3},
+                severity="high",
+                category="security",
+                messages=ALERT_TEXT,
+                secret="matrix",
+            )
+            session.commit()
+            return made.id
+
+    def escort(self, role: Role) -> uuid.UUID:
+        """A running escort timer of the caller's own person."""
+        person = self.person(CALLER_ORG, linked_to=role)
+        with self.factory() as session:
+            timer = alerts_service.start_escort(session, person_id=person, minutes=30)
+            session.commit()
+            return timer.id
 
     def policy_revision(self) -> int:
         return 1 + next(self._n)
@@ -862,6 +896,81 @@ ROUTES: tuple[RouteCase, ...] = (
         200,
     ),
     RouteCase(
+        "GET",
+        _p("/alerts"),
+        Permission.ALERT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/alerts")),
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/alerts"),
+        Permission.ALERT_RAISE,
+        lambda _o, _r, _g: Call(
+            "POST",
+            _p("/alerts"),
+            {
+                "area": {"type": "Circle", "center": [62.33, 25.13], "radius_km": 3},
+                "severity": "moderate",
+                "category": "security",
+                "messages": ALERT_TEXT,
+                "drill": True,
+            },
+        ),
+        201,
+    ),
+    RouteCase(
+        "GET",
+        _p("/alerts/{alert_id}"),
+        Permission.ALERT_READ,
+        lambda o, _r, g: Call("GET", _p(f"/alerts/{o.alert(g)}")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/alerts/{alert_id}/board"),
+        Permission.ALERT_READ,
+        lambda o, _r, g: Call("GET", _p(f"/alerts/{o.alert(g)}/board")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/alerts/{alert_id}/close"),
+        Permission.ALERT_RAISE,
+        lambda o, _r, g: Call("POST", _p(f"/alerts/{o.alert(g)}/close")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/sos"),
+        None,
+        lambda o, r, _g: (
+            o.person(CALLER_ORG, linked_to=r),
+            Call("POST", _p("/sos"), {"lat": 25.13, "lon": 62.33}),
+        )[1],
+        201,
+    ),
+    RouteCase(
+        "POST",
+        _p("/escort"),
+        None,
+        lambda o, r, _g: (
+            o.person(CALLER_ORG, linked_to=r),
+            Call("POST", _p("/escort"), {"minutes": 30}),
+        )[1],
+        201,
+    ),
+    RouteCase(
+        "POST",
+        _p("/escort/{timer_id}/cancel"),
+        None,
+        lambda o, r, _g: Call("POST", _p(f"/escort/{o.escort(r)}/cancel")),
+        200,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(
@@ -954,6 +1063,8 @@ def test_every_route_needs_a_principal(world: World) -> None:
             backtest_id=uuid.uuid4(),
             movement_id=uuid.uuid4(),
             person_id=uuid.uuid4(),
+            alert_id=uuid.uuid4(),
+            timer_id=uuid.uuid4(),
             district="Gwadar",
         )
         r = world.client.request(route.method, path)

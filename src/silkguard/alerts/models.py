@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,43 +19,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from silkguard.alerts.vocab import DeliveryState
 from silkguard.core.clock import utcnow
 from silkguard.core.db import Base
 from silkguard.core.tlp import TLP
 from silkguard.core.types import JSONType, UTCDateTime
 
-__all__ = [
-    "Alert",
-    "AlertRecipient",
-    "AlertSource",
-    "Delivery",
-    "DeliveryState",
-    "EscortTimer",
-    "Severity",
-]
-
-
-class Severity(StrEnum):
-    """As CAP 1.2 names them."""
-
-    EXTREME = "extreme"
-    SEVERE = "severe"
-    MODERATE = "moderate"
-    MINOR = "minor"
-
-
-class AlertSource(StrEnum):
-    INCIDENT = "incident"
-    OVERDUE = "overdue"
-    MANUAL = "manual"
-    SOS = "sos"
-
-
-class DeliveryState(StrEnum):
-    QUEUED = "queued"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
+__all__ = ["Alert", "AlertRecipient", "Delivery", "EscortTimer"]
 
 
 class Alert(Base):

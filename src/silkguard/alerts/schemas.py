@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from silkguard.alerts.models import Severity
+from silkguard.alerts.vocab import AlertCategory, AlertSeverity
 from silkguard.core.tlp import TLP
 
 __all__ = [
@@ -35,8 +35,8 @@ class AlertCreate(BaseModel):
             "examples": [
                 {
                     "area": {"type": "Circle", "center": [73.2251, 35.2917], "radius_km": 8},
-                    "severity": "severe",
-                    "category": "armed_attack",
+                    "severity": "high",
+                    "category": "security",
                     "messages": {
                         "en": {"headline": "Armed attack near Dasu", "body": "Stay inside."},
                         "zh": {"headline": "达苏附近发生武装袭击", "body": "请留在室内。"},
@@ -50,8 +50,8 @@ class AlertCreate(BaseModel):
         description='{"type": "Circle", "center": [lon, lat], "radius_km": r} or a GeoJSON '
         "Polygon / MultiPolygon"
     )
-    severity: Severity
-    category: Annotated[str, Field(min_length=1, max_length=32)]
+    severity: AlertSeverity
+    category: AlertCategory
     messages: dict[str, Message] = Field(description="By language: en and zh required, ur optional")
     valid_minutes: Annotated[int, Field(ge=1, le=14 * 24 * 60, strict=True)] = 360
     drill: bool = False

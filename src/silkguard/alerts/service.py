@@ -30,14 +30,15 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from silkguard.alerts.areas import Area, parse_area
-from silkguard.alerts.models import (
-    Alert,
-    AlertRecipient,
+from silkguard.alerts.cap import AlertText, Circle, PublicAlert
+from silkguard.alerts.cap import Polygon as CapPolygon
+from silkguard.alerts.models import Alert, AlertRecipient, Delivery, EscortTimer
+from silkguard.alerts.vocab import (
+    AlertCategory,
+    AlertSeverity,
     AlertSource,
-    Delivery,
     DeliveryState,
-    EscortTimer,
-    Severity,
+    parse_enum,
 )
 from silkguard.auth import audit
 from silkguard.auth.passwords import hash_password, verify_password
@@ -63,14 +64,17 @@ __all__ = [
     "fan_out",
     "fire_due_escorts",
     "get_alert",
+    "get_public_alert",
     "inbound_sms",
     "list_alerts",
+    "public_alerts",
     "raise_alert",
     "raise_sos",
     "remind",
     "rollcall_token",
     "set_duress_code",
     "start_escort",
+    "to_cap",
 ]
 
 ANSWERS = ("safe", "need_help")
@@ -78,7 +82,6 @@ REQUIRED_LANGUAGES = ("en", "zh")
 MAX_VALID = timedelta(days=14)
 SOS_RADIUS_KM = 2.0
 _ACTIVE_MOVEMENT = (MovementState.UNDER_WAY.value, MovementState.OVERDUE.value)
-_DRILL_MARK = {"en": "[DRILL] ", "zh": "[演练] ", "ur": "[مشق] "}
 _ROLLCALL_HINT = {
     "en": "Answer: {link} or reply SAFE / HELP {code}",
     "zh": "请回复：{link} 或短信回复 SAFE / HELP {code}",  # noqa: RUF001
@@ -178,19 +181,9 @@ def raise_alert(
     validated before anything is stored."""
     at = now or utcnow()
     parsed = parse_area(area)
-    try:
-        sev = Severity(severity).value
-    except ValueError:
-        msg = f"severity {severity!r}: use one of {', '.join(s.value for s in Severity)}"
-        raise InvalidInput(msg) from None
-    try:
-        src = AlertSource(source).value
-    except ValueError:
-        msg = f"source {source!r}: use one of {', '.join(s.value for s in AlertSource)}"
-        raise InvalidInput(msg) from None
-    if not category.strip() or len(category) > 32:
-        msg = "category: 1-32 characters, e.g. 'security', 'ied', 'armed_attack'"
-        raise InvalidInput(msg)
+    sev = parse_enum(AlertSeverity, severity, field="severity").value
+    src = parse_enum(AlertSource, source, field="source").value
+    cat = parse_enum(AlertCategory, category, field="category").value
     if not timedelta(minutes=1) <= valid_for <= MAX_VALID:
         msg = "valid_for: between 1 minute and 14 days"
         raise InvalidInput(msg)
@@ -198,11 +191,11 @@ def raise_alert(
     alert = Alert(
         id=uuid.uuid4(),
         org_id=org_id,
-        tlp=parse_tlp(tlp).value,
+        tlp=TLP.CLEAR.value if public else parse_tlp(tlp).value,
         public=public,
         area=parsed.doc,
         severity=sev,
-        category=category.strip(),
+        category=cat,
         messages=clean,
         valid_from=at,
         valid_until=at + valid_for,
@@ -336,7 +329,6 @@ def compose(
     """(subject, body) of a person's message in their language, with the roll-call hint."""
     lang = recipient.language if recipient.language in alert.messages else "en"
     text = alert.messages[lang]
-    mark = _DRILL_MARK.get(lang, "[DRILL] ") if alert.drill else ""
     reminder = (
         ""
         if purpose == "alert"
@@ -347,9 +339,9 @@ def compose(
     hint = _ROLLCALL_HINT.get(lang, _ROLLCALL_HINT["en"]).format(
         link=link, code=_short_code(alert.id)
     )
-    subject = f"{mark}{reminder}{text['headline']}"
-    body = "\n\n".join(part for part in (text["body"], hint) if part)
-    return subject, f"{mark}{body}"
+    subject = f"{reminder}{text['headline']}"
+    body = "\n\n".join(part for part in (subject, text["body"], hint) if part)
+    return subject, body
 
 
 def deliver(
@@ -438,18 +430,17 @@ def _compose_escalation(
     """The message to a supervisor or emergency contact about an unaccounted person."""
     about = session.get(Person, d.about_id) if d.about_id is not None else None
     name = about.name if about is not None else "a colleague"
-    mark = "[DRILL] " if alert.drill else ""
     lang = "en" if d.purpose == "contact" else (reader.languages or ["en"])[0]
     if lang == "zh":
         headline = alert.messages.get("zh", alert.messages["en"])["headline"]
         return (
-            f"{mark}{name} 未回复点名",
-            f"{mark}{name} 尚未回复警报“{headline}”的点名。请尝试联系并告知安保。",
+            f"{name} 未回复点名",
+            f"{name} 尚未回复警报“{headline}”的点名。请尝试联系并告知安保。",
         )
     headline = alert.messages["en"]["headline"]
     return (
-        f"{mark}{name} has not answered the roll-call",
-        f"{mark}{name} has not answered the roll-call of the alert '{headline}'. Please try "
+        f"{name} has not answered the roll-call",
+        f"{name} has not answered the roll-call of the alert '{headline}'. Please try "
         "to reach them and tell the security team what you learn.",
     )
 
@@ -867,8 +858,8 @@ def raise_sos(
         principal=None,
         org_id=person.org_id,
         area={"type": "Circle", "center": [lon, lat], "radius_km": SOS_RADIUS_KM},
-        severity=Severity.EXTREME.value,
-        category="sos",
+        severity=AlertSeverity.CRITICAL.value,
+        category=AlertCategory.SECURITY.value,
         messages={
             "en": {
                 "headline": f"SOS from {person.name}",
@@ -970,3 +961,60 @@ def fire_due_escorts(session: Session, *, secret: str, now: datetime | None = No
             out.append(alert)
     session.flush()
     return out
+
+
+# -- public alerts (CAP) ----------------------------------------------------------------------
+
+_CAP_LANG = {"en": "en", "zh": "zh-CN", "ur": "ur"}
+
+
+def public_alerts(session: Session, *, limit: int = 100) -> Sequence[Alert]:
+    """Alerts published to everyone (``public``), newest first."""
+    return session.scalars(
+        select(Alert).where(Alert.public.is_(True)).order_by(Alert.created_at.desc()).limit(limit)
+    ).all()
+
+
+def get_public_alert(session: Session, *, alert_id: uuid.UUID) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None or not alert.public:
+        msg = f"no public alert {alert_id}"
+        raise NotFound(msg)
+    return alert
+
+
+def to_cap(alert: Alert, *, sender: str) -> PublicAlert:
+    """The CAP 1.2 view of a public alert."""
+    area = alert.area
+    shape: Circle | CapPolygon
+    if area.get("type") == "Circle":
+        lon, lat = area["center"]
+        shape = Circle(lat=float(lat), lon=float(lon), radius_km=float(area["radius_km"]))
+        where = f"within {area['radius_km']:g} km of {lat:.4f}, {lon:.4f}"
+    else:
+        rings = area["coordinates"] if area["type"] == "Polygon" else area["coordinates"][0]
+        shape = CapPolygon(ring=tuple((float(y), float(x)) for x, y in rings[0]))
+        where = "the area drawn on the map"
+    texts = {
+        _CAP_LANG[lang]: AlertText(
+            event=alert.category,
+            headline=text["headline"],
+            description=text.get("body", ""),
+            instruction="",
+            area_desc=where,
+        )
+        for lang, text in alert.messages.items()
+        if lang in _CAP_LANG
+    }
+    return PublicAlert(
+        id=str(alert.id),
+        sender=sender,
+        sent=alert.created_at,
+        severity=AlertSeverity(alert.severity),
+        category=AlertCategory(alert.category),
+        texts=texts,
+        area=shape,
+        effective=alert.valid_from,
+        expires=alert.valid_until,
+        drill=alert.drill,
+    )

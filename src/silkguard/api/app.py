@@ -10,6 +10,8 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from silkguard import __version__
+from silkguard.alerts.dispatch import Dispatcher, as_sender, build_channels
+from silkguard.alerts.overdue import install as install_overdue_alerts
 from silkguard.api.deps import reject_nul_characters
 from silkguard.api.middleware import RequestGuard
 from silkguard.api.problems import (
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # overlaps: 4 threads served 60 % more searches per second than 40 (docs/benchmarks.md).
         to_thread.current_default_thread_limiter().total_tokens = cfg.threads_per_worker
         yield
+        dispatcher.close()
         engine.dispose()
 
     app = FastAPI(
@@ -76,6 +79,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
+    # alert deliveries run in background threads of this process
+    dispatcher = Dispatcher(
+        app.state.session_factory,
+        {kind: as_sender(channel) for kind, channel in build_channels(cfg).items()},
+        secret=cfg.secret_key,
+        base_url=cfg.public_base_url,
+    )
+    app.state.dispatcher = dispatcher
+    app.state.dispatch_alert = dispatcher.dispatch
+    install_overdue_alerts(cfg.secret_key)
     install_problem_handlers(app)
 
     app.add_middleware(RequestGuard, max_body_bytes=cfg.max_body_bytes)

@@ -18,11 +18,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from silkguard.alerts.overdue import install as install_overdue_alerts
 from silkguard.auth import service as auth_service
 from silkguard.auth.groups import groups_of_org
 from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.cli.risk import parse_duration, parse_when
-from silkguard.cli.store import unit_of_work
+from silkguard.cli.store import settings, unit_of_work
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, PermissionDenied
@@ -222,6 +223,7 @@ def overdue_command(
     """The overdue check (run it every few minutes from cron or a timer): movements under way
     past their planned arrival plus the grace become overdue, each once."""
     grace_td: timedelta = parse_duration(grace, option="--grace")
+    install_overdue_alerts(settings().secret_key)
     with unit_of_work() as session:
         found = movements.detect_overdue(session, now=utcnow(), grace=grace_td)
         for m in found:

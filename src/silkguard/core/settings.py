@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     # The shared token an SMS gateway sends (X-Silkguard-Gateway-Token) with inbound SMS;
     # inbound SMS are refused while it is empty.
     sms_inbound_token: str = ""
+    # Alert channels; a channel is off while its setting is empty (its deliveries fail with
+    # "no <channel> channel configured" and the person's next channel is tried).
+    webhook_secret: str = ""  # HMAC-SHA256 key receivers verify X-Silkguard-Signature with
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_from: str = "alerts@silkguard.invalid"
+    smtp_starttls: bool = False
+    sms_gateway_url: str = ""
+    mqtt_host: str = ""  # e.g. 127.0.0.1; devices get alerts on silkguard/devices/<id>/alerts
+    mqtt_port: int = Field(default=1883, ge=1, le=65_535)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

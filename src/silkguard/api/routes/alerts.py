@@ -10,11 +10,13 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from silkguard.alerts import service as alerts
+from silkguard.alerts.cap import cap_document
+from silkguard.alerts.feed import atom_feed
 from silkguard.alerts.schemas import (
     AlertCreate,
     AlertRead,
@@ -38,6 +40,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"], responses=problem_response
 self_router = APIRouter(tags=["alerts"], responses=problem_responses(403))
 public_router = APIRouter(tags=["alerts"])
 Reader = Annotated[Principal, Depends(require(Permission.ALERT_READ))]
+_SENDER = "alerts@silkguard"
 Raiser = Annotated[Principal, Depends(require(Permission.ALERT_RAISE))]
 
 
@@ -77,7 +80,7 @@ def raise_alert(
         org_id=principal.org_id,
         area=body.area,
         severity=body.severity.value,
-        category=body.category,
+        category=body.category.value,
         messages={k: v.model_dump() for k, v in body.messages.items()},
         secret=settings.secret_key,
         valid_for=timedelta(minutes=body.valid_minutes),
@@ -246,3 +249,38 @@ def inbound_sms(
     if rec is None:
         return {"recorded": True, "answer": "sos"}
     return {"recorded": True, "answer": rec.answer}
+
+
+_ATOM = "application/atom+xml"
+_CAP = "application/cap+xml"
+
+
+@public_router.get(
+    "/public/alerts.atom",
+    summary="Atom index of public alerts, each linking its CAP 1.2 document (no login)",
+    response_class=Response,
+    responses={200: {"content": {_ATOM: {}}, "description": "Atom 1.0 feed"}},
+)
+def public_feed(session: SessionDep, settings: SettingsDep) -> Response:
+    base = settings.public_base_url.rstrip("/")
+    found = [alerts.to_cap(a, sender=_SENDER) for a in alerts.public_alerts(session)]
+    body = atom_feed(
+        found,
+        feed_url=f"{base}/api/v1/public/alerts.atom",
+        cap_url_template=f"{base}/api/v1/public/alerts/{{id}}.cap",
+    )
+    return Response(content=body, media_type=_ATOM)
+
+
+@public_router.get(
+    "/public/alerts/{alert_id}.cap",
+    summary="One public alert as a CAP 1.2 document (no login)",
+    response_class=Response,
+    responses={
+        200: {"content": {_CAP: {}}, "description": "CAP 1.2 XML"},
+        **problem_responses(404),
+    },
+)
+def public_cap(alert_id: uuid.UUID, session: SessionDep) -> Response:
+    alert = alerts.get_public_alert(session, alert_id=alert_id)
+    return Response(content=cap_document(alerts.to_cap(alert, sender=_SENDER)), media_type=_CAP)

@@ -1,0 +1,61 @@
+"""Alerts over HTTP: a public alert is published as CAP 1.2 and listed in the Atom feed
+without login; a private one is not; an SOS needs a person linked to the caller."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from silkguard.alerts.cap_validate import validate_cap
+from silkguard.auth.roles import Role
+from tests.api.conftest import World
+
+TEXT = {
+    "en": {"headline": "Road closed at Gwadar port", "body": "Use the east gate."},
+    "zh": {"headline": "瓜达尔港道路封闭", "body": "请走东门。"},
+}
+
+
+def _raise(w: World, *, public: bool, drill: bool = False) -> dict[str, object]:
+    r = w.client.post(
+        "/api/v1/alerts",
+        json={
+            "area": {"type": "Circle", "center": [62.33, 25.13], "radius_km": 4},
+            "severity": "moderate",
+            "category": "transport",
+            "messages": TEXT,
+            "public": public,
+            "drill": drill,
+        },
+        headers=w.headers("alpha", Role.MOVEMENT_CONTROLLER),
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def test_public_alerts_are_published_as_valid_cap(fresh_world: World) -> None:
+    w = fresh_world
+    public = _raise(w, public=True, drill=True)
+    private = _raise(w, public=False)
+    cap = w.client.get(f"/api/v1/public/alerts/{public['id']}.cap")
+    assert cap.status_code == 200
+    assert cap.headers["content-type"].startswith("application/cap+xml")
+    assert validate_cap(cap.content) == []
+    root = ET.fromstring(cap.content)
+    ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+    assert root.findtext("cap:status", namespaces=ns) == "Exercise"
+    languages = {i.findtext("cap:language", namespaces=ns) for i in root.findall("cap:info", ns)}
+    assert languages == {"en", "zh-CN"}
+    assert w.client.get(f"/api/v1/public/alerts/{private['id']}.cap").status_code == 404
+    feed = w.client.get("/api/v1/public/alerts.atom")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    assert str(public["id"]) in feed.text
+    assert str(private["id"]) not in feed.text
+
+
+def test_sos_needs_a_linked_person(fresh_world: World) -> None:
+    w = fresh_world
+    r = w.client.post(
+        "/api/v1/sos", json={"lat": 25.1, "lon": 62.3}, headers=w.headers("alpha", Role.STAFF)
+    )
+    assert r.status_code == 403
+    assert "not linked to a person" in r.json()["detail"]
