@@ -49,8 +49,9 @@ KM_PER_DEG_LAT = math.pi * EARTH_RADIUS_KM / 180.0
 DEFAULT_CELL_KM = 4.0
 #: Upper bound on the number of grid cells (the offsets array is 8 bytes per cell).
 MAX_CELLS = 4_000_000
-#: Points inside/outside the circle by more than this (10 m) skip the exact haversine check.
-_PREFILTER_MARGIN_KM = 0.01
+#: Unit-vector dot products further than this from cos(radius) decide a point without the
+#: exact haversine check (their computed error is below 1e-15; see docs/fanout.md).
+_DOT_MARGIN = 1e-11
 #: Take whole interior cells only when a query has this many candidates (the split costs).
 _SPLIT_MIN_CANDIDATES = 16_000
 #: Padding of bounding boxes against rounding, degrees (about 0.01 mm).
@@ -149,27 +150,20 @@ class _Buckets:
         self.lat[pos], self.lon[pos] = lat, lon
         self.xyz[pos] = _unit_vectors(lat, lon)
 
-    def ranges(
-        self, grid: _Grid, rows: IntArray, c0: IntArray | int, c1: IntArray | int
-    ) -> tuple[IntArray, IntArray]:
-        """Entry ranges ``[lo, hi)`` of cells ``c0..c1`` (inclusive) of grid row ``rows[i]``."""
-        base = rows * grid.ncols
-        return self.start[base + c0], self.start[base + c1 + 1]
+    def first_entries(self, grid: _Grid) -> IntArray:
+        """``[row, col]`` -> index of the first entry of that cell (a view)."""
+        return self.start[:-1].reshape(grid.nrows, grid.ncols)
 
+    def end_entries(self, grid: _Grid) -> IntArray:
+        """``[row, col]`` -> one past the last entry of that cell (a view)."""
+        return self.start[1:].reshape(grid.nrows, grid.ncols)
 
-def _concat_ranges(lo: IntArray, hi: IntArray) -> IntArray:
-    """``np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])`` without a Python loop."""
-    lengths = hi - lo
-    if lo.size == 1:
-        return np.arange(lo[0], hi[0], dtype=np.int64)
-    ends = np.cumsum(lengths)
-    total = int(ends[-1]) if ends.size else 0
-    if total == 0:
-        return _EMPTY_INT
-    # entry k of range i is lo[i] + (k - first output position of range i)
-    shift = np.repeat(lo - (ends - lengths), lengths)
-    shift += np.arange(total, dtype=np.int64)
-    return shift
+    def gather(self, values: npt.NDArray[Any], segments: list[tuple[int, int]]) -> Any:
+        """``values`` (an array aligned with the entries) over the given entry ranges."""
+        if len(segments) == 1:
+            a, b = segments[0]
+            return values[a:b]
+        return np.concatenate([values[a:b] for a, b in segments])
 
 
 # --------------------------------------------------------------------------- validation
@@ -485,9 +479,7 @@ class LatestPositionIndex:
         if delta_deg >= 180.0:
             return self.ids()
         grid = self._grid
-        rows = np.arange(
-            grid.row_of(lat - delta_deg), grid.row_of(lat + delta_deg) + 1, dtype=np.int64
-        )
+        r0, r1 = grid.row_of(lat - delta_deg), grid.row_of(lat + delta_deg)
         if lat + delta_deg >= 90.0 or lat - delta_deg <= -90.0:
             half_width = 180.0  # the cap holds a pole
         else:
@@ -500,29 +492,27 @@ class LatestPositionIndex:
             and radius_km <= _INTERIOR_MAX_RADIUS_KM
             and half_width <= _INTERIOR_MAX_HALF_WIDTH_DEG
         )
-        interior: tuple[IntArray, IntArray] | None = None
+        interior: list[tuple[int, int]] | None = None
         parts: list[KeyArray] = []
         for store in (self._main, self._overflow):
             if store.slot.size == 0:
                 continue
-            bounds = [store.ranges(grid, rows, c0, c1) for c0, c1 in col_ranges]
-            lo = bounds[0][0] if len(bounds) == 1 else np.concatenate([b[0] for b in bounds])
-            hi = bounds[0][1] if len(bounds) == 1 else np.concatenate([b[1] for b in bounds])
-            if interior is None and may_split and int((hi - lo).sum()) >= _SPLIT_MIN_CANDIDATES:
-                interior = _interior_columns(grid, query, rows, *col_ranges[0])
-            whole = _EMPTY_INT
+            check = _row_segments(store, grid, r0, r1, col_ranges)
+            whole: list[tuple[int, int]] = []
+            if (
+                may_split
+                and interior is None
+                and sum(b - a for a, b in check) >= _SPLIT_MIN_CANDIDATES
+            ):
+                interior = _interior_columns(grid, query, r0, r1, *col_ranges[0])
             if interior is not None:
-                # a row is [c0, i0) checked, [i0, i1] taken whole, (i1, c1] checked
-                inner_lo, inner_hi = store.ranges(grid, rows, *interior)
-                whole = _concat_ranges(inner_lo, inner_hi)
-                lo, hi = np.concatenate([lo, inner_hi]), np.concatenate([inner_lo, hi])
-            parts.extend(_filter_circle(store, query, _concat_ranges(lo, hi), whole))
-        if not parts:
-            return self._slot_key[:0]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+                check, whole = _split_rows(store, grid, r0, col_ranges[0], interior)
+            parts.extend(_filter_circle(store, query, check, whole))
+        return _joined(parts, self._slot_key)
 
     def within_polygon(self, area: Polygon | MultiPolygon | Mapping[str, Any]) -> KeyArray:
-        """Ids whose latest position lies inside ``area`` or on its boundary.
+        """Ids whose latest position lies inside ``area`` or on its boundary (shapely
+        ``covers``).
 
         ``area`` is a shapely Polygon/MultiPolygon or a GeoJSON geometry dict, coordinates
         (longitude, latitude) in decimal degrees, treated as planar (as GeoJSON does).
@@ -534,20 +524,25 @@ class LatestPositionIndex:
         minx, miny, maxx, maxy = geom.bounds
         grid = self._grid
         r0, r1 = grid.row_of(miny - _PAD_DEG), grid.row_of(maxy + _PAD_DEG)
-        c0, c1 = grid.col_of(minx - _PAD_DEG), grid.col_of(maxx + _PAD_DEG)
-        rows = np.arange(r0, r1 + 1, dtype=np.int64)
+        cols = [(grid.col_of(minx - _PAD_DEG), grid.col_of(maxx + _PAD_DEG))]
         parts: list[KeyArray] = []
         for store in (self._main, self._overflow):
-            if store.slot.size == 0:
+            segments = _row_segments(store, grid, r0, r1, cols) if store.slot.size else []
+            if not segments:
                 continue
-            idx = store.segments(grid, rows, np.full_like(rows, c0), np.full_like(rows, c1))
+            inside = shapely.intersects_xy(
+                geom, store.gather(store.lon, segments), store.gather(store.lat, segments)
+            )
             if store.live is not None:
-                idx = idx[store.live[idx]]
-            inside = shapely.intersects_xy(geom, store.lon[idx], store.lat[idx])
-            parts.append(store.key[idx[inside]])
-        if not parts:
-            return self._slot_key[:0]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+                inside &= store.gather(store.live, segments)
+            parts.append(store.gather(store.key, segments)[inside])
+        return _joined(parts, self._slot_key)
+
+
+def _joined(parts: list[KeyArray], like: KeyArray) -> KeyArray:
+    if not parts:
+        return like[:0]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _same_length(keys: KeyArray, lat: FloatArray, lon: FloatArray) -> None:
@@ -559,11 +554,41 @@ def _same_length(keys: KeyArray, lat: FloatArray, lon: FloatArray) -> None:
         raise InvalidInput(msg)
 
 
+# --------------------------------------------------------------------------- circle helpers
+
+
+@dataclass(frozen=True, slots=True)
+class _Circle:
+    """A circle query with its dot-product thresholds on unit vectors: a point whose dot
+    product with ``centre`` is ``>= cos_in`` is surely inside, one whose dot product is
+    ``< cos_out`` surely outside; only points in between (a ring micrometres wide at 25 km,
+    some metres for radii near zero) need the exact haversine check."""
+
+    lat: float
+    lon: float
+    radius_km: float
+    centre: FloatArray
+    cos_in: float
+    cos_out: float
+
+    @classmethod
+    def around(cls, lat: float, lon: float, radius_km: float) -> _Circle:
+        cos_theta = math.cos(radius_km / EARTH_RADIUS_KM)
+        phi, lam = math.radians(lat), math.radians(lon)
+        cos_phi = math.cos(phi)
+        centre = np.array([cos_phi * math.cos(lam), cos_phi * math.sin(lam), math.sin(phi)])
+        return cls(
+            lat, lon, radius_km, centre, cos_theta + _DOT_MARGIN, cos_theta - _DOT_MARGIN
+        )
+
+
 def _column_ranges(grid: _Grid, lon: float, half_width: float) -> list[tuple[int, int]]:
     """Inclusive grid column ranges covering ``lon +- half_width`` (wrapping at 180)."""
     if half_width >= 180.0:
         return [(0, grid.ncols - 1)]
     lo, hi = lon - half_width, lon + half_width
+    if lo >= -180.0 and hi <= 180.0:
+        return [(grid.col_of(lo), grid.col_of(hi))]
     pieces = [(max(lo, -180.0), min(hi, 180.0))]
     if lo < -180.0:
         pieces.append((lo + 360.0, 180.0))
@@ -579,60 +604,81 @@ def _column_ranges(grid: _Grid, lon: float, half_width: float) -> list[tuple[int
     return merged
 
 
-@dataclass(frozen=True, slots=True)
-class _Circle:
-    """A circle query with its dot-product thresholds on unit vectors: a point whose dot
-    product with ``centre`` is ``>= cos_in`` is inside by more than the margin, one whose dot
-    product is ``< cos_out`` is outside by more than it; only points in between (a 20 m wide
-    ring) need the exact haversine check."""
+def _row_segments(
+    store: _Buckets, grid: _Grid, r0: int, r1: int, col_ranges: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Non-empty entry ranges of the cells of rows ``r0..r1`` in the column ranges."""
+    first, end = store.first_entries(grid), store.end_entries(grid)
+    segments: list[tuple[int, int]] = []
+    for c0, c1 in col_ranges:
+        lo: list[int] = first[r0 : r1 + 1, c0].tolist()
+        hi: list[int] = end[r0 : r1 + 1, c1].tolist()
+        segments.extend((a, b) for a, b in zip(lo, hi, strict=True) if b > a)
+    return segments
 
-    lat: float
-    lon: float
-    radius_km: float
-    centre: FloatArray
-    cos_in: float
-    cos_out: float
 
-    @classmethod
-    def around(cls, lat: float, lon: float, radius_km: float) -> _Circle:
-        theta = radius_km / EARTH_RADIUS_KM
-        margin = _PREFILTER_MARGIN_KM / EARTH_RADIUS_KM
-        cos_in = math.cos(theta - margin) if theta > margin else 2.0
-        cos_out = math.cos(theta + margin) if theta + margin < math.pi else -2.0
-        phi, lam = math.radians(lat), math.radians(lon)
-        centre = np.array([math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)])
-        return cls(lat, lon, radius_km, centre, cos_in, cos_out)
+def _split_rows(
+    store: _Buckets,
+    grid: _Grid,
+    r0: int,
+    col_range: tuple[int, int],
+    interior: list[tuple[int, int]],
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Entry ranges to check and to take whole: row ``r0 + k`` is checked on columns
+    ``c0..i0-1`` and ``i1+1..c1`` and taken whole on ``i0..i1`` (``interior[k]``)."""
+    first, end = store.first_entries(grid), store.end_entries(grid)
+    c0, c1 = col_range
+    check: list[tuple[int, int]] = []
+    whole: list[tuple[int, int]] = []
+    for k, (i0, i1) in enumerate(interior):
+        r = r0 + k
+        a, d = int(first[r, c0]), int(end[r, c1])
+        if i0 > i1:
+            check.append((a, d))
+            continue
+        b, c = int(first[r, i0]), int(end[r, i1])
+        check.extend(((a, b), (c, d)))
+        whole.append((b, c))
+    return [(a, b) for a, b in check if b > a], [(a, b) for a, b in whole if b > a]
 
 
 def _filter_circle(
-    store: _Buckets, query: _Circle, check: IntArray, whole: IntArray
+    store: _Buckets, query: _Circle, check: list[tuple[int, int]], whole: list[tuple[int, int]]
 ) -> list[KeyArray]:
-    """Keys of ``check`` entries inside the circle and of all ``whole`` entries (live only)."""
-    dot = store.xyz[check] @ query.centre
-    sure = dot >= query.cos_in
-    doubt = dot >= query.cos_out
-    if store.live is not None:
-        live = store.live[check]
-        sure &= live
-        doubt &= live
-        whole = whole[store.live[whole]]
-    doubt ^= sure  # sure is a subset of doubt
-    parts = [store.key[check[sure]], store.key[whole]]
-    if doubt.any():
-        near = check[doubt]
-        exact = haversine_km_array(query.lat, query.lon, store.lat[near], store.lon[near])
-        parts.append(store.key[near[exact <= query.radius_km]])
+    """Keys of the ``check`` entries inside the circle and of all ``whole`` entries (live)."""
+    parts: list[KeyArray] = []
+    if check:
+        keys = store.gather(store.key, check)
+        dot = store.gather(store.xyz, check) @ query.centre
+        sure = dot >= query.cos_in
+        doubt = dot >= query.cos_out
+        if store.live is not None:
+            live = store.gather(store.live, check)
+            sure &= live
+            doubt &= live
+        doubt ^= sure  # sure is a subset of doubt
+        parts.append(keys[sure])
+        if doubt.any():
+            lat = store.gather(store.lat, check)[doubt]
+            lon = store.gather(store.lon, check)[doubt]
+            exact = haversine_km_array(query.lat, query.lon, lat, lon) <= query.radius_km
+            parts.append(keys[doubt][exact])
+    if whole:
+        keys = store.gather(store.key, whole)
+        if store.live is not None:
+            keys = keys[store.gather(store.live, whole)]
+        parts.append(keys)
     return parts
 
 
 def _interior_columns(
-    grid: _Grid, query: _Circle, rows: IntArray, c0: int, c1: int
-) -> tuple[IntArray, IntArray]:
-    """Per row, the first and last column of cells whose four corners are inside the circle
-    by the pre-filter margin (first = c1 + 1, last = c1 when there are none). The distance to
-    any point of such a small cell is at most the largest corner distance (docs/fanout.md).
-    Border cells of the grid hold clamped outsiders and never count as interior."""
-    lat_edges = grid.lat0 + grid.dlat * np.arange(rows[0], rows[-1] + 2, dtype=np.float64)
+    grid: _Grid, query: _Circle, r0: int, r1: int, c0: int, c1: int
+) -> list[tuple[int, int]]:
+    """Per row ``r0..r1``, the first and last column of cells whose four corners are surely
+    inside the circle (first > last when there are none). The distance to any point of such a
+    small cell is at most the largest corner distance (docs/fanout.md). Border cells of the
+    grid hold clamped outsiders and never count as interior."""
+    lat_edges = grid.lat0 + grid.dlat * np.arange(r0, r1 + 2, dtype=np.float64)
     lon_edges = grid.lon0 + grid.dlon * np.arange(c0, c1 + 2, dtype=np.float64)
     phi = np.radians(lat_edges)[:, None]
     dlam = np.radians(lon_edges - query.lon)[None, :]
@@ -640,14 +686,19 @@ def _interior_columns(
     dot = np.sin(phi) * math.sin(phi_c) + np.cos(phi) * math.cos(phi_c) * np.cos(dlam)
     ok = dot >= query.cos_in
     cell_ok = ok[:-1, :-1] & ok[1:, :-1] & ok[:-1, 1:] & ok[1:, 1:]
-    cell_ok[(rows == 0) | (rows == grid.nrows - 1), :] = False
+    if r0 == 0:
+        cell_ok[0, :] = False
+    if r1 == grid.nrows - 1:
+        cell_ok[-1, :] = False
     if c0 == 0:
         cell_ok[:, 0] = False
     if c1 == grid.ncols - 1:
         cell_ok[:, -1] = False
-    any_ok = cell_ok.any(axis=1)
-    first = np.argmax(cell_ok, axis=1)
-    last = cell_ok.shape[1] - 1 - np.argmax(cell_ok[:, ::-1], axis=1)
-    first = np.where(any_ok, first + c0, c1 + 1).astype(np.int64)
-    last = np.where(any_ok, last + c0, c1).astype(np.int64)
-    return first, last
+    width = cell_ok.shape[1]
+    first: list[int] = np.argmax(cell_ok, axis=1).tolist()
+    last: list[int] = (width - 1 - np.argmax(cell_ok[:, ::-1], axis=1)).tolist()
+    any_ok: list[bool] = cell_ok.any(axis=1).tolist()
+    return [
+        (c0 + i0, c0 + i1) if has else (c1 + 1, c1)
+        for i0, i1, has in zip(first, last, any_ok, strict=True)
+    ]
