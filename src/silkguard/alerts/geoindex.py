@@ -83,9 +83,10 @@ class _Grid:
         else:
             lat_lo, lat_hi = float(lat.min()), float(lat.max())
             lon_lo, lon_hi = float(lon.min()), float(lon.max())
-        dlat = cell_km / KM_PER_DEG_LAT
+        import os
+        dlat = cell_km / KM_PER_DEG_LAT * float(os.environ.get("ROWF", "1"))
         cos_mid = max(math.cos(math.radians(0.5 * (lat_lo + lat_hi))), 0.05)
-        dlon = dlat / cos_mid
+        dlon = cell_km / KM_PER_DEG_LAT / cos_mid
         nrows = int((lat_hi - lat_lo) / dlat) + 1
         ncols = int((lon_hi - lon_lo) / dlon) + 1
         if nrows * ncols > MAX_CELLS:
@@ -131,19 +132,28 @@ class _Buckets:
     xyz: FloatArray
     key: KeyArray
     slot: IntArray
+    cell: npt.NDArray[np.int32]
     live: BoolArray | None  # None while every entry is current
 
     @classmethod
     def build(
         cls, grid: _Grid, slot: IntArray, lat: FloatArray, lon: FloatArray, key: KeyArray
     ) -> _Buckets:
-        cell = grid.cells(lat, lon)
-        order = np.argsort(cell.astype(np.int32), kind="stable")
+        cell = grid.cells(lat, lon).astype(np.int32)
+        order = np.argsort(cell)
         counts = np.bincount(cell, minlength=grid.nrows * grid.ncols)
         start = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts, out=start[1:])
         lat, lon = lat[order], lon[order]
-        return cls(start, lat, lon, _unit_vectors(lat, lon), key[order], slot[order], None)
+        xyz = _unit_vectors(lat, lon)
+        return cls(start, lat, lon, xyz, key[order], slot[order], cell[order], None)
+
+    def current(self, stay: BoolArray | None = None) -> tuple[Any, ...]:
+        """(slot, lat, lon, key) of the live entries (and of ``stay`` if given)."""
+        keep = self.live if stay is None else stay
+        if keep is None:
+            return self.slot, self.lat, self.lon, self.key
+        return self.slot[keep], self.lat[keep], self.lon[keep], self.key[keep]
 
     def set_positions(self, pos: IntArray, lat: FloatArray, lon: FloatArray) -> None:
         """Move entries ``pos`` in place (the caller keeps them in their cells)."""
@@ -222,7 +232,7 @@ def _keys(ids: npt.ArrayLike, kind: str | None) -> KeyArray:
 
 def _key_order(keys: KeyArray) -> IntArray:
     """Sorting permutation of ``keys``; raises InvalidInput when a key repeats."""
-    order = np.argsort(keys, kind="stable").astype(np.int64)
+    order = np.argsort(keys).astype(np.int64)
     ordered = keys[order]
     dup = ordered[1:] == ordered[:-1]
     if dup.any():
@@ -311,12 +321,10 @@ class LatestPositionIndex:
         self._sorted_keys: KeyArray = keys[order]
         self._sorted_slots: IntArray = order
         self._slot_key: KeyArray = keys
-        self._lat = lat.copy()
-        self._lon = lon.copy()
         self._present = np.ones(keys.size, dtype=np.bool_)
         self._in_overflow = np.zeros(keys.size, dtype=np.bool_)
         self._main_pos = np.full(keys.size, -1, dtype=np.int64)  # -1: not live in main
-        self.compact()
+        self._rebuild(np.arange(keys.size, dtype=np.int64), lat, lon, keys)
 
     # ----------------------------------------------------------------- maintenance
 
@@ -337,16 +345,20 @@ class LatestPositionIndex:
 
     def compact(self) -> None:
         """Rebuild the grid over the current extent with every present person in it."""
-        slots = np.flatnonzero(self._present).astype(np.int64)
-        lat, lon = self._lat[slots], self._lon[slots]
+        over = self._overflow
+        self._rebuild(*_joined_columns(self._main.current(), over.current(self._stay())))
+
+    def _stay(self) -> BoolArray:
+        """Overflow entries that are still current."""
+        return self._in_overflow[self._overflow.slot]
+
+    def _rebuild(self, slots: IntArray, lat: FloatArray, lon: FloatArray, keys: KeyArray) -> None:
         self._grid = _Grid.covering(lat, lon, self._cell_km)
-        self._main = _Buckets.build(self._grid, slots, lat, lon, self._slot_key[slots])
+        self._main = _Buckets.build(self._grid, slots, lat, lon, keys)
         self._main_pos[:] = -1
         self._main_pos[self._main.slot] = np.arange(slots.size, dtype=np.int64)
         self._in_overflow[:] = False
-        self._overflow = _Buckets.build(
-            self._grid, _EMPTY_INT, np.zeros(0), np.zeros(0), self._slot_key[:0]
-        )
+        self._overflow = _Buckets.build(self._grid, slots[:0], lat[:0], lon[:0], keys[:0])
         self._count = int(slots.size)
 
     def update(self, ids: npt.ArrayLike, lats: npt.ArrayLike, lons: npt.ArrayLike) -> None:
@@ -368,21 +380,17 @@ class LatestPositionIndex:
         if new.any():
             slots[new] = self._add_slots(keys[new])
         self._count += int(np.count_nonzero(~self._present[slots]))
-        self._lat[slots], self._lon[slots] = lat, lon
         self._present[slots] = True
         # people still in their main-store cell are updated in place
         pos = self._main_pos[slots]
         in_main = pos >= 0
         pos = np.maximum(pos, 0)
-        same = in_main & (
-            self._grid.cells(lat, lon)
-            == self._grid.cells(self._main.lat[pos], self._main.lon[pos])
-        )
+        same = in_main & (self._grid.cells(lat, lon) == self._main.cell[pos])
         self._main.set_positions(pos[same], lat[same], lon[same])
         moved = ~same
         self._kill_main(slots[moved & in_main])
-        self._in_overflow[slots[moved]] = True
-        self._refresh_overflow()
+        self._in_overflow[slots] = False  # their old overflow entries, if any, are stale
+        self._refresh_overflow(slots[moved], lat[moved], lon[moved], keys[moved])
 
     def remove(self, ids: npt.ArrayLike) -> None:
         """Forget people's latest positions; raises NotFound for ids not in the index."""
@@ -420,8 +428,6 @@ class LatestPositionIndex:
         first = self._slot_key.size
         slots = np.arange(first, first + keys.size, dtype=np.int64)
         self._slot_key = np.concatenate([self._slot_key, keys])
-        self._lat = np.concatenate([self._lat, np.zeros(keys.size)])
-        self._lon = np.concatenate([self._lon, np.zeros(keys.size)])
         self._present = np.concatenate([self._present, np.zeros(keys.size, dtype=np.bool_)])
         self._in_overflow = np.concatenate(
             [self._in_overflow, np.zeros(keys.size, dtype=np.bool_)]
@@ -441,14 +447,24 @@ class LatestPositionIndex:
         self._main.live[self._main_pos[slots]] = False
         self._main_pos[slots] = -1
 
-    def _refresh_overflow(self) -> None:
-        slots = np.flatnonzero(self._in_overflow).astype(np.int64)
-        if slots.size > self._compact_fraction * max(self._main.slot.size, 1):
-            self.compact()
+    def _refresh_overflow(
+        self,
+        slots: IntArray = _EMPTY_INT,
+        lat: FloatArray | None = None,
+        lon: FloatArray | None = None,
+        keys: KeyArray | None = None,
+    ) -> None:
+        """Rebuild the overflow store from its entries still flagged ``_in_overflow`` plus the
+        given new entries; rebuild everything instead when it has grown too large."""
+        old = self._overflow
+        columns = old.current(self._stay())
+        if lat is not None and lon is not None and keys is not None:
+            columns = _joined_columns(columns, (slots, lat, lon, keys))
+        if columns[0].size > self._compact_fraction * max(self._main.slot.size, 1):
+            self._rebuild(*_joined_columns(self._main.current(), columns))
             return
-        self._overflow = _Buckets.build(
-            self._grid, slots, self._lat[slots], self._lon[slots], self._slot_key[slots]
-        )
+        self._in_overflow[slots] = True
+        self._overflow = _Buckets.build(self._grid, *columns)
 
     # ----------------------------------------------------------------- queries
 
@@ -537,6 +553,11 @@ class LatestPositionIndex:
                 inside &= store.gather(store.live, segments)
             parts.append(store.gather(store.key, segments)[inside])
         return _joined(parts, self._slot_key)
+
+
+def _joined_columns(first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[Any, Any, Any, Any]:
+    slots, lat, lon, keys = (np.concatenate([a, b]) for a, b in zip(first, second, strict=True))
+    return slots, lat, lon, keys
 
 
 def _joined(parts: list[KeyArray], like: KeyArray) -> KeyArray:
