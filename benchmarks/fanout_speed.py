@@ -171,7 +171,7 @@ def _queries(
     for q, (clat, clon) in enumerate(points):
         answers = {}
         for name in names[q % 3 :] + names[: q % 3]:
-            answers[name], seconds = _timed(lambda n=name: methods[n](clat, clon))
+            answers[name], seconds = _timed(lambda n=name, a=clat, b=clon: methods[n](a, b))
             totals[name] += seconds
         reference = np.sort(answers["ckdtree"])
         for name in names:
@@ -232,9 +232,12 @@ def _updates(ids: IntArray, lat: FloatArray, lon: FloatArray, seed: int = 5) -> 
     }
     for kind, (new_lat, new_lon) in kinds.items():
         times = []
+        mover_ids = ids[movers]
         for _ in range(3):
             index = LatestPositionIndex(ids, lat, lon)
-            _, seconds = _timed(lambda i=index: i.update(ids[movers], new_lat, new_lon))
+            _, seconds = _timed(
+                lambda i=index, m=mover_ids, a=new_lat, b=new_lon: i.update(m, a, b)
+            )
             times.append(seconds)
         moved_lat, moved_lon = lat.copy(), lon.copy()
         moved_lat[movers], moved_lon[movers] = new_lat, new_lon

@@ -47,8 +47,11 @@ __all__ = ["DEFAULT_CELL_KM", "KM_PER_DEG_LAT", "LatestPositionIndex"]
 KM_PER_DEG_LAT = math.pi * EARTH_RADIUS_KM / 180.0
 #: Default grid cell edge; a fifth of the typical 25 km alert radius.
 DEFAULT_CELL_KM = 4.0
-#: Upper bound on the number of grid cells (the offsets array is 8 bytes per cell).
+#: Upper bound on the number of grid cells (the offsets array is 8 bytes per cell); sparse
+#: data get coarser cells, at most ``_CELLS_PER_POINT`` per point (and at least 4096 cells).
 MAX_CELLS = 4_000_000
+_CELLS_PER_POINT = 4
+_MIN_CELL_CAP = 4_096
 #: Unit-vector dot products further than this from cos(radius) decide a point without the
 #: exact haversine check (their computed error is below 1e-15; see docs/fanout.md).
 _DOT_MARGIN = 1e-11
@@ -59,6 +62,7 @@ _PAD_DEG = 1e-7
 #: Interior-cell shortcut only where the corner argument holds comfortably (see docs).
 _INTERIOR_MAX_RADIUS_KM = 2_000.0
 _INTERIOR_MAX_HALF_WIDTH_DEG = 60.0
+_INTERIOR_MAX_CELL_DEG = 5.0
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -83,14 +87,14 @@ class _Grid:
         else:
             lat_lo, lat_hi = float(lat.min()), float(lat.max())
             lon_lo, lon_hi = float(lon.min()), float(lon.max())
-        import os
-        dlat = cell_km / KM_PER_DEG_LAT * float(os.environ.get("ROWF", "1"))
+        dlat = cell_km / KM_PER_DEG_LAT
         cos_mid = max(math.cos(math.radians(0.5 * (lat_lo + lat_hi))), 0.05)
-        dlon = cell_km / KM_PER_DEG_LAT / cos_mid
+        dlon = dlat / cos_mid
         nrows = int((lat_hi - lat_lo) / dlat) + 1
         ncols = int((lon_hi - lon_lo) / dlon) + 1
-        if nrows * ncols > MAX_CELLS:
-            grow = math.sqrt(nrows * ncols / MAX_CELLS) * 1.01
+        max_cells = min(MAX_CELLS, max(_MIN_CELL_CAP, _CELLS_PER_POINT * lat.size))
+        if nrows * ncols > max_cells:
+            grow = math.sqrt(nrows * ncols / max_cells) * 1.01
             dlat, dlon = dlat * grow, dlon * grow
             nrows = int((lat_hi - lat_lo) / dlat) + 1
             ncols = int((lon_hi - lon_lo) / dlon) + 1
@@ -133,7 +137,9 @@ class _Buckets:
     key: KeyArray
     slot: IntArray
     cell: npt.NDArray[np.int32]
-    live: BoolArray | None  # None while every entry is current
+    first: IntArray  # [row, col] -> index of the cell's first entry (a view of start)
+    end: IntArray  # [row, col] -> one past the cell's last entry (a view of start)
+    live: BoolArray | None = None  # None while every entry is current
 
     @classmethod
     def build(
@@ -146,7 +152,9 @@ class _Buckets:
         np.cumsum(counts, out=start[1:])
         lat, lon = lat[order], lon[order]
         xyz = _unit_vectors(lat, lon)
-        return cls(start, lat, lon, xyz, key[order], slot[order], cell[order], None)
+        first = start[:-1].reshape(grid.nrows, grid.ncols)
+        end = start[1:].reshape(grid.nrows, grid.ncols)
+        return cls(start, lat, lon, xyz, key[order], slot[order], cell[order], first, end)
 
     def current(self, stay: BoolArray | None = None) -> tuple[Any, ...]:
         """(slot, lat, lon, key) of the live entries (and of ``stay`` if given)."""
@@ -159,14 +167,6 @@ class _Buckets:
         """Move entries ``pos`` in place (the caller keeps them in their cells)."""
         self.lat[pos], self.lon[pos] = lat, lon
         self.xyz[pos] = _unit_vectors(lat, lon)
-
-    def first_entries(self, grid: _Grid) -> IntArray:
-        """``[row, col]`` -> index of the first entry of that cell (a view)."""
-        return self.start[:-1].reshape(grid.nrows, grid.ncols)
-
-    def end_entries(self, grid: _Grid) -> IntArray:
-        """``[row, col]`` -> one past the last entry of that cell (a view)."""
-        return self.start[1:].reshape(grid.nrows, grid.ncols)
 
     def gather(self, values: npt.NDArray[Any], segments: list[tuple[int, int]]) -> Any:
         """``values`` (an array aligned with the entries) over the given entry ranges."""
@@ -247,8 +247,14 @@ def _key_order(keys: KeyArray) -> IntArray:
 def _polygon(area: Polygon | MultiPolygon | Mapping[str, Any]) -> Polygon | MultiPolygon:
     if isinstance(area, Mapping):
         try:
-            geom = shape(area)
-        except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
+            geom = shape(dict(area))
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            shapely.errors.GEOSException,
+        ) as exc:
             msg = f"polygon is not a readable GeoJSON geometry: {exc!r}"
             raise InvalidInput(msg) from exc
     else:
@@ -260,7 +266,7 @@ def _polygon(area: Polygon | MultiPolygon | Mapping[str, Any]) -> Polygon | Mult
         msg = "polygon is empty; give at least one ring of three distinct points"
         raise InvalidInput(msg)
     minx, miny, maxx, maxy = geom.bounds
-    if not (-180.0 <= minx and maxx <= 180.0 and -90.0 <= miny and maxy <= 90.0):
+    if minx < -180.0 or maxx > 180.0 or miny < -90.0 or maxy > 90.0:
         msg = (
             f"polygon bounds {geom.bounds!r} leave longitude -180..180 / latitude -90..90; "
             "give (lon, lat) decimal degrees and split areas that cross the antimeridian"
@@ -332,8 +338,10 @@ class LatestPositionIndex:
         return self._count
 
     def __contains__(self, person_id: object) -> bool:
+        if not isinstance(person_id, int | str | np.integer | np.str_):
+            return False
         try:
-            slots = self._lookup(_keys([person_id], self._kind))
+            slots = self._lookup(_keys(np.asarray([person_id]), self._kind))
         except InvalidInput:
             return False
         return bool(slots[0] >= 0 and self._present[slots[0]])
@@ -385,7 +393,10 @@ class LatestPositionIndex:
         pos = self._main_pos[slots]
         in_main = pos >= 0
         pos = np.maximum(pos, 0)
-        same = in_main & (self._grid.cells(lat, lon) == self._main.cell[pos])
+        if self._main.cell.size:
+            same = in_main & (self._grid.cells(lat, lon) == self._main.cell[pos])
+        else:
+            same = np.zeros(slots.size, dtype=np.bool_)
         self._main.set_positions(pos[same], lat[same], lon[same])
         moved = ~same
         self._kill_main(slots[moved & in_main])
@@ -429,9 +440,7 @@ class LatestPositionIndex:
         slots = np.arange(first, first + keys.size, dtype=np.int64)
         self._slot_key = np.concatenate([self._slot_key, keys])
         self._present = np.concatenate([self._present, np.zeros(keys.size, dtype=np.bool_)])
-        self._in_overflow = np.concatenate(
-            [self._in_overflow, np.zeros(keys.size, dtype=np.bool_)]
-        )
+        self._in_overflow = np.concatenate([self._in_overflow, np.zeros(keys.size, dtype=np.bool_)])
         self._main_pos = np.concatenate([self._main_pos, np.full(keys.size, -1, dtype=np.int64)])
         at = np.searchsorted(self._sorted_keys, keys)  # keys arrive sorted
         self._sorted_keys = np.insert(self._sorted_keys, at, keys)
@@ -507,13 +516,14 @@ class LatestPositionIndex:
             len(col_ranges) == 1
             and radius_km <= _INTERIOR_MAX_RADIUS_KM
             and half_width <= _INTERIOR_MAX_HALF_WIDTH_DEG
+            and max(grid.dlat, grid.dlon) <= _INTERIOR_MAX_CELL_DEG
         )
         interior: list[tuple[int, int]] | None = None
         parts: list[KeyArray] = []
         for store in (self._main, self._overflow):
             if store.slot.size == 0:
                 continue
-            check = _row_segments(store, grid, r0, r1, col_ranges)
+            check = _row_segments(store, r0, r1, col_ranges)
             whole: list[tuple[int, int]] = []
             if (
                 may_split
@@ -522,7 +532,7 @@ class LatestPositionIndex:
             ):
                 interior = _interior_columns(grid, query, r0, r1, *col_ranges[0])
             if interior is not None:
-                check, whole = _split_rows(store, grid, r0, col_ranges[0], interior)
+                check, whole = _split_rows(store, r0, col_ranges[0], interior)
             parts.extend(_filter_circle(store, query, check, whole))
         return _joined(parts, self._slot_key)
 
@@ -543,7 +553,7 @@ class LatestPositionIndex:
         cols = [(grid.col_of(minx - _PAD_DEG), grid.col_of(maxx + _PAD_DEG))]
         parts: list[KeyArray] = []
         for store in (self._main, self._overflow):
-            segments = _row_segments(store, grid, r0, r1, cols) if store.slot.size else []
+            segments = _row_segments(store, r0, r1, cols) if store.slot.size else []
             if not segments:
                 continue
             inside = shapely.intersects_xy(
@@ -598,9 +608,7 @@ class _Circle:
         phi, lam = math.radians(lat), math.radians(lon)
         cos_phi = math.cos(phi)
         centre = np.array([cos_phi * math.cos(lam), cos_phi * math.sin(lam), math.sin(phi)])
-        return cls(
-            lat, lon, radius_km, centre, cos_theta + _DOT_MARGIN, cos_theta - _DOT_MARGIN
-        )
+        return cls(lat, lon, radius_km, centre, cos_theta + _DOT_MARGIN, cos_theta - _DOT_MARGIN)
 
 
 def _column_ranges(grid: _Grid, lon: float, half_width: float) -> list[tuple[int, int]]:
@@ -626,10 +634,10 @@ def _column_ranges(grid: _Grid, lon: float, half_width: float) -> list[tuple[int
 
 
 def _row_segments(
-    store: _Buckets, grid: _Grid, r0: int, r1: int, col_ranges: list[tuple[int, int]]
+    store: _Buckets, r0: int, r1: int, col_ranges: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:
     """Non-empty entry ranges of the cells of rows ``r0..r1`` in the column ranges."""
-    first, end = store.first_entries(grid), store.end_entries(grid)
+    first, end = store.first, store.end
     segments: list[tuple[int, int]] = []
     for c0, c1 in col_ranges:
         lo: list[int] = first[r0 : r1 + 1, c0].tolist()
@@ -640,14 +648,13 @@ def _row_segments(
 
 def _split_rows(
     store: _Buckets,
-    grid: _Grid,
     r0: int,
     col_range: tuple[int, int],
     interior: list[tuple[int, int]],
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Entry ranges to check and to take whole: row ``r0 + k`` is checked on columns
     ``c0..i0-1`` and ``i1+1..c1`` and taken whole on ``i0..i1`` (``interior[k]``)."""
-    first, end = store.first_entries(grid), store.end_entries(grid)
+    first, end = store.first, store.end
     c0, c1 = col_range
     check: list[tuple[int, int]] = []
     whole: list[tuple[int, int]] = []
@@ -718,7 +725,7 @@ def _interior_columns(
     width = cell_ok.shape[1]
     first: list[int] = np.argmax(cell_ok, axis=1).tolist()
     last: list[int] = (width - 1 - np.argmax(cell_ok[:, ::-1], axis=1)).tolist()
-    any_ok: list[bool] = cell_ok.any(axis=1).tolist()
+    any_ok: list[bool] = np.any(cell_ok, axis=1).tolist()
     return [
         (c0 + i0, c0 + i1) if has else (c1 + 1, c1)
         for i0, i1, has in zip(first, last, any_ok, strict=True)
