@@ -69,6 +69,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 KeyArray = npt.NDArray[Any]
 _EMPTY_INT: IntArray = np.zeros(0, dtype=np.int64)
+_ABSENT = -1  # a slot's person has no position
+_IN_OVERFLOW = -2  # a slot's position is in the overflow store
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,14 @@ def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
     return np.stack([cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)], axis=1)
 
 
+#: Entry columns: slot, lat, lon, key, unit vector (n x 3).
+_Columns = tuple[IntArray, FloatArray, FloatArray, KeyArray, FloatArray]
+
+
+def _columns(slot: IntArray, lat: FloatArray, lon: FloatArray, key: KeyArray) -> _Columns:
+    return slot, lat, lon, key, _unit_vectors(lat, lon)
+
+
 @dataclass(slots=True)
 class _Buckets:
     """Positions sorted by grid cell; ``start[c]:start[c + 1]`` are the points of cell ``c``.
@@ -143,25 +153,39 @@ class _Buckets:
 
     @classmethod
     def build(
-        cls, grid: _Grid, slot: IntArray, lat: FloatArray, lon: FloatArray, key: KeyArray
+        cls,
+        grid: _Grid,
+        columns: _Columns,
+        cell: npt.NDArray[np.int32] | None = None,
     ) -> _Buckets:
-        cell = grid.cells(lat, lon).astype(np.int32)
+        """Bucket ``columns`` on ``grid``; ``cell`` may be given when already known."""
+        slot, lat, lon, key, xyz = columns
+        if cell is None:
+            cell = grid.cells(lat, lon).astype(np.int32)
         order = np.argsort(cell)
         counts = np.bincount(cell, minlength=grid.nrows * grid.ncols)
         start = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts, out=start[1:])
-        lat, lon = lat[order], lon[order]
-        xyz = _unit_vectors(lat, lon)
         first = start[:-1].reshape(grid.nrows, grid.ncols)
         end = start[1:].reshape(grid.nrows, grid.ncols)
-        return cls(start, lat, lon, xyz, key[order], slot[order], cell[order], first, end)
+        return cls(
+            start,
+            lat[order],
+            lon[order],
+            xyz[order],
+            key[order],
+            slot[order],
+            cell[order],
+            first,
+            end,
+        )
 
-    def current(self, stay: BoolArray | None = None) -> tuple[Any, ...]:
-        """(slot, lat, lon, key) of the live entries (and of ``stay`` if given)."""
+    def current(self, stay: BoolArray | None = None) -> _Columns:
+        """Columns of the live entries (of the ``stay`` entries if given)."""
         keep = self.live if stay is None else stay
         if keep is None:
-            return self.slot, self.lat, self.lon, self.key
-        return self.slot[keep], self.lat[keep], self.lon[keep], self.key[keep]
+            return self.slot, self.lat, self.lon, self.key, self.xyz
+        return self.slot[keep], self.lat[keep], self.lon[keep], self.key[keep], self.xyz[keep]
 
     def set_positions(self, pos: IntArray, lat: FloatArray, lon: FloatArray) -> None:
         """Move entries ``pos`` in place (the caller keeps them in their cells)."""
@@ -327,10 +351,9 @@ class LatestPositionIndex:
         self._sorted_keys: KeyArray = keys[order]
         self._sorted_slots: IntArray = order
         self._slot_key: KeyArray = keys
-        self._present = np.ones(keys.size, dtype=np.bool_)
-        self._in_overflow = np.zeros(keys.size, dtype=np.bool_)
-        self._main_pos = np.full(keys.size, -1, dtype=np.int64)  # -1: not live in main
-        self._rebuild(np.arange(keys.size, dtype=np.int64), lat, lon, keys)
+        # per slot: its entry in the main store (>= 0), _IN_OVERFLOW or _ABSENT
+        self._where = np.full(keys.size, _ABSENT, dtype=np.int64)
+        self._rebuild(_columns(np.arange(keys.size, dtype=np.int64), lat, lon, keys))
 
     # ----------------------------------------------------------------- maintenance
 
@@ -344,7 +367,7 @@ class LatestPositionIndex:
             slots = self._lookup(_keys(np.asarray([person_id]), self._kind))
         except InvalidInput:
             return False
-        return bool(slots[0] >= 0 and self._present[slots[0]])
+        return bool(slots[0] >= 0 and self._where[slots[0]] != _ABSENT)
 
     @property
     def overflow_size(self) -> int:
@@ -354,19 +377,21 @@ class LatestPositionIndex:
     def compact(self) -> None:
         """Rebuild the grid over the current extent with every present person in it."""
         over = self._overflow
-        self._rebuild(*_joined_columns(self._main.current(), over.current(self._stay())))
+        self._rebuild(_joined_columns(self._main.current(), over.current(self._stay())))
 
     def _stay(self) -> BoolArray:
         """Overflow entries that are still current."""
-        return self._in_overflow[self._overflow.slot]
+        stay: BoolArray = self._where[self._overflow.slot] == _IN_OVERFLOW
+        return stay
 
-    def _rebuild(self, slots: IntArray, lat: FloatArray, lon: FloatArray, keys: KeyArray) -> None:
+    def _rebuild(self, columns: _Columns) -> None:
+        slots, lat, lon = columns[0], columns[1], columns[2]
         self._grid = _Grid.covering(lat, lon, self._cell_km)
-        self._main = _Buckets.build(self._grid, slots, lat, lon, keys)
-        self._main_pos[:] = -1
-        self._main_pos[self._main.slot] = np.arange(slots.size, dtype=np.int64)
-        self._in_overflow[:] = False
-        self._overflow = _Buckets.build(self._grid, slots[:0], lat[:0], lon[:0], keys[:0])
+        self._main = _Buckets.build(self._grid, columns)
+        self._where[:] = _ABSENT
+        self._where[self._main.slot] = np.arange(slots.size, dtype=np.int64)
+        empty = (slots[:0], lat[:0], lon[:0], columns[3][:0], columns[4][:0])
+        self._overflow = _Buckets.build(self._grid, empty)
         self._count = int(slots.size)
 
     def update(self, ids: npt.ArrayLike, lats: npt.ArrayLike, lons: npt.ArrayLike) -> None:
@@ -387,21 +412,23 @@ class LatestPositionIndex:
         new = slots < 0
         if new.any():
             slots[new] = self._add_slots(keys[new])
-        self._count += int(np.count_nonzero(~self._present[slots]))
-        self._present[slots] = True
+        where = self._where[slots]
+        self._count += int(np.count_nonzero(where == _ABSENT))
         # people still in their main-store cell are updated in place
-        pos = self._main_pos[slots]
-        in_main = pos >= 0
-        pos = np.maximum(pos, 0)
+        in_main = where >= 0
+        pos = np.maximum(where, 0)
+        cell = self._grid.cells(lat, lon).astype(np.int32)
         if self._main.cell.size:
-            same = in_main & (self._grid.cells(lat, lon) == self._main.cell[pos])
+            same = in_main & (cell == self._main.cell[pos])
         else:
             same = np.zeros(slots.size, dtype=np.bool_)
         self._main.set_positions(pos[same], lat[same], lon[same])
         moved = ~same
-        self._kill_main(slots[moved & in_main])
-        self._in_overflow[slots] = False  # their old overflow entries, if any, are stale
-        self._refresh_overflow(slots[moved], lat[moved], lon[moved], keys[moved])
+        self._kill_main(pos[moved & in_main])
+        self._where[slots[moved]] = _ABSENT  # their old overflow entries, if any, are stale
+        self._refresh_overflow(
+            _columns(slots[moved], lat[moved], lon[moved], keys[moved]), cell[moved]
+        )
 
     def remove(self, ids: npt.ArrayLike) -> None:
         """Forget people's latest positions; raises NotFound for ids not in the index."""
@@ -410,19 +437,18 @@ class LatestPositionIndex:
             return
         keys = keys[_key_order(keys)]
         slots = self._lookup(keys)
-        missing = (slots < 0) | ~self._present[np.maximum(slots, 0)]
+        where = self._where[np.maximum(slots, 0)]
+        missing = (slots < 0) | (where == _ABSENT)
         if missing.any():
             msg = (
                 f"ids[{int(np.flatnonzero(missing)[0])}] = {keys[missing][0]!r} has no position "
                 "in the index; remove only people that were added"
             )
             raise NotFound(msg)
-        self._present[slots] = False
         self._count -= int(slots.size)
-        in_overflow = self._in_overflow[slots]
-        self._kill_main(slots[~in_overflow])
-        if in_overflow.any():
-            self._in_overflow[slots[in_overflow]] = False
+        self._kill_main(where[where >= 0])
+        self._where[slots] = _ABSENT
+        if (where == _IN_OVERFLOW).any():
             self._refresh_overflow()
 
     def _lookup(self, keys: KeyArray) -> IntArray:
@@ -439,47 +465,44 @@ class LatestPositionIndex:
         first = self._slot_key.size
         slots = np.arange(first, first + keys.size, dtype=np.int64)
         self._slot_key = np.concatenate([self._slot_key, keys])
-        self._present = np.concatenate([self._present, np.zeros(keys.size, dtype=np.bool_)])
-        self._in_overflow = np.concatenate([self._in_overflow, np.zeros(keys.size, dtype=np.bool_)])
-        self._main_pos = np.concatenate([self._main_pos, np.full(keys.size, -1, dtype=np.int64)])
+        self._where = np.concatenate([self._where, np.full(keys.size, _ABSENT, dtype=np.int64)])
         at = np.searchsorted(self._sorted_keys, keys)  # keys arrive sorted
         self._sorted_keys = np.insert(self._sorted_keys, at, keys)
         self._sorted_slots = np.insert(self._sorted_slots, at, slots)
         return slots
 
-    def _kill_main(self, slots: IntArray) -> None:
-        """Mark the main-store entries of ``slots`` (all live there) as stale."""
-        if slots.size == 0:
+    def _kill_main(self, pos: IntArray) -> None:
+        """Mark main-store entries ``pos`` as stale (the caller updates ``_where``)."""
+        if pos.size == 0:
             return
         if self._main.live is None:
             self._main.live = np.ones(self._main.slot.size, dtype=np.bool_)
-        self._main.live[self._main_pos[slots]] = False
-        self._main_pos[slots] = -1
+        self._main.live[pos] = False
 
     def _refresh_overflow(
-        self,
-        slots: IntArray = _EMPTY_INT,
-        lat: FloatArray | None = None,
-        lon: FloatArray | None = None,
-        keys: KeyArray | None = None,
+        self, new: _Columns | None = None, new_cell: npt.NDArray[np.int32] | None = None
     ) -> None:
-        """Rebuild the overflow store from its entries still flagged ``_in_overflow`` plus the
-        given new entries; rebuild everything instead when it has grown too large."""
+        """Rebuild the overflow store from its entries still flagged ``_IN_OVERFLOW`` plus the
+        ``new`` entries (cells ``new_cell``); rebuild everything when it grows too large."""
         old = self._overflow
-        columns = old.current(self._stay())
-        if lat is not None and lon is not None and keys is not None:
-            columns = _joined_columns(columns, (slots, lat, lon, keys))
+        stay = self._stay()
+        columns, cell = old.current(stay), old.cell[stay]
+        if new is not None and new_cell is not None:
+            columns = _joined_columns(columns, new)
+            cell = np.concatenate([cell, new_cell])
         if columns[0].size > self._compact_fraction * max(self._main.slot.size, 1):
-            self._rebuild(*_joined_columns(self._main.current(), columns))
+            self._rebuild(_joined_columns(self._main.current(), columns))
             return
-        self._in_overflow[slots] = True
-        self._overflow = _Buckets.build(self._grid, *columns)
+        if new is not None:
+            self._where[new[0]] = _IN_OVERFLOW
+        self._overflow = _Buckets.build(self._grid, columns, cell)
 
     # ----------------------------------------------------------------- queries
 
     def ids(self) -> KeyArray:
         """Every person with a position."""
-        return self._slot_key[self._present]
+        present: BoolArray = self._where != _ABSENT
+        return self._slot_key[present]
 
     def within_circle(self, lat: float, lon: float, radius_km: float) -> KeyArray:
         """Ids whose latest position is at most ``radius_km`` from (lat, lon).
@@ -565,9 +588,14 @@ class LatestPositionIndex:
         return _joined(parts, self._slot_key)
 
 
-def _joined_columns(first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[Any, Any, Any, Any]:
-    slots, lat, lon, keys = (np.concatenate([a, b]) for a, b in zip(first, second, strict=True))
-    return slots, lat, lon, keys
+def _joined_columns(first: _Columns, second: _Columns) -> _Columns:
+    return (
+        np.concatenate([first[0], second[0]]),
+        np.concatenate([first[1], second[1]]),
+        np.concatenate([first[2], second[2]]),
+        np.concatenate([first[3], second[3]]),
+        np.concatenate([first[4], second[4]]),
+    )
 
 
 def _joined(parts: list[KeyArray], like: KeyArray) -> KeyArray:
