@@ -104,6 +104,16 @@ def test_string_ids_and_membership() -> None:
     assert len(index) == 3
 
 
+def test_longer_string_ids_than_any_before() -> None:
+    index = LatestPositionIndex(["ali"], [30.0], [70.0])
+    index.update(["zhang.wei@site-7"], [30.0], [70.001])
+    index.update(["zhang.wei@site-7"], [30.0], [70.002])  # the same person, not a new one
+    assert len(index) == 2
+    assert "zhang.wei@site-7" in index
+    assert "zha" not in index
+    assert as_set(index.within_circle(30.0, 70.0, 1.0)) == {"ali", "zhang.wei@site-7"}
+
+
 def test_empty_index_then_inserts() -> None:
     index = LatestPositionIndex()
     assert len(index) == 0

@@ -466,6 +466,8 @@ class LatestPositionIndex:
         slots = np.arange(first, first + keys.size, dtype=np.int64)
         self._slot_key = np.concatenate([self._slot_key, keys])
         self._where = np.concatenate([self._where, np.full(keys.size, _ABSENT, dtype=np.int64)])
+        # np.insert casts to the array's dtype: widen first so longer string ids survive
+        self._sorted_keys = self._sorted_keys.astype(np.result_type(self._sorted_keys, keys))
         at = np.searchsorted(self._sorted_keys, keys)  # keys arrive sorted
         self._sorted_keys = np.insert(self._sorted_keys, at, keys)
         self._sorted_slots = np.insert(self._sorted_slots, at, slots)
