@@ -12,9 +12,11 @@ Design (details and the exactness argument in ``docs/fanout.md``):
 * A circle query takes the exact latitude/longitude bounding box of the spherical cap, turns
   it into one slice per grid row, and keeps the candidates whose distance from
   :func:`silkguard.geo.distance.haversine_km_array` is ``<= radius_km``: the result is the
-  set a brute-force check with that function gives. Cells whose four corners lie inside the
-  circle by a safety margin are taken whole without the distance check (the distance to a
-  point of a small cell is largest at a corner, see the docs).
+  set a brute-force check with that function gives. A dot product of 3-D unit vectors
+  decides every candidate that is not within a hair of the circle; only those go through
+  the haversine function itself. In dense queries, cells whose four corners lie inside the
+  circle by that margin are taken whole (the distance to a point of a small cell is largest
+  at a corner, see the docs).
 * Incremental updates: a person who moves within the same cell is updated in place; one who
   changes cell is marked stale in the main arrays and goes to an overflow store bucketed on the
   same grid (rebuilt from the moved people only, so cost follows the number of moves). When
@@ -57,7 +59,7 @@ _MIN_CELL_CAP = 4_096
 _DOT_MARGIN = 1e-11
 #: Take whole interior cells only when a query has this many candidates (the split costs).
 _SPLIT_MIN_CANDIDATES = 16_000
-#: Padding of bounding boxes against rounding, degrees (about 0.01 mm).
+#: Padding of bounding boxes against rounding, degrees (about 1 cm).
 _PAD_DEG = 1e-7
 #: Interior-cell shortcut only where the corner argument holds comfortably (see docs).
 _INTERIOR_MAX_RADIUS_KM = 2_000.0
@@ -320,7 +322,8 @@ class LatestPositionIndex:
         Rebuild everything when the overflow of moved people exceeds this share of the main
         store.
 
-    Queries return an array of ids in no particular order.
+    Queries return an array of ids in no particular order. An instance is not safe for an
+    update running concurrently with queries; callers that share one guard it with a lock.
     """
 
     def __init__(
@@ -344,9 +347,7 @@ class LatestPositionIndex:
         lat = _coords(lats, "lats", 90.0)
         lon = _coords(lons, "lons", 180.0)
         _same_length(keys, lat, lon)
-        self._kind: str | None = keys.dtype.kind if keys.size else None
-        if self._kind == "u":
-            self._kind = "i"
+        self._kind: str | None = keys.dtype.kind if keys.size else None  # "i" or "U"
         order = _key_order(keys)
         self._sorted_keys: KeyArray = keys[order]
         self._sorted_slots: IntArray = order
