@@ -1,11 +1,14 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N]`` (``make bench``)."""
+"""Run every benchmark: ``python -m benchmarks [--rows N]`` (``make bench``), or one with
+``--only NAME``."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from benchmarks import (
     api_load,
+    fanout_speed,
     import_gtd,
     risk_backtest,
     route_speed,
@@ -13,34 +16,32 @@ from benchmarks import (
     webhook_delivery,
 )
 
+# name -> how to run it with the parsed arguments, in the order a full run takes them
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "import": lambda a: import_gtd.run(rows=a.rows),
+    "api": lambda a: api_load.run(rows=a.incidents, postgres=a.postgres or None),
+    "backtest": lambda _a: risk_backtest.run(),
+    "sepp": lambda _a: sepp_speed.run(),
+    "route": lambda _a: route_speed.run(),
+    "webhook": lambda _a: webhook_delivery.run(),
+    "fanout": lambda _a: fanout_speed.run(),
+}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=500_000, help="rows in the generated GTD file")
     parser.add_argument("--incidents", type=int, default=200_000, help="incidents for the API load")
-    parser.add_argument(
-        "--only",
-        choices=["import", "api", "backtest", "sepp", "route", "webhook"],
-        help="run one benchmark",
-    )
+    parser.add_argument("--only", choices=list(BENCHMARKS), help="run one benchmark")
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432/test",
         help="PostgreSQL URL for the API benchmark ('' to skip)",
     )
     args = parser.parse_args()
-    if args.only in (None, "import"):
-        import_gtd.run(rows=args.rows)
-    if args.only in (None, "api"):
-        api_load.run(rows=args.incidents, postgres=args.postgres or None)
-    if args.only in (None, "backtest"):
-        risk_backtest.run()
-    if args.only in (None, "sepp"):
-        sepp_speed.run()
-    if args.only in (None, "route"):
-        route_speed.run()
-    if args.only in (None, "webhook"):
-        webhook_delivery.run()
+    for name, run in BENCHMARKS.items():
+        if args.only in (None, name):
+            run(args)
 
 
 if __name__ == "__main__":
