@@ -39,7 +39,7 @@ def runner(request: pytest.FixtureRequest) -> Iterator[JobRunner]:
         return
     if not redis_available():
         pytest.skip(f"no Redis at {REDIS_URL} (set SILKGUARD_TEST_REDIS_URL)")
-    from silkguard.jobs.dramatiq_runner import DramatiqRunner  # noqa: PLC0415
+    from silkguard.jobs.dramatiq_runner import DramatiqRunner
 
     dq = DramatiqRunner(REDIS_URL, registry=registry, namespace=unique_namespace(), lease_s=5.0)
     try:

@@ -30,7 +30,7 @@ CHANNELS = ("sms", "email", "webhook", "mqtt")
 
 def _start_worker(namespace: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(
         [sys.executable, "-m", "tests.jobs.crash_worker", REDIS_URL, namespace],
         cwd=REPO,
         env=env,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -57,7 +58,7 @@ def test_bad_enqueue_is_refused(runner: JobRunner) -> None:
     runner.register("alerts.deliver", Recorder())
     with pytest.raises(InvalidInput, match="JSON"):
         runner.enqueue("alerts.deliver", at=datetime.now(UTC))
-    with pytest.raises(NotFound, match="alerts.unknown"):
+    with pytest.raises(NotFound, match=r"alerts\.unknown"):
         runner.enqueue("alerts.unknown")
     with pytest.raises(InvalidInput, match="delay_s"):
         runner.enqueue("alerts.deliver", delay_s=-1)
@@ -90,7 +91,7 @@ def test_failures_are_retried_until_success(runner: JobRunner) -> None:
     runner.drain(10)
     assert len(attempts) == 3
     # exponential backoff: the second wait is about twice the first
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.05
     assert gaps[1] >= 0.1
     assert runner.dead_letters() == []
@@ -180,3 +181,26 @@ def test_drain_reports_unfinished_work(runner: JobRunner) -> None:
         runner.drain(0.3)
     release.set()
     runner.drain(10)
+
+
+def test_tasks_on_their_own_queue_run(runner: JobRunner) -> None:
+    rec = Recorder()
+    runner.register("forecast.refresh", rec, queue="bulk")
+    runner.enqueue("forecast.refresh", region="gwadar")
+    runner.drain(10)
+    assert rec.calls == [{"region": "gwadar"}]
+    assert runner.pending() == 0
+
+
+def test_scheduler_thread_fires_due_work(runner: JobRunner) -> None:
+    rec = Recorder()
+    runner.register("journeys.overdue", rec)
+    runner.schedule("journeys.overdue", 1)
+    runner.start_scheduler(interval_s=0.05)
+    deadline = time.monotonic() + 5
+    while not rec.calls:
+        assert time.monotonic() < deadline, "the scheduler fired nothing within 5 s"
+        time.sleep(0.02)
+    runner.drain(10)
+    # one call per one-second slot: at most two slots can have started by now
+    assert 1 <= len(rec.calls) <= 2

@@ -264,8 +264,9 @@ class DramatiqRunner:
         """Start a Dramatiq worker on background threads of this process."""
         if self._worker is not None:
             return self._worker
-        wanted = set(queues) if queues is not None else self._queues()
-        for queue in wanted:
+        # Without a list the worker consumes every queue, including ones declared later.
+        wanted = set(queues) if queues is not None else None
+        for queue in wanted or self._queues():
             self.broker.declare_queue(queue)
         worker = dramatiq.Worker(
             self.broker, queues=wanted, worker_threads=threads, worker_timeout=poll_ms
