@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from silkguard.core.errors import InvalidInput, NotFound, ServiceUnavailable
-from silkguard.jobs.base import JobRunner, RetryPolicy, job_id_for_key
+from silkguard.jobs.base import DeadLetter, JobRunner, RetryPolicy, job_id_for_key
 
 FAST_RETRY = RetryPolicy(max_retries=2, min_backoff_s=0.05, max_backoff_s=0.2)
 
@@ -204,3 +204,22 @@ def test_scheduler_thread_fires_due_work(runner: JobRunner) -> None:
     runner.drain(10)
     # one call per one-second slot: at most two slots can have started by now
     assert 1 <= len(rec.calls) <= 2
+
+
+def test_a_dead_job_triggers_its_escalation_once(runner: JobRunner) -> None:
+    escalations = Recorder()
+
+    def sms_down(**_: Any) -> None:
+        raise ConnectionError("SMS gateway unreachable")
+
+    policy = RetryPolicy(max_retries=1, min_backoff_s=0.02, on_dead="alerts.escalate")
+    runner.register("alerts.deliver_sms", sms_down, retry=policy)
+    runner.register("alerts.escalate", escalations)
+    job_id = runner.enqueue("alerts.deliver_sms", key="a1:p3:sms", person=3)
+    runner.drain(10)
+    [call] = escalations.calls
+    failed = DeadLetter.from_dict(call["failed"])
+    assert failed.job_id == job_id
+    assert failed.kwargs == {"person": 3}
+    assert failed.attempts == 2
+    assert "SMS gateway unreachable" in failed.error

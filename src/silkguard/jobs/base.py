@@ -62,12 +62,17 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Retry a failing handler ``max_retries`` times, waiting ``min_backoff_s * 2**n`` (capped
-    at ``max_backoff_s``) before retry n+1; errors of a ``give_up_on`` type are not retried."""
+    at ``max_backoff_s``) before retry n+1; errors of a ``give_up_on`` type are not retried.
+
+    ``on_dead`` names a task enqueued once when a job of this task fails for good, with one
+    argument ``failed`` (the dead letter as a dict): the hook for escalation to another channel.
+    """
 
     max_retries: int = 5
     min_backoff_s: float = 1.0
     max_backoff_s: float = 300.0
     give_up_on: tuple[type[BaseException], ...] = (InvalidInput, NotFound)
+    on_dead: str | None = None
 
     def backoff_s(self, failures: int) -> float:
         """Wait before the next attempt after ``failures`` failed attempts (1, 2, ...)."""
@@ -259,6 +264,24 @@ class DeadLetter:
     attempts: int
     failed_at_utc: datetime
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (the argument ``failed`` of an ``on_dead`` task)."""
+        out = asdict(self)
+        out["failed_at_utc"] = self.failed_at_utc.isoformat()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeadLetter:
+        return cls(
+            job_id=str(data["job_id"]),
+            name=str(data["name"]),
+            kwargs=dict(data["kwargs"]),
+            key=None if data.get("key") is None else str(data["key"]),
+            error=str(data["error"]),
+            attempts=int(data["attempts"]),
+            failed_at_utc=datetime.fromisoformat(str(data["failed_at_utc"])),
+        )
+
 
 class Decision(StrEnum):
     DONE = "done"  # handler returned
@@ -273,6 +296,14 @@ class Attempt:
     decision: Decision
     delay_s: float = 0.0
     next_job: Job | None = None
+    dead: DeadLetter | None = None
+    on_dead: str | None = None
+
+    def follow_up(self) -> tuple[str, str, dict[str, Any]] | None:
+        """The ``on_dead`` job to enqueue (task, idempotency key, kwargs), if any."""
+        if self.dead is None or self.on_dead is None:
+            return None
+        return self.on_dead, f"dead:{self.dead.job_id}", {"failed": self.dead.to_dict()}
 
 
 class KeyStore(Protocol):
@@ -328,18 +359,17 @@ def run_attempt(
         policy = registry.get(job.name).retry if job.name in registry.names() else RetryPolicy()
         final = isinstance(exc, policy.give_up_on) or failures > policy.max_retries
         if final:
-            store.add_dead(
-                DeadLetter(
-                    job_id=job.job_id,
-                    name=job.name,
-                    kwargs=job.kwargs,
-                    key=job.key,
-                    error=_describe(exc),
-                    attempts=failures,
-                    failed_at_utc=now(),
-                )
+            letter = DeadLetter(
+                job_id=job.job_id,
+                name=job.name,
+                kwargs=job.kwargs,
+                key=job.key,
+                error=_describe(exc),
+                attempts=failures,
+                failed_at_utc=now(),
             )
-            return Attempt(Decision.DEAD)
+            store.add_dead(letter)
+            return Attempt(Decision.DEAD, dead=letter, on_dead=policy.on_dead)
         nxt = Job(job.job_id, job.name, job.kwargs, job.key, failures, _describe(exc))
         return Attempt(Decision.RETRY, delay_s=policy.backoff_s(failures), next_job=nxt)
     store.finish(job.job_id, token)

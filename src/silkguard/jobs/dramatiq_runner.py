@@ -69,7 +69,6 @@ ACTOR_NAME = "silkguard_job"
 DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000
 # Out of a million broker commands, this many also run queue maintenance (Dramatiq's default).
 DEFAULT_MAINTENANCE_CHANCE = 1000
-_MAX_DEAD_LETTERS_LISTED = 10_000
 
 # Mark done and drop our own lease in one step.
 _FINISH_LUA = """
@@ -120,35 +119,13 @@ class RedisKeyStore:
         self._release(keys=[self._lease(job_id)], args=[token])
 
     def add_dead(self, letter: DeadLetter) -> None:
-        record = {
-            "job_id": letter.job_id,
-            "name": letter.name,
-            "kwargs": letter.kwargs,
-            "key": letter.key,
-            "error": letter.error,
-            "attempts": letter.attempts,
-            "failed_at_utc": letter.failed_at_utc.isoformat(),
-        }
         # A hash keyed by job id: recording the same failure twice (a crash before the ack)
         # keeps one letter.
-        self.client.hset(f"{self.prefix}dead", letter.job_id, json.dumps(record))
+        self.client.hset(f"{self.prefix}dead", letter.job_id, json.dumps(letter.to_dict()))
 
     def dead_letters(self) -> list[DeadLetter]:
         raw: list[bytes] = self.client.hvals(f"{self.prefix}dead")  # type: ignore[assignment]
-        letters = []
-        for item in raw[:_MAX_DEAD_LETTERS_LISTED]:
-            data = json.loads(item)
-            letters.append(
-                DeadLetter(
-                    job_id=data["job_id"],
-                    name=data["name"],
-                    kwargs=data["kwargs"],
-                    key=data["key"],
-                    error=data["error"],
-                    attempts=int(data["attempts"]),
-                    failed_at_utc=datetime.fromisoformat(data["failed_at_utc"]),
-                )
-            )
+        letters = [DeadLetter.from_dict(json.loads(item)) for item in raw]
         return sorted(letters, key=lambda d: (d.failed_at_utc, d.job_id))
 
 
@@ -341,6 +318,10 @@ class DramatiqRunner:
         if attempt.decision in (Decision.RETRY, Decision.BUSY):
             queue = self._queue_of(current.name)
             self._send(queue, attempt.next_job or current, attempt.delay_s)
+        follow_up = attempt.follow_up()
+        if follow_up is not None:
+            name, key, kwargs = follow_up
+            self.enqueue(name, key=key, **kwargs)
 
     def _queue_of(self, name: str) -> str:
         try:

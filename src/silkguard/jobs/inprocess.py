@@ -239,6 +239,11 @@ class InProcessRunner:
 
     def _run_one(self, job: Job) -> None:
         attempt = run_attempt(self.registry, self.store, job, lease_s=self.lease_s, now=self._clock)
+        follow_up = attempt.follow_up()
+        if follow_up is not None and not self._closed:
+            # enqueued before this job leaves the queue, so drain() never sees a gap
+            name, key, kwargs = follow_up
+            self.enqueue(name, key=key, **kwargs)
         with self._cond:
             if attempt.decision in (Decision.RETRY, Decision.BUSY) and not self._closed:
                 self._push_locked(attempt.next_job or job, attempt.delay_s)
