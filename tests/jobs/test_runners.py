@@ -223,3 +223,15 @@ def test_a_dead_job_triggers_its_escalation_once(runner: JobRunner) -> None:
     assert failed.kwargs == {"person": 3}
     assert failed.attempts == 2
     assert "SMS gateway unreachable" in failed.error
+
+
+def test_a_missing_escalation_task_still_leaves_the_dead_letter(runner: JobRunner) -> None:
+    def down(**_: Any) -> None:
+        raise ConnectionError("down")
+
+    policy = RetryPolicy(max_retries=0, on_dead="alerts.nowhere")
+    runner.register("alerts.deliver", down, retry=policy)
+    runner.enqueue("alerts.deliver")
+    runner.drain(10)
+    [letter] = runner.dead_letters()
+    assert letter.attempts == 1

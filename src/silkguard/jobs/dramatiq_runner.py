@@ -321,7 +321,10 @@ class DramatiqRunner:
         follow_up = attempt.follow_up()
         if follow_up is not None:
             name, key, kwargs = follow_up
-            self.enqueue(name, key=key, **kwargs)
+            try:
+                self.enqueue(name, key=key, **kwargs)
+            except Exception:  # noqa: BLE001 - the dead letter is stored; the hook is extra
+                _log.exception("could not enqueue on_dead task %r", name)
 
     def _queue_of(self, name: str) -> str:
         try:

@@ -243,7 +243,10 @@ class InProcessRunner:
         if follow_up is not None and not self._closed:
             # enqueued before this job leaves the queue, so drain() never sees a gap
             name, key, kwargs = follow_up
-            self.enqueue(name, key=key, **kwargs)
+            try:
+                self.enqueue(name, key=key, **kwargs)
+            except Exception:  # noqa: BLE001 - the dead letter is stored; the hook is extra
+                _log.exception("could not enqueue on_dead task %r", name)
         with self._cond:
             if attempt.decision in (Decision.RETRY, Decision.BUSY) and not self._closed:
                 self._push_locked(attempt.next_job or job, attempt.delay_s)
@@ -260,6 +263,10 @@ class InProcessRunner:
                 self._running += 1
             try:
                 self._run_one(job)
+            except Exception:  # noqa: BLE001 - a runner fault must not kill the thread
+                _log.exception("job %s of task %r failed outside its handler", job.job_id, job.name)
+                with self._cond:
+                    self._queued.discard(job.job_id)
             finally:
                 with self._cond:
                     self._running -= 1
