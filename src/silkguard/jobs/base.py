@@ -23,6 +23,7 @@ from silkguard.core.errors import InvalidInput, NotFound
 __all__ = [
     "DEFAULT_DEDUP_WINDOW_S",
     "DEFAULT_LEASE_S",
+    "DONE_MARK",
     "MAX_DELAY_S",
     "Attempt",
     "DeadLetter",
@@ -51,6 +52,8 @@ DEFAULT_DEDUP_WINDOW_S = 7 * 86_400
 # A running job holds its key this long; a second copy of the job waits until the lease ends.
 # It must exceed the longest handler run, or a slow handler may be run twice at once.
 DEFAULT_LEASE_S = 300.0
+# What KeyStore.acquire returns for a job already done.
+DONE_MARK = -1.0
 # A copy of a job that finds its key leased looks again this often.
 BUSY_POLL_S = 1.0
 # Dramatiq refuses delays of 7 days or more; both runners share the limit.
@@ -311,7 +314,8 @@ class KeyStore(Protocol):
 
     def is_done(self, job_id: str) -> bool: ...
     def acquire(self, job_id: str, token: str, lease_s: float) -> float | None:
-        """Take the lease; return None on success, else the seconds the holder keeps it."""
+        """In one atomic step: if the job is done return ``DONE_MARK``; else take the lease and
+        return None, or return the seconds another holder keeps it."""
         ...
 
     def finish(self, job_id: str, token: str) -> None:
@@ -340,17 +344,14 @@ def run_attempt(
     The done mark is written only after the handler returns, so a handler that crashed (or whose
     process was killed) half-way is run again; a copy of a job that already finished is skipped.
     """
-    if store.is_done(job.job_id):
-        return Attempt(Decision.SKIPPED)
     token = uuid.uuid4().hex
     held_s = store.acquire(job.job_id, token, lease_s)
+    if held_s == DONE_MARK:
+        return Attempt(Decision.SKIPPED)
     if held_s is not None:
         # Poll rather than wait out the whole lease: the holder usually finishes soon.
         return Attempt(Decision.BUSY, delay_s=min(max(held_s, 0.05), BUSY_POLL_S))
     try:
-        if store.is_done(job.job_id):  # finished between the first check and the lease
-            store.release(job.job_id, token)
-            return Attempt(Decision.SKIPPED)
         spec = registry.get(job.name)
         spec.fn(**job.kwargs)
     except Exception as exc:  # noqa: BLE001 - any handler error becomes a retry or a dead letter

@@ -37,6 +37,7 @@ from silkguard.core.errors import ServiceUnavailable
 from silkguard.jobs.base import (
     DEFAULT_DEDUP_WINDOW_S,
     DEFAULT_LEASE_S,
+    DONE_MARK,
     DeadLetter,
     Decision,
     Job,
@@ -70,6 +71,12 @@ DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000
 # Out of a million broker commands, this many also run queue maintenance (Dramatiq's default).
 DEFAULT_MAINTENANCE_CHANCE = 1000
 
+# Refuse when done, else take the lease: 1 when taken, 0 when done, else the holder's ms left.
+_ACQUIRE_LUA = """
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return -(math.max(redis.call('pttl', KEYS[2]), 50))
+"""
 # Mark done and drop our own lease in one step.
 _FINISH_LUA = """
 redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -91,6 +98,7 @@ class RedisKeyStore:
         self.client = client
         self.prefix = f"{namespace}:sg:"
         self.dedup_window_s = int(dedup_window_s)
+        self._acquire = client.register_script(_ACQUIRE_LUA)
         self._finish = client.register_script(_FINISH_LUA)
         self._release = client.register_script(_RELEASE_LUA)
 
@@ -105,10 +113,14 @@ class RedisKeyStore:
 
     def acquire(self, job_id: str, token: str, lease_s: float) -> float | None:
         lease_ms = max(int(lease_s * 1000), 1)
-        if self.client.set(self._lease(job_id), token, nx=True, px=lease_ms):
+        got = int(
+            self._acquire(keys=[self._done(job_id), self._lease(job_id)], args=[token, lease_ms])
+        )
+        if got == 1:
             return None
-        left_ms = int(self.client.pttl(self._lease(job_id)))
-        return left_ms / 1000 if left_ms > 0 else 0.05
+        if got == 0:
+            return DONE_MARK
+        return -got / 1000
 
     def finish(self, job_id: str, token: str) -> None:
         self._finish(

@@ -23,6 +23,7 @@ from silkguard.core.errors import ServiceUnavailable
 from silkguard.jobs.base import (
     DEFAULT_DEDUP_WINDOW_S,
     DEFAULT_LEASE_S,
+    DONE_MARK,
     DeadLetter,
     Decision,
     Job,
@@ -63,6 +64,9 @@ class MemoryKeyStore:
     def acquire(self, job_id: str, token: str, lease_s: float) -> float | None:
         now = time.monotonic()
         with self._lock:
+            done = self._done.get(job_id)
+            if done is not None and done > now:
+                return DONE_MARK
             held = self._leases.get(job_id)
             if held is not None and held[1] > now:
                 return held[1] - now
