@@ -47,17 +47,20 @@ def _count(db: Path, sql: str) -> int:
         conn.close()
 
 
-def _fan_out(producer: DramatiqRunner, db: Path) -> None:
+def _fan_out(producer: DramatiqRunner, db: Path, *, batched: bool) -> None:
     for person in range(PEOPLE):
-        for channel in CHANNELS:
-            producer.enqueue(
-                "alerts.deliver",
-                key=f"delivery:{ALERT}:{person}:{channel}",
-                db=str(db),
-                alert=ALERT,
-                person=person,
-                channel=channel,
+        items = [
+            (
+                f"delivery:{ALERT}:{person}:{channel}",
+                {"db": str(db), "alert": ALERT, "person": person, "channel": channel},
             )
+            for channel in CHANNELS
+        ]
+        if batched:
+            producer.enqueue_many("alerts.deliver", items)
+        else:
+            for key, kwargs in items:
+                producer.enqueue("alerts.deliver", key=key, **kwargs)
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(
 ) -> None:
     db = tmp_path / "deliveries.db"
     crash_worker.create_tables(str(db))
-    _fan_out(producer, db)
+    _fan_out(producer, db, batched=False)
     total = PEOPLE * len(CHANNELS)
 
     first = _start_worker(producer.namespace)
@@ -94,7 +97,7 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(
     assert 0 < at_kill < total, "the kill must land in the middle of the fan-out"
 
     # The producer repeats the fan-out after the crash: finished keys are not sent again.
-    _fan_out(producer, db)
+    _fan_out(producer, db, batched=True)
     second = _start_worker(producer.namespace)
     try:
         producer.drain(40)

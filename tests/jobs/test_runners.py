@@ -137,12 +137,13 @@ def test_delayed_job_waits_for_its_time(runner: JobRunner) -> None:
     runner.register("rollcall.remind", rec)
     start = time.monotonic()
     runner.enqueue("rollcall.remind", delay_s=0.6, rollcall=1)
+    runner.enqueue_many("rollcall.remind", [(None, {"rollcall": 3})], delay_s=0.6)
     runner.enqueue("rollcall.remind", rollcall=2)
     time.sleep(0.3)
     assert [c["rollcall"] for c in rec.calls] == [2]
     runner.drain(10)
-    assert [c["rollcall"] for c in rec.calls] == [2, 1]
-    assert rec.times[1] - start >= 0.6
+    assert sorted(c["rollcall"] for c in rec.calls) == [1, 2, 3]
+    assert min(rec.times[1:]) - start >= 0.6
 
 
 def test_periodic_work_runs_once_per_slot(runner: JobRunner) -> None:
@@ -235,3 +236,32 @@ def test_a_missing_escalation_task_still_leaves_the_dead_letter(runner: JobRunne
     runner.drain(10)
     [letter] = runner.dead_letters()
     assert letter.attempts == 1
+
+
+def test_enqueue_many_fans_out_once_per_key(runner: JobRunner) -> None:
+    rec = Recorder()
+    runner.register("alerts.deliver", rec)
+    runner.enqueue("alerts.deliver", key="a2:p0:sms", person=0, channel="sms")
+    runner.drain(10)
+    items: list[tuple[str | None, dict[str, Any]]] = [
+        (f"a2:p{p}:{c}", {"person": p, "channel": c}) for p in range(30) for c in ("sms", "email")
+    ]
+    items.append(("a2:p1:sms", {"person": 1, "channel": "sms"}))  # a repeat within the batch
+    items.append((None, {"person": 99, "channel": "mqtt"}))
+    ids = runner.enqueue_many("alerts.deliver", items)
+    runner.drain(10)
+    assert len(ids) == len(items)
+    assert ids[0] == job_id_for_key("a2:p0:sms")
+    got = sorted((c["person"], c["channel"]) for c in rec.calls)
+    want = sorted([(p, c) for p in range(30) for c in ("sms", "email")] + [(99, "mqtt")])
+    assert got == want
+
+
+def test_enqueue_many_validates_everything_first(runner: JobRunner) -> None:
+    rec = Recorder()
+    runner.register("alerts.deliver", rec)
+    with pytest.raises(InvalidInput):
+        runner.enqueue_many("alerts.deliver", [("ok", {"n": 1}), ("bad", {"at": object()})])
+    runner.drain(10)
+    assert rec.calls == []
+    assert runner.enqueue_many("alerts.deliver", []) == []

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -403,6 +403,13 @@ class JobRunner(Protocol):
     def enqueue(
         self, name: str, *, key: str | None = None, delay_s: float = 0.0, **kwargs: Any
     ) -> str: ...
+    def enqueue_many(
+        self,
+        name: str,
+        items: Iterable[tuple[str | None, Mapping[str, Any]]],
+        *,
+        delay_s: float = 0.0,
+    ) -> list[str]: ...
     def schedule(self, name: str, every_s: float, **kwargs: Any) -> Schedule: ...
     def run_due(self, now: datetime | None = None) -> list[str]: ...
     def start_scheduler(self, interval_s: float = 1.0) -> None: ...

@@ -24,7 +24,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,8 @@ ACTOR_NAME = "silkguard_job"
 DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000
 # Out of a million broker commands, this many also run queue maintenance (Dramatiq's default).
 DEFAULT_MAINTENANCE_CHANCE = 1000
+# Messages per pipelined round trip in enqueue_many.
+_BATCH = 1000
 
 # Refuse when done, else take the lease: 1 when taken, 0 when done, else the holder's ms left.
 _ACQUIRE_LUA = """
@@ -110,6 +112,15 @@ class RedisKeyStore:
 
     def is_done(self, job_id: str) -> bool:
         return bool(self.client.exists(self._done(job_id)))
+
+    def done_among(self, job_ids: list[str]) -> set[str]:
+        """The ids of ``job_ids`` that are done, in one round trip."""
+        if not job_ids:
+            return set()
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.exists(self._done(job_id))
+        return {job_id for job_id, hit in zip(job_ids, pipe.execute(), strict=True) if hit}
 
     def acquire(self, job_id: str, token: str, lease_s: float) -> float | None:
         lease_ms = max(int(lease_s * 1000), 1)
@@ -212,6 +223,47 @@ class DramatiqRunner:
         self._send(spec.queue, job, delay_s)
         return job.job_id
 
+    def enqueue_many(
+        self,
+        name: str,
+        items: Iterable[tuple[str | None, Mapping[str, Any]]],
+        *,
+        delay_s: float = 0.0,
+    ) -> list[str]:
+        """Enqueue ``(key, kwargs)`` pairs of one task in pipelined batches (a fan-out): a few
+        Redis round trips per thousand jobs instead of one per job. All pairs are validated
+        before any is queued; keys already done, and repeats within the call, are not sent."""
+        built = [new_job(self.registry, name, key, delay_s, kwargs) for key, kwargs in items]
+        if not built:
+            return []
+        queue = built[0][0].queue
+        self.broker.declare_queue(queue)
+        ids = [job.job_id for _, job in built]
+        done = self.store.done_among([job.job_id for _, job in built if job.key is not None])
+        todo: dict[str, Job] = {}
+        for _, job in built:
+            if job.job_id not in done and (job.key is None or job.job_id not in todo):
+                todo[job.job_id] = job
+        jobs = list(todo.values())
+        # Dramatiq computes a Lua stack limit on its first command; do it on the real client
+        # so the pipelined broker below never needs an answer before execute().
+        self.broker.do_qsize(queue)
+        for start in range(0, len(jobs), _BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            batch = RedisBroker(  # type: ignore[no-untyped-call]
+                client=pipe,
+                namespace=self.namespace,
+                middleware=[],
+                heartbeat_timeout=self.broker.heartbeat_timeout,
+                maintenance_chance=0,
+            )
+            batch.broker_id = self.broker.broker_id
+            for job in jobs[start : start + _BATCH]:
+                delay_ms = int(delay_s * 1000)
+                batch.enqueue(self._message(queue, job), delay=delay_ms if delay_ms > 0 else None)
+            pipe.execute()
+        return ids
+
     def schedule(self, name: str, every_s: float, **kwargs: Any) -> Schedule:
         return self.registry.add_schedule(name, every_s, kwargs)
 
@@ -310,15 +362,19 @@ class DramatiqRunner:
     def _queues(self) -> set[str]:
         return self.registry.queues() | self.broker.get_declared_queues()
 
-    def _send(self, queue: str, job: Job, delay_s: float) -> None:
-        self.broker.declare_queue(queue)
-        message: dramatiq.Message[None] = dramatiq.Message(
+    @staticmethod
+    def _message(queue: str, job: Job) -> dramatiq.Message[None]:
+        return dramatiq.Message(
             queue_name=queue,
             actor_name=ACTOR_NAME,
             args=(),
             kwargs={"job": job.to_dict()},
             options={},
         )
+
+    def _send(self, queue: str, job: Job, delay_s: float) -> None:
+        self.broker.declare_queue(queue)
+        message = self._message(queue, job)
         delay_ms = int(delay_s * 1000)
         self.broker.enqueue(message, delay=delay_ms if delay_ms > 0 else None)
 

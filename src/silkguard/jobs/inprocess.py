@@ -14,7 +14,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -152,6 +152,22 @@ class InProcessRunner:
                 return job.job_id
             self._push_locked(job, delay_s)
         return job.job_id
+
+    def enqueue_many(
+        self,
+        name: str,
+        items: Iterable[tuple[str | None, Mapping[str, Any]]],
+        *,
+        delay_s: float = 0.0,
+    ) -> list[str]:
+        """Enqueue ``(key, kwargs)`` pairs of one task; all are validated before any is queued."""
+        jobs = [new_job(self.registry, name, key, delay_s, kwargs)[1] for key, kwargs in items]
+        with self._cond:
+            self._check_open()
+            for job in jobs:
+                if job.job_id not in self._queued and not self.store.is_done(job.job_id):
+                    self._push_locked(job, delay_s)
+        return [job.job_id for job in jobs]
 
     def schedule(self, name: str, every_s: float, **kwargs: Any) -> Schedule:
         return self.registry.add_schedule(name, every_s, kwargs)
