@@ -1,8 +1,9 @@
 """Job throughput of both runners against their bare peers (issue 7).
 
-A fan-out of ``N`` keyed jobs (one per person and channel, as alert deliveries will be) with a
-handler that only counts, measured as: time to enqueue them all, and time until the last one
-finished (enqueue included). Peers measured in the same run:
+A fan-out of ``N`` keyed jobs (one per person and channel, as alert deliveries will be),
+enqueued one by one and with ``enqueue_many``, with a handler that only counts; measured: the
+time to enqueue them all, and the time until the last one finished (enqueue included).
+Peers measured in the same run:
 
 * ``InProcessRunner`` (2 threads) against a bare ``concurrent.futures.ThreadPoolExecutor``
   (2 threads) running the same handler: the cost of keys, leases, retry bookkeeping and the
@@ -58,13 +59,18 @@ def _fan_out(jobs: int) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _measure_runner(runner: InProcessRunner | DramatiqRunner, jobs: int) -> dict[str, float]:
+def _measure_runner(
+    runner: InProcessRunner | DramatiqRunner, jobs: int, *, batched: bool
+) -> dict[str, float]:
     counter = Counter()
     runner.register("alerts.deliver", counter)
     work = _fan_out(jobs)
     t0 = time.perf_counter()
-    for key, kwargs in work:
-        runner.enqueue("alerts.deliver", key=key, **kwargs)
+    if batched:
+        runner.enqueue_many("alerts.deliver", work)
+    else:
+        for key, kwargs in work:
+            runner.enqueue("alerts.deliver", key=key, **kwargs)
     t_enq = time.perf_counter() - t0
     runner.drain(600)
     t_all = time.perf_counter() - t0
@@ -117,11 +123,11 @@ def _measure_bare_dramatiq(jobs: int, namespace: str) -> dict[str, float]:
     return {"enqueue_s": t_enq, "total_s": t_all, "jobs_per_s": jobs / t_all}
 
 
-def _measure_dramatiq_runner(jobs: int, namespace: str) -> dict[str, float]:
+def _measure_dramatiq_runner(jobs: int, namespace: str, *, batched: bool) -> dict[str, float]:
     runner = DramatiqRunner(REDIS_URL, registry=TaskRegistry(), namespace=namespace)
     try:
         runner.start_worker(threads=DRAMATIQ_THREADS, poll_ms=100)
-        return _measure_runner(runner, jobs)
+        return _measure_runner(runner, jobs, batched=batched)
     finally:
         runner.close()  # the stopping worker still writes heartbeats: purge afterwards
         runner_cleanup = DramatiqRunner(REDIS_URL, registry=TaskRegistry(), namespace=namespace)
@@ -133,25 +139,31 @@ def run(jobs: int = JOBS) -> dict[str, Any]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     ns = f"sgbench-{secrets.token_hex(4)}"
     with InProcessRunner(TaskRegistry(), threads=2) as inproc:
-        inprocess = _measure_runner(inproc, jobs)
+        inprocess = _measure_runner(inproc, jobs, batched=False)
+    with InProcessRunner(TaskRegistry(), threads=2) as inproc:
+        inprocess_many = _measure_runner(inproc, jobs, batched=True)
     pool = _measure_thread_pool(jobs)
     bare = _measure_bare_dramatiq(jobs, ns + "-bare")
-    ours = _measure_dramatiq_runner(jobs, ns + "-sg")
+    ours = _measure_dramatiq_runner(jobs, ns + "-sg", batched=False)
+    ours_many = _measure_dramatiq_runner(jobs, ns + "-sgmany", batched=True)
     rows = {
         "inprocess_runner": inprocess,
+        "inprocess_enqueue_many": inprocess_many,
         "thread_pool_peer": pool,
         "dramatiq_runner": ours,
+        "dramatiq_enqueue_many": ours_many,
         "bare_dramatiq_peer": bare,
     }
     print(f"{jobs} keyed jobs, no-op handler")
-    print(f"{'method':<22}{'enqueue s':>12}{'total s':>10}{'jobs/s':>10}")
+    print(f"{'method':<24}{'enqueue s':>12}{'total s':>10}{'jobs/s':>10}")
     for name, row in rows.items():
         print(
-            f"{name:<22}{row['enqueue_s']:>12.3f}{row['total_s']:>10.3f}{row['jobs_per_s']:>10.0f}"
+            f"{name:<24}{row['enqueue_s']:>12.3f}{row['total_s']:>10.3f}{row['jobs_per_s']:>10.0f}"
         )
     ratios = {
         "inprocess_vs_thread_pool_time": inprocess["total_s"] / pool["total_s"],
         "dramatiq_runner_vs_bare_dramatiq_time": ours["total_s"] / bare["total_s"],
+        "dramatiq_enqueue_many_vs_bare_dramatiq_time": ours_many["total_s"] / bare["total_s"],
     }
     for name, value in ratios.items():
         print(f"{name}: {value:.2f}")
