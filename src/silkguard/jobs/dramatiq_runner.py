@@ -31,6 +31,7 @@ from typing import Any
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Retries
 
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import ServiceUnavailable
@@ -70,6 +71,11 @@ ACTOR_NAME = "silkguard_job"
 DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000
 # Out of a million broker commands, this many also run queue maintenance (Dramatiq's default).
 DEFAULT_MAINTENANCE_CHANCE = 1000
+# A message whose attempt failed on Redis itself comes back after 0.5 s, doubling to a minute,
+# for about a week.
+_INFRA_MIN_BACKOFF_MS = 500
+_INFRA_MAX_BACKOFF_MS = 60_000
+_INFRA_MAX_RETRIES = 10_000
 # Messages per pipelined round trip in enqueue_many.
 _BATCH = 1000
 
@@ -183,11 +189,18 @@ class DramatiqRunner:
             )
             raise ServiceUnavailable(msg) from exc
         self.store = RedisKeyStore(self.client, namespace, dedup_window_s)
-        # No default middleware: retries, dead letters and time limits are handled here.
+        # Handler failures are retried and dead-lettered by run_attempt. Dramatiq's Retries only
+        # sees what escapes it, a Redis error on our keys: without it Dramatiq would acknowledge
+        # such a message and lose the job, with it the message comes back after a backoff.
+        infra_retries = Retries(
+            max_retries=_INFRA_MAX_RETRIES,
+            min_backoff=_INFRA_MIN_BACKOFF_MS,
+            max_backoff=_INFRA_MAX_BACKOFF_MS,
+        )
         self.broker = RedisBroker(  # type: ignore[no-untyped-call]
             client=self.client,
             namespace=namespace,
-            middleware=[],
+            middleware=[infra_retries],
             heartbeat_timeout=heartbeat_timeout_ms,
             maintenance_chance=maintenance_chance,
         )
@@ -242,7 +255,7 @@ class DramatiqRunner:
         done = self.store.done_among([job.job_id for _, job in built if job.key is not None])
         todo: dict[str, Job] = {}
         for _, job in built:
-            if job.job_id not in done and (job.key is None or job.job_id not in todo):
+            if job.job_id not in done and job.job_id not in todo:
                 todo[job.job_id] = job
         jobs = list(todo.values())
         # Dramatiq computes a Lua stack limit on its first command; do it on the real client
