@@ -265,3 +265,25 @@ def test_enqueue_many_validates_everything_first(runner: JobRunner) -> None:
     runner.drain(10)
     assert rec.calls == []
     assert runner.enqueue_many("alerts.deliver", []) == []
+
+
+def test_a_dead_job_can_be_run_again(runner: JobRunner) -> None:
+    gateway_up = threading.Event()
+    calls: list[bool] = []
+
+    def deliver(**_: Any) -> None:
+        calls.append(gateway_up.is_set())
+        if not gateway_up.is_set():
+            raise ConnectionError("gateway down")
+
+    runner.register("alerts.deliver", deliver, retry=RetryPolicy(max_retries=0))
+    job_id = runner.enqueue("alerts.deliver", key="a3:p1:sms", person=1)
+    runner.drain(10)
+    assert [d.job_id for d in runner.dead_letters()] == [job_id]
+    gateway_up.set()
+    assert runner.requeue_dead(job_id) == job_id
+    runner.drain(10)
+    assert calls == [False, True]
+    assert runner.dead_letters() == []
+    with pytest.raises(NotFound, match="no dead letter"):
+        runner.requeue_dead(job_id)

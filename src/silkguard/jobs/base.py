@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -35,14 +36,18 @@ __all__ = [
     "TaskFn",
     "TaskRegistry",
     "TaskSpec",
+    "dead_letter_not_found",
     "default_registry",
     "due_schedules",
     "job_id_for_key",
     "json_roundtrip",
     "new_job",
+    "revive",
     "run_attempt",
     "task",
 ]
+
+_log = logging.getLogger(__name__)
 
 TaskFn = Callable[..., object]
 F = TypeVar("F", bound=TaskFn)
@@ -326,6 +331,16 @@ class KeyStore(Protocol):
     def add_dead(self, letter: DeadLetter) -> None: ...
 
 
+def dead_letter_not_found(job_id: str) -> NotFound:
+    msg = f"no dead letter for job {job_id!r}; dead_letters() lists the ones there are"
+    return NotFound(msg)
+
+
+def revive(letter: DeadLetter) -> Job:
+    """The job of a dead letter, with a fresh retry budget."""
+    return Job(job_id=letter.job_id, name=letter.name, kwargs=letter.kwargs, key=letter.key)
+
+
 def _describe(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text[:2000]
@@ -370,6 +385,13 @@ def run_attempt(
                 failed_at_utc=now(),
             )
             store.add_dead(letter)
+            _log.warning(
+                "job %s of task %r failed for good after %d attempt(s): %s",
+                job.job_id,
+                job.name,
+                failures,
+                letter.error,
+            )
             return Attempt(Decision.DEAD, dead=letter, on_dead=policy.on_dead)
         nxt = Job(job.job_id, job.name, job.kwargs, job.key, failures, _describe(exc))
         return Attempt(Decision.RETRY, delay_s=policy.backoff_s(failures), next_job=nxt)
@@ -414,6 +436,7 @@ class JobRunner(Protocol):
     def run_due(self, now: datetime | None = None) -> list[str]: ...
     def start_scheduler(self, interval_s: float = 1.0) -> None: ...
     def dead_letters(self) -> list[DeadLetter]: ...
+    def requeue_dead(self, job_id: str) -> str: ...
     def pending(self) -> int: ...
     def drain(self, timeout_s: float = 30.0) -> None: ...
     def close(self) -> None: ...

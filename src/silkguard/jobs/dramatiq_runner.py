@@ -47,9 +47,11 @@ from silkguard.jobs.base import (
     TaskFn,
     TaskRegistry,
     TaskSpec,
+    dead_letter_not_found,
     default_registry,
     due_schedules,
     new_job,
+    revive,
     run_attempt,
 )
 
@@ -151,6 +153,13 @@ class RedisKeyStore:
         # A hash keyed by job id: recording the same failure twice (a crash before the ack)
         # keeps one letter.
         self.client.hset(f"{self.prefix}dead", letter.job_id, json.dumps(letter.to_dict()))
+
+    def get_dead(self, job_id: str) -> DeadLetter | None:
+        raw = self.client.hget(f"{self.prefix}dead", job_id)
+        return None if raw is None else DeadLetter.from_dict(json.loads(raw))
+
+    def forget_dead(self, job_id: str) -> None:
+        self.client.hdel(f"{self.prefix}dead", job_id)
 
     def dead_letters(self) -> list[DeadLetter]:
         raw: list[bytes] = self.client.hvals(f"{self.prefix}dead")  # type: ignore[assignment]
@@ -288,6 +297,17 @@ class DramatiqRunner:
 
     def dead_letters(self) -> list[DeadLetter]:
         return self.store.dead_letters()
+
+    def requeue_dead(self, job_id: str) -> str:
+        """Run a dead job again with a fresh retry budget (after fixing what made it fail)."""
+        letter = self.store.get_dead(job_id)
+        if letter is None:
+            raise dead_letter_not_found(job_id)
+        # Send before forgetting: a crash in between leaves a letter for a job that will run,
+        # never a job that vanished.
+        self._send(self._queue_of(letter.name), revive(letter), 0.0)
+        self.store.forget_dead(job_id)
+        return job_id
 
     def pending(self) -> int:
         """Messages not yet acknowledged (queued, delayed or running) on this runner's queues."""

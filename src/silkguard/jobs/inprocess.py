@@ -32,9 +32,11 @@ from silkguard.jobs.base import (
     TaskFn,
     TaskRegistry,
     TaskSpec,
+    dead_letter_not_found,
     default_registry,
     due_schedules,
     new_job,
+    revive,
     run_attempt,
 )
 
@@ -98,6 +100,10 @@ class MemoryKeyStore:
     def dead_letters(self) -> list[DeadLetter]:
         with self._lock:
             return sorted(self._dead.values(), key=lambda d: (d.failed_at_utc, d.job_id))
+
+    def pop_dead(self, job_id: str) -> DeadLetter | None:
+        with self._lock:
+            return self._dead.pop(job_id, None)
 
 
 class InProcessRunner:
@@ -180,6 +186,16 @@ class InProcessRunner:
 
     def dead_letters(self) -> list[DeadLetter]:
         return self.store.dead_letters()
+
+    def requeue_dead(self, job_id: str) -> str:
+        """Run a dead job again with a fresh retry budget (after fixing what made it fail)."""
+        with self._cond:
+            self._check_open()
+            letter = self.store.pop_dead(job_id)
+            if letter is None:
+                raise dead_letter_not_found(job_id)
+            self._push_locked(revive(letter), 0.0)
+        return job_id
 
     def pending(self) -> int:
         """Jobs queued, waiting for a retry, or running."""
