@@ -140,6 +140,7 @@ class InProcessRunner:
         for thread in self._threads:
             thread.start()
         self._scheduler: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -221,13 +222,7 @@ class InProcessRunner:
             return
 
         def loop() -> None:
-            while True:
-                with self._cond:
-                    if self._closed:
-                        return
-                    self._cond.wait(interval_s)
-                    if self._closed:
-                        return
+            while not self._stop.wait(interval_s):
                 try:
                     self.run_due()
                 except Exception:  # noqa: BLE001 - a failed tick must not end the loop
@@ -238,6 +233,7 @@ class InProcessRunner:
 
     def close(self) -> None:
         """Stop the threads after their current job; jobs still queued are dropped."""
+        self._stop.set()
         with self._cond:
             self._closed = True
             dropped = len(self._heap)
