@@ -10,6 +10,7 @@ from benchmarks import (
     api_load,
     fanout_speed,
     import_gtd,
+    jobs_throughput,
     risk_backtest,
     route_speed,
     sepp_speed,
@@ -25,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "route": lambda _a: route_speed.run(),
     "webhook": lambda _a: webhook_delivery.run(),
     "fanout": lambda _a: fanout_speed.run(),
+    "jobs": lambda _a: jobs_throughput.run(),
 }
 
 

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     sms_gateway_url: str = ""
     mqtt_host: str = ""  # e.g. 127.0.0.1; devices get alerts on silkguard/devices/<id>/alerts
     mqtt_port: int = Field(default=1883, ge=1, le=65_535)
+    # Background jobs: empty runs them in the server process; redis://... uses Dramatiq.
+    jobs_url: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
