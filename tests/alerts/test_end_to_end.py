@@ -194,8 +194,8 @@ def test_an_alert_reaches_every_channel_and_the_board_reaches_zero(
         )
         assert made.status_code == 201, made.text
         alert = made.json()
-        dispatcher = client.app.state.dispatcher  # type: ignore[attr-defined]
-        dispatcher.wait(30)
+        jobs = client.app.state.jobs  # type: ignore[attr-defined]
+        jobs.drain(30)
         assert sub.got.wait(10), "no MQTT alert arrived"
     finally:
         sub.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,8 +11,6 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from silkguard import __version__
-from silkguard.alerts.dispatch import Dispatcher, as_sender, build_channels
-from silkguard.alerts.overdue import install as install_overdue_alerts
 from silkguard.api.deps import reject_nul_characters
 from silkguard.api.middleware import RequestGuard
 from silkguard.api.problems import (
@@ -29,6 +28,7 @@ from silkguard.api.routes import sites as site_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
 from silkguard.core.db import make_engine, make_session_factory
 from silkguard.core.settings import Settings, get_settings
+from silkguard.worker import tasks as worker_tasks
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -61,8 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # pool. Starlette's default of 40 threads contending for the GIL costs more than it
         # overlaps: 4 threads served 60 % more searches per second than 40 (docs/benchmarks.md).
         to_thread.current_default_thread_limiter().total_tokens = cfg.threads_per_worker
+        if not cfg.jobs_url:  # the embedded default runs the schedules here
+            runner.start_scheduler()
         yield
-        dispatcher.close()
+        runner.close()
         engine.dispose()
 
     app = FastAPI(
@@ -79,16 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
-    # alert deliveries run in background threads of this process
-    dispatcher = Dispatcher(
-        app.state.session_factory,
-        {kind: as_sender(channel) for kind, channel in build_channels(cfg).items()},
-        secret=cfg.secret_key,
-        base_url=cfg.public_base_url,
-    )
-    app.state.dispatcher = dispatcher
-    app.state.dispatch_alert = dispatcher.dispatch
-    install_overdue_alerts(cfg.secret_key)
+    # background work (deliveries, reminders, overdue checks, purge): in this process by
+    # default, on Dramatiq workers when SILKGUARD_JOBS_URL is set (docs/jobs.md)
+    deployment = worker_tasks.start(cfg, factory=app.state.session_factory)
+    runner = deployment.jobs
+    app.state.jobs = runner
+
+    def dispatch_alert(alert_id: uuid.UUID) -> None:
+        runner.enqueue("alerts.dispatch", alert_id=str(alert_id))
+
+    app.state.dispatch_alert = dispatch_alert
     install_problem_handlers(app)
 
     app.add_middleware(RequestGuard, max_body_bytes=cfg.max_body_bytes)

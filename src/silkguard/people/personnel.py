@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from silkguard.auth import audit
+from silkguard.auth.models import User
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound
@@ -148,7 +149,15 @@ def create_person(
     }
     _check(fields)
     if supervisor_id is not None:
-        get_person(session, principal=principal, person_id=supervisor_id)
+        boss = session.get(Person, supervisor_id)
+        if boss is None or boss.org_id != principal.org_id:
+            msg = f"supervisor_id {supervisor_id}: no such person in your organisation"
+            raise InvalidInput(msg)
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is None or user.org_id != principal.org_id:
+            msg = f"user_id {user_id}: no such user in your organisation"
+            raise InvalidInput(msg)
     if home_site_id is not None:
         site = session.get(Site, home_site_id)
         if site is None or site.org_id != principal.org_id:
