@@ -1,2 +1,60 @@
 """Protection planner: Stackelberg security games that randomize escorts, patrols and guard
-posts so that no target is a sure bet (issue 8)."""
+posts so that no target is a sure bet (issue 8).
+
+Pure solvers (no database): build a :class:`SecurityGame`, solve it with :func:`origami`
+(no schedules, exact, vectorised), :func:`eraser` (schedules, MILP), :func:`dobss` (several
+attacker types, MILP), :func:`multiple_lps` (exact reference) or :func:`robust_epsilon`
+(epsilon-optimal attacker), then turn the :class:`Solution` into plans with
+:func:`sample_plan` or :func:`calendar`.
+"""
+
+from __future__ import annotations
+
+from silkguard.protection.dobss import dobss, multiple_lps
+from silkguard.protection.eraser import eraser
+from silkguard.protection.game import (
+    AttackerType,
+    Payoffs,
+    ResourceType,
+    SecurityGame,
+    Solution,
+    Target,
+)
+from silkguard.protection.origami import origami
+from silkguard.protection.robust import RobustSolution, robust_epsilon, worst_case_utility
+from silkguard.protection.sampling import (
+    Assignment,
+    Calendar,
+    DayPlan,
+    Plan,
+    calendar,
+    comb_decomposition,
+    comb_sample,
+    realised_coverage,
+    sample_plan,
+)
+
+__all__ = [
+    "Assignment",
+    "AttackerType",
+    "Calendar",
+    "DayPlan",
+    "Payoffs",
+    "Plan",
+    "ResourceType",
+    "RobustSolution",
+    "SecurityGame",
+    "Solution",
+    "Target",
+    "calendar",
+    "comb_decomposition",
+    "comb_sample",
+    "dobss",
+    "eraser",
+    "multiple_lps",
+    "origami",
+    "realised_coverage",
+    "robust_epsilon",
+    "sample_plan",
+    "worst_case_utility",
+]
