@@ -277,14 +277,14 @@ def _validate_payoffs(game: SecurityGame, pay: Payoffs, n: int, where: str) -> N
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             t = int(bad[0])
-            msg = f"{where}, {game_target(game, t)}: {name} is {arr[t]!r}; payoffs must be finite"
+            msg = f"{where}, {game_target(game, t)}: {name} is {float(arr[t])!r}; payoffs must be finite"
             raise InvalidInput(msg)
     bad = np.flatnonzero(~(pay.defender_covered > pay.defender_uncovered))
     if bad.size:
         t = int(bad[0])
         msg = (
-            f"{where}, {game_target(game, t)}: defender_covered ({pay.defender_covered[t]!r}) "
-            f"must be greater than defender_uncovered ({pay.defender_uncovered[t]!r}); "
+            f"{where}, {game_target(game, t)}: defender_covered ({float(pay.defender_covered[t])!r}) "
+            f"must be greater than defender_uncovered ({float(pay.defender_uncovered[t])!r}); "
             "covering a target must help the defender"
         )
         raise InvalidInput(msg)
@@ -292,8 +292,8 @@ def _validate_payoffs(game: SecurityGame, pay: Payoffs, n: int, where: str) -> N
     if bad.size:
         t = int(bad[0])
         msg = (
-            f"{where}, {game_target(game, t)}: attacker_covered ({pay.attacker_covered[t]!r}) "
-            f"must be less than attacker_uncovered ({pay.attacker_uncovered[t]!r}); "
+            f"{where}, {game_target(game, t)}: attacker_covered ({float(pay.attacker_covered[t])!r}) "
+            f"must be less than attacker_uncovered ({float(pay.attacker_uncovered[t])!r}); "
             "an attack on a covered target must pay the attacker less"
         )
         raise InvalidInput(msg)
@@ -308,7 +308,7 @@ def _validate_floors(game: SecurityGame, n: int) -> None:
     if bad.size:
         t = int(bad[0])
         msg = (
-            f"{game_target(game, t)}: min_coverage {floors[t]!r} is not a probability; "
+            f"{game_target(game, t)}: min_coverage {float(floors[t])!r} is not a probability; "
             "use a value between 0 and 1"
         )
         raise InvalidInput(msg)
@@ -330,7 +330,7 @@ def _validate_floors(game: SecurityGame, n: int) -> None:
     if bad.size:
         t = int(bad[0])
         msg = (
-            f"infeasible constraints: {game_target(game, t)} has min_coverage {floors[t]!r} "
+            f"infeasible constraints: {game_target(game, t)} has min_coverage {float(floors[t])!r} "
             "but no resource can cover it; add a schedule that includes it or drop the minimum"
         )
         raise InvalidInput(msg)
