@@ -83,21 +83,21 @@ def test_bad_schedule_index_and_empty_schedule() -> None:
 def test_priors_must_be_positive_and_sum_to_one() -> None:
     pay = Payoffs.from_targets(_targets())
     res = (ResourceType("escort", 1),)
-    with pytest.raises(InvalidInput, match="prior -0.2 is not a positive number"):
+    with pytest.raises(InvalidInput, match=r"prior -0\.2 is not a positive number"):
         SecurityGame((AttackerType("a", 1.2, pay), AttackerType("b", -0.2, pay)), res)
-    with pytest.raises(InvalidInput, match="priors sum to 0.9"):
+    with pytest.raises(InvalidInput, match=r"priors sum to 0\.9"):
         SecurityGame((AttackerType("a", 0.5, pay), AttackerType("b", 0.4, pay)), res)
 
 
 def test_infeasible_minimum_coverage_is_named() -> None:
     pay = Payoffs.from_targets(_targets())
-    with pytest.raises(InvalidInput, match="minimum coverages sum to 1.6 but there are only 1"):
+    with pytest.raises(InvalidInput, match=r"minimum coverages sum to 1\.6 but there are only 1"):
         SecurityGame.single(pay, [ResourceType("escort", 1)], min_coverage=np.array([0.8, 0.8, 0]))
     with pytest.raises(InvalidInput, match=r"target #2 has min_coverage 0.5 but no resource"):
         SecurityGame.single(
             pay, [ResourceType("patrol", 1, ((0, 1),))], min_coverage=np.array([0, 0, 0.5])
         )
-    with pytest.raises(InvalidInput, match="min_coverage 1.5 is not a probability"):
+    with pytest.raises(InvalidInput, match=r"min_coverage 1\.5 is not a probability"):
         SecurityGame.single(pay, [ResourceType("escort", 1)], min_coverage=np.array([0, 1.5, 0]))
 
 
@@ -116,12 +116,12 @@ def test_infeasible_schedule_floors_reported_by_the_milp() -> None:
 
 def test_origami_refuses_schedules_and_types() -> None:
     pay = Payoffs.from_targets(_targets())
-    with pytest.raises(InvalidInput, match="Use silkguard.protection.eraser.eraser"):
+    with pytest.raises(InvalidInput, match=r"Use silkguard\.protection\.eraser\.eraser"):
         origami(SecurityGame.single(pay, [ResourceType("patrol", 1, ((0, 1),))]))
     two = SecurityGame(
         (AttackerType("a", 0.5, pay), AttackerType("b", 0.5, pay)), (ResourceType("e", 1),)
     )
-    with pytest.raises(InvalidInput, match="Use silkguard.protection.dobss.dobss"):
+    with pytest.raises(InvalidInput, match=r"Use silkguard\.protection\.dobss\.dobss"):
         origami(two)
 
 

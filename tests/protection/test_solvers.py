@@ -99,7 +99,8 @@ def test_origami_ties_broken_for_the_defender() -> None:
     )
     sol = origami(SecurityGame.single(pay, [ResourceType("e", 1)]))
     assert sol.attacker_target == 1
-    assert close(sol.coverage[0], 0.5) and close(sol.coverage[1], 0.5)
+    assert close(sol.coverage[0], 0.5)
+    assert close(sol.coverage[1], 0.5)
     assert close(sol.defender_utility, -1.0 + 0.5 * 6.0)
 
 
@@ -183,4 +184,5 @@ def test_bayesian_pool_game_dobss_matches_multiple_lps() -> None:
     a, b = dobss(game), multiple_lps(game)
     assert close(a.defender_utility, b.defender_utility)
     text = a.explain(a.attacker_targets[0])
-    assert "insurgents:" in text and "criminals:" in text
+    assert "insurgents:" in text
+    assert "criminals:" in text

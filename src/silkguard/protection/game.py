@@ -277,23 +277,28 @@ def _validate_payoffs(game: SecurityGame, pay: Payoffs, n: int, where: str) -> N
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             t = int(bad[0])
-            msg = f"{where}, {game_target(game, t)}: {name} is {float(arr[t])!r}; payoffs must be finite"
+            msg = (
+                f"{where}, {game_target(game, t)}: {name} is {float(arr[t])!r}; "
+                "payoffs must be finite"
+            )
             raise InvalidInput(msg)
     bad = np.flatnonzero(~(pay.defender_covered > pay.defender_uncovered))
     if bad.size:
         t = int(bad[0])
+        covered, uncovered = float(pay.defender_covered[t]), float(pay.defender_uncovered[t])
         msg = (
-            f"{where}, {game_target(game, t)}: defender_covered ({float(pay.defender_covered[t])!r}) "
-            f"must be greater than defender_uncovered ({float(pay.defender_uncovered[t])!r}); "
+            f"{where}, {game_target(game, t)}: defender_covered ({covered!r}) "
+            f"must be greater than defender_uncovered ({uncovered!r}); "
             "covering a target must help the defender"
         )
         raise InvalidInput(msg)
     bad = np.flatnonzero(~(pay.attacker_covered < pay.attacker_uncovered))
     if bad.size:
         t = int(bad[0])
+        covered, uncovered = float(pay.attacker_covered[t]), float(pay.attacker_uncovered[t])
         msg = (
-            f"{where}, {game_target(game, t)}: attacker_covered ({float(pay.attacker_covered[t])!r}) "
-            f"must be less than attacker_uncovered ({float(pay.attacker_uncovered[t])!r}); "
+            f"{where}, {game_target(game, t)}: attacker_covered ({covered!r}) "
+            f"must be less than attacker_uncovered ({uncovered!r}); "
             "an attack on a covered target must pay the attacker less"
         )
         raise InvalidInput(msg)

@@ -55,7 +55,9 @@ def _check_marginals(p: FloatArray, what: str) -> FloatArray:
     p = np.asarray(p, dtype=np.float64)
     bad = np.flatnonzero(~((p >= -1e-12) & (p <= 1.0 + 1e-9)))
     if bad.size:
-        msg = f"{what}: entry {int(bad[0])} is {float(p[bad[0]])!r}; probabilities must lie in [0, 1]"
+        msg = (
+            f"{what}: entry {int(bad[0])} is {float(p[bad[0]])!r}; probabilities must lie in [0, 1]"
+        )
         raise InvalidInput(msg)
     return np.clip(p, 0.0, 1.0)
 
