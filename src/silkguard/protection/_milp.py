@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import highspy
+from highspy._core import _Highs
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -22,7 +23,7 @@ __all__ = ["CoverageBlock", "ModelBuilder", "add_coverage_block"]
 INF = highspy.kHighsInf
 #: Tight tolerances: the solvers are compared with each other to 1e-6.
 _OPTIONS: dict[str, float | int | bool | str] = {
-    "output_flag": bool(__import__("os").environ.get("SG_HIGHS_LOG")),
+    "output_flag": False,
     "mip_rel_gap": 1e-9,
     "mip_abs_gap": 1e-9,
     "primal_feasibility_tolerance": 1e-9,
@@ -126,7 +127,9 @@ class ModelBuilder:
                 highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
                 for i in integer
             ]
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        # the C++ class, not highspy.Highs: that subclass enables callbacks that print the HiGHS
+        # banner to stdout even with output_flag off, which would pollute CLI output
+        h = _Highs()
         for name, value in _OPTIONS.items():
             h.setOptionValue(name, value)
         if time_limit_s is not None:
