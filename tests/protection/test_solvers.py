@@ -186,3 +186,33 @@ def test_bayesian_pool_game_dobss_matches_multiple_lps() -> None:
     text = a.explain(a.attacker_targets[0])
     assert "insurgents:" in text
     assert "criminals:" in text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_public_baselines_never_beat_the_optimum(seed: int) -> None:
+    from silkguard.protection import static_coverage, uniform_coverage
+
+    rng = np.random.default_rng(700 + seed)
+    game = random_schedule_game(rng, 7)
+    best = eraser(game).defender_utility
+    assert uniform_coverage(game).defender_utility <= best + 1e-9
+    assert static_coverage(game).defender_utility <= best + 1e-9
+    pool_game = random_game(rng, 9, 3)
+    best = origami(pool_game).defender_utility
+    assert uniform_coverage(pool_game).defender_utility <= best + 1e-9
+    assert static_coverage(pool_game).coverage.sum() == 3
+
+
+def test_evaluate_checks_coverage_and_as_dict_is_json_ready() -> None:
+    import json
+
+    from silkguard.core.errors import InvalidInput
+    from silkguard.protection import evaluate
+
+    game = random_game(np.random.default_rng(3), 4, 1)
+    with pytest.raises(InvalidInput, match=r"target #2: coverage 1\.5 is not a probability"):
+        evaluate(game, np.array([0.0, 0.0, 1.5, 0.0]))
+    data = origami(game).as_dict()
+    text = json.dumps(data)
+    assert '"solver": "origami"' in text
+    assert len(data["coverage"]) == 4  # type: ignore[arg-type]

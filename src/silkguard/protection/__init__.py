@@ -10,6 +10,7 @@ attacker types, MILP), :func:`multiple_lps` (exact reference) or :func:`robust_e
 
 from __future__ import annotations
 
+from silkguard.protection.baselines import evaluate, static_coverage, uniform_coverage
 from silkguard.protection.dobss import dobss, multiple_lps
 from silkguard.protection.eraser import eraser
 from silkguard.protection.game import (
@@ -51,10 +52,13 @@ __all__ = [
     "comb_sample",
     "dobss",
     "eraser",
+    "evaluate",
     "multiple_lps",
     "origami",
     "realised_coverage",
     "robust_epsilon",
     "sample_plan",
+    "static_coverage",
+    "uniform_coverage",
     "worst_case_utility",
 ]

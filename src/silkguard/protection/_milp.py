@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import highspy
-from highspy._core import _Highs
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from highspy._core import _Highs
 
 from silkguard.core.errors import InvalidInput, ServiceUnavailable
 from silkguard.protection.game import FloatArray, IntArray, SecurityGame

@@ -389,6 +389,34 @@ class Solution:
     def explanations(self) -> list[str]:
         return [self.explain(t) for t in range(self.game.n_targets)]
 
+    def as_dict(self, *, explain: bool = True) -> dict[str, object]:
+        """A JSON-ready summary (lists and floats) for storage, the API and the CLI."""
+        game = self.game
+        ids = game.target_ids
+        return {
+            "solver": self.solver,
+            "defender_utility": self.defender_utility,
+            "attackers": [
+                {
+                    "type": kind.name,
+                    "prior": kind.prior,
+                    "target": self.attacker_targets[k],
+                    "target_id": None if ids is None else ids[self.attacker_targets[k]],
+                    "utility": self.attacker_utilities[k],
+                }
+                for k, kind in enumerate(game.attacker_types)
+            ],
+            "coverage": [float(c) for c in self.coverage],
+            "schedule_probabilities": {
+                res.name: [float(x) for x in q]
+                for res, q in zip(game.resources, self.schedule_probabilities, strict=True)
+                if q is not None
+            },
+            "explanations": self.explanations() if explain else None,
+            "runtime_s": self.runtime_s,
+            "notes": list(self.notes),
+        }
+
 
 def _explain_one(sol: Solution, k: int, t: int) -> str:
     pay = sol.game.attacker_types[k].payoffs
