@@ -216,3 +216,48 @@ def test_evaluate_checks_coverage_and_as_dict_is_json_ready() -> None:
     text = json.dumps(data)
     assert '"solver": "origami"' in text
     assert len(data["coverage"]) == 4  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_column_generation_matches_eraser(seed: int) -> None:
+    from silkguard.protection import column_generation
+
+    rng = np.random.default_rng(800 + seed)
+    game = random_schedule_game(rng, int(rng.integers(4, 14)))
+    a, b = eraser(game), column_generation(game)
+    assert close(a.defender_utility, b.defender_utility)
+    _assert_best_response(b)
+    for res, q in zip(game.resources, b.schedule_probabilities, strict=True):
+        if res.schedules is not None:
+            assert q is not None
+            assert q.size == len(res.schedules)
+            assert q.sum() <= res.count + 1e-7
+
+
+def test_column_generation_on_many_schedules_matches_eraser() -> None:
+    from silkguard.protection import column_generation
+
+    rng = np.random.default_rng(4)
+    n = 30
+    scheds = tuple(
+        tuple(sorted(int(t) for t in rng.choice(n, int(rng.integers(2, 5)), replace=False)))
+        for _ in range(120)
+    )
+    game = SecurityGame.single(random_payoffs(rng, n), [ResourceType("patrol", 4, scheds)])
+    a, b = eraser(game), column_generation(game)
+    assert close(a.defender_utility, b.defender_utility)
+
+
+def test_column_generation_refuses_floors_and_types() -> None:
+    from silkguard.core.errors import InvalidInput
+    from silkguard.protection import column_generation
+
+    rng = np.random.default_rng(1)
+    game = SecurityGame.single(
+        random_payoffs(rng, 3), [ResourceType("e", 1)], min_coverage=np.array([0.5, 0, 0])
+    )
+    with pytest.raises(InvalidInput, match="use eraser for those"):
+        column_generation(game)
+    bayes = random_schedule_game(rng, 4, attackers=2)
+    with pytest.raises(InvalidInput, match="one attacker type"):
+        column_generation(bayes)

@@ -4,13 +4,15 @@ posts so that no target is a sure bet (issue 8).
 Pure solvers (no database): build a :class:`SecurityGame`, solve it with :func:`origami`
 (no schedules, exact, vectorised), :func:`eraser` (schedules, MILP), :func:`dobss` (several
 attacker types, MILP), :func:`multiple_lps` (exact reference) or :func:`robust_epsilon`
-(epsilon-optimal attacker), then turn the :class:`Solution` into plans with
+(epsilon-optimal attacker), :func:`column_generation` (schedule games with many
+schedules), then turn the :class:`Solution` into plans with
 :func:`sample_plan` or :func:`calendar`.
 """
 
 from __future__ import annotations
 
 from silkguard.protection.baselines import evaluate, static_coverage, uniform_coverage
+from silkguard.protection.colgen import column_generation
 from silkguard.protection.dobss import dobss, multiple_lps
 from silkguard.protection.eraser import eraser
 from silkguard.protection.game import (
@@ -48,6 +50,7 @@ __all__ = [
     "Solution",
     "Target",
     "calendar",
+    "column_generation",
     "comb_decomposition",
     "comb_sample",
     "dobss",

@@ -101,6 +101,28 @@ class ModelBuilder:
         self, *, maximize: bool, what: str, time_limit_s: float | None = None
     ) -> FloatArray | None:
         """Solve; return the column values, or None when the model is infeasible."""
+        h = self._run(maximize=maximize, what=what, time_limit_s=time_limit_s)
+        if h is None:
+            return None
+        return np.asarray(h.getSolution().col_value, dtype=np.float64)
+
+    def solve_with_duals(
+        self, *, maximize: bool, what: str
+    ) -> tuple[FloatArray, FloatArray, float] | None:
+        """Solve an LP; return (column values, row duals, objective) or None if infeasible.
+        Row duals follow HiGHS's convention: reduced cost = cost - A^T duals."""
+        h = self._run(maximize=maximize, what=what, time_limit_s=None)
+        if h is None:
+            return None
+        sol = h.getSolution()
+        return (
+            np.asarray(sol.col_value, dtype=np.float64),
+            np.asarray(sol.row_dual, dtype=np.float64),
+            float(h.getInfo().objective_function_value),
+        )
+
+    def build(self, *, maximize: bool, time_limit_s: float | None = None) -> _Highs:
+        """A HiGHS instance holding this model with the house options, not yet run."""
         lp = highspy.HighsLp()
         lp.num_col_ = self.n_cols
         lp.num_row_ = self.n_rows
@@ -135,20 +157,29 @@ class ModelBuilder:
         if time_limit_s is not None:
             h.setOptionValue("time_limit", float(time_limit_s))
         h.passModel(lp)
+        return h
+
+    def _run(self, *, maximize: bool, what: str, time_limit_s: float | None) -> _Highs | None:
+        h = self.build(maximize=maximize, time_limit_s=time_limit_s)
         h.run()
-        status = h.getModelStatus()
-        if status == highspy.HighsModelStatus.kOptimal:
-            return np.asarray(h.getSolution().col_value, dtype=np.float64)
-        if status in (
-            highspy.HighsModelStatus.kInfeasible,
-            highspy.HighsModelStatus.kUnboundedOrInfeasible,
-        ):
-            return None
-        msg = (
-            f"HiGHS stopped without an optimal solution for the {what} "
-            f"(status {h.modelStatusToString(status)}); raise the time limit or shrink the game"
-        )
-        raise ServiceUnavailable(msg)
+        return check_status(h, what)
+
+
+def check_status(h: _Highs, what: str) -> _Highs | None:
+    """``h`` when it holds an optimal solution, None when infeasible; otherwise raise."""
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return h
+    if status in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        return None
+    msg = (
+        f"HiGHS stopped without an optimal solution for the {what} "
+        f"(status {h.modelStatusToString(status)}); raise the time limit or shrink the game"
+    )
+    raise ServiceUnavailable(msg)
 
 
 @dataclass(frozen=True)
