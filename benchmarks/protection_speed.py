@@ -14,7 +14,10 @@ uncovered in [-10, -0.1]; attacker uncovered in [0.1, 10], covered in [-10, 0]).
    runtime, with the utilities checked to agree to 1e-6. Multiple LPs are skipped above
    ``MAX_LP_PROFILES`` profiles.
 
-Not built: the column-generation (ASPEN-style) solver for large schedule games.
+4. Schedule games: column generation against the full ERASER-C MILP on one game of 200
+   targets and 1,000 random schedules (2-6 targets each, 10 patrols): ratio (goal 100x) and
+   utilities (must agree to 1e-6); then column generation alone on growing games (targets x
+   schedules) until one takes more than ``CG_STOP_S``: the largest solved within 60 s.
 
 Results are printed and written to ``benchmarks/results/protection.json``.
 """
@@ -36,6 +39,7 @@ from silkguard.protection import (
     Payoffs,
     ResourceType,
     SecurityGame,
+    column_generation,
     dobss,
     eraser,
     multiple_lps,
@@ -53,8 +57,16 @@ MILP_TIME_LIMIT_S = 240.0
 BAYES_TARGETS = (4, 6, 8, 12, 20, 40)
 BAYES_TYPES = (1, 2, 3)
 MAX_LP_PROFILES = 2_000
+CG_TARGETS, CG_SCHEDULES, CG_PATROLS = 200, 1_000, 10
+CG_SCALING = ((500, 5_000, 25), (1_000, 10_000, 50), (2_000, 40_000, 100), (5_000, 100_000, 250))
+CG_STOP_S = 20.0
 REL_TOL = 1e-6
-GOALS = {"origami_1m_s": 1.0, "origami_vs_eraser_speedup": 10_000.0, "utility_rel_diff": 1e-6}
+GOALS = {
+    "origami_1m_s": 1.0,
+    "origami_vs_eraser_speedup": 10_000.0,
+    "utility_rel_diff": 1e-6,
+    "colgen_vs_milp_speedup": 100.0,
+}
 
 _origami_module = importlib.import_module("silkguard.protection.origami")
 
@@ -172,6 +184,58 @@ def bench_bayesian() -> list[dict[str, Any]]:
     return rows
 
 
+def _schedule_game(n: int, n_sched: int, patrols: int, seed: int) -> SecurityGame:
+    rng = np.random.default_rng(seed)
+    pay = _payoffs(rng, n)
+    scheds = tuple(
+        tuple(sorted(int(t) for t in rng.choice(n, int(rng.integers(2, 7)), replace=False)))
+        for _ in range(n_sched)
+    )
+    return SecurityGame.single(pay, [ResourceType("patrols", patrols, scheds)])
+
+
+def bench_column_generation() -> dict[str, Any]:
+    game = _schedule_game(CG_TARGETS, CG_SCHEDULES, CG_PATROLS, 1)
+    cg, cg_s = _best_of(lambda: column_generation(game), 3)
+    start = time.perf_counter()
+    milp = eraser(game, time_limit_s=MILP_TIME_LIMIT_S)
+    milp_s = time.perf_counter() - start
+    rel = _rel(cg.defender_utility, milp.defender_utility)
+    if rel >= REL_TOL:
+        msg = "column generation and the ERASER-C MILP disagree"
+        raise RuntimeError(msg)
+    scaling = []
+    for n, n_sched, patrols in CG_SCALING:
+        big = _schedule_game(n, n_sched, patrols, n)
+        sol, sol_s = _best_of(lambda g=big: column_generation(g), 1)
+        scaling.append(
+            {
+                "targets": n,
+                "schedules": n_sched,
+                "patrols": patrols,
+                "colgen_s": sol_s,
+                "schedules_generated": sol.notes[0],
+            }
+        )
+        if sol_s > CG_STOP_S:
+            break
+    within = [r for r in scaling if r["colgen_s"] <= 60.0]
+    return {
+        "targets": CG_TARGETS,
+        "schedules": CG_SCHEDULES,
+        "patrols": CG_PATROLS,
+        "colgen_s": cg_s,
+        "milp_s": milp_s,
+        "speedup": milp_s / cg_s,
+        "utility_rel_diff": rel,
+        "schedules_generated": cg.notes[0],
+        "goal_speedup": GOALS["colgen_vs_milp_speedup"],
+        "meets_goal": milp_s / cg_s >= GOALS["colgen_vs_milp_speedup"],
+        "scaling": scaling,
+        "largest_within_60s": within[-1] if within else None,
+    }
+
+
 def _print(result: dict[str, Any]) -> None:
     print("ORIGAMI, 1,000,000 targets (best of 3)")
     for r in result["origami_1m"]:
@@ -199,15 +263,33 @@ def _print(result: dict[str, Any]) -> None:
         )
 
 
+def _print_cg(c: dict[str, Any]) -> None:
+    print(
+        f"Column generation vs ERASER-C MILP, {c['targets']} targets x {c['schedules']} "
+        f"schedules x {c['patrols']} patrols"
+    )
+    print(
+        f"  column generation {c['colgen_s']:.3f} s ({c['schedules_generated']}), MILP "
+        f"{c['milp_s']:.2f} s: x{c['speedup']:.0f} (goal x{c['goal_speedup']:.0f}: "
+        f"{'met' if c['meets_goal'] else 'MISSED'}); utility rel diff {c['utility_rel_diff']:.1e}"
+    )
+    for r in c["scaling"]:
+        print(
+            f"  {r['targets']:>6} targets x {r['schedules']:>7} schedules x {r['patrols']:>4} "
+            f"patrols: {r['colgen_s']:.2f} s ({r['schedules_generated']})"
+        )
+
+
 def run() -> dict[str, Any]:
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor()},
         "origami_1m": bench_origami_big(),
         "origami_vs_eraser": bench_origami_vs_eraser(),
         "bayesian": bench_bayesian(),
-        "column_generation": "not built",
+        "column_generation": bench_column_generation(),
     }
     _print(result)
+    _print_cg(result["column_generation"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "protection.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
