@@ -261,3 +261,18 @@ def test_column_generation_refuses_floors_and_types() -> None:
     bayes = random_schedule_game(rng, 4, attackers=2)
     with pytest.raises(InvalidInput, match="one attacker type"):
         column_generation(bayes)
+
+
+@pytest.mark.parametrize(("n", "m"), [(1, 0), (1, 1), (4, 0), (4, 4), (30_000, 30_000)])
+def test_edge_sizes(n: int, m: int) -> None:
+    rng = np.random.default_rng(n + m)
+    game = random_game(rng, n, m)
+    sol = origami(game)
+    _assert_best_response(sol)
+    _assert_feasible_pool(sol, m)
+    if m == 0:
+        assert np.all(sol.coverage == 0.0)
+    if n <= 4:
+        assert close(sol.defender_utility, eraser(game).defender_utility)
+    if m == n:  # everything can be covered: the attacker gets its best covered payoff
+        assert close(sol.attacker_utility, float(game.payoffs.attacker_covered.max()))
