@@ -24,7 +24,13 @@ from silkguard.protection.game import (
     Target,
 )
 from silkguard.protection.origami import origami
-from silkguard.protection.robust import RobustSolution, robust_epsilon, worst_case_utility
+from silkguard.protection.robust import (
+    RobustSolution,
+    quantal_response,
+    quantal_response_utility,
+    robust_epsilon,
+    worst_case_utility,
+)
 from silkguard.protection.sampling import (
     Assignment,
     Calendar,
@@ -58,6 +64,8 @@ __all__ = [
     "evaluate",
     "multiple_lps",
     "origami",
+    "quantal_response",
+    "quantal_response_utility",
     "realised_coverage",
     "robust_epsilon",
     "sample_plan",

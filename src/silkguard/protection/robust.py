@@ -14,8 +14,9 @@ with binaries ``a_t``, ``h_t`` and per-target constants ``M_t``, ``M'_t``, ``N_t
 the payoff ranges. A target exactly ``epsilon`` below the best counts as outside the set.
 ``epsilon = 0`` gives the pessimistic (weak) Stackelberg solution restricted to exact ties.
 
-Quantal response (an attacker choosing each target with probability proportional to
-``exp(lambda * U_a)``) is not built; see docs/protection.md.
+Also here: :func:`quantal_response`, against an attacker that attacks each target with
+probability proportional to ``exp(lambda * U_a)`` (a local optimiser with several starts: a
+sound heuristic, not a certified optimum).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, minimize
 
 from silkguard.core.errors import InvalidInput
 from silkguard.protection._milp import INF, ModelBuilder, add_coverage_block, read_coverage
@@ -36,8 +38,15 @@ from silkguard.protection.game import (
     defender_utilities,
     make_solution,
 )
+from silkguard.protection.origami import origami
 
-__all__ = ["RobustSolution", "robust_epsilon", "worst_case_utility"]
+__all__ = [
+    "RobustSolution",
+    "quantal_response",
+    "quantal_response_utility",
+    "robust_epsilon",
+    "worst_case_utility",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,3 +140,84 @@ def robust_epsilon(
         notes=(f"maximises the defender's worst case over targets within {epsilon:g}",),
     )
     return RobustSolution(sol, float(epsilon), worst_case_utility(game, coverage, epsilon))
+
+
+def quantal_response_utility(game: SecurityGame, coverage: FloatArray, lam: float) -> float:
+    """The defender's expected utility against a quantal-response attacker: target ``t`` is
+    attacked with probability proportional to ``exp(lam * U_a(t))`` (one attacker type)."""
+    pay = game.payoffs
+    u_att = attacker_utilities(pay, coverage)
+    w = np.exp(lam * (u_att - u_att.max()))
+    return float(w @ defender_utilities(pay, coverage) / w.sum())
+
+
+def quantal_response(
+    game: SecurityGame, lam: float, *, starts: int = 8, seed: int = 0
+) -> RobustSolution:
+    """Coverage maximising the defender's expected utility against a quantal-response
+    attacker with rationality ``lam`` (0: attacks uniformly at random; large: best responds).
+
+    The objective is smooth but not concave, so it is maximised locally (SLSQP with the
+    analytic gradient, over ``0 <= c <= 1``, ``sum(c) <= resources``) from several starts:
+    the strong Stackelberg coverage, the uniform coverage and ``starts - 2`` seeded random
+    feasible points; the best local optimum is returned. Pool games only (no schedules).
+    ``worst_case_utility`` of the result holds the quantal-response utility.
+    """
+
+    start_time = time.perf_counter()
+    if not (isinstance(lam, int | float) and math.isfinite(lam) and lam >= 0):
+        msg = f"lambda {lam!r} must be a finite number >= 0 (0 = a random attacker)"
+        raise InvalidInput(msg)
+    if len(game.attacker_types) != 1 or game.has_schedules:
+        msg = "quantal_response handles one attacker type and resources without schedules"
+        raise InvalidInput(msg)
+    pay = game.payoffs
+    n = game.n_targets
+    m = float(game.pool_count)
+    floors = game.floors
+    loss, gain = pay.attacker_loss, pay.defender_gain
+
+    def negative(c: FloatArray) -> tuple[float, FloatArray]:
+        u_att = pay.attacker_uncovered - c * loss
+        u_def = pay.defender_uncovered + c * gain
+        w = np.exp(lam * (u_att - u_att.max()))
+        p = w / w.sum()
+        value = float(p @ u_def)
+        grad = p * (gain - lam * loss * (u_def - value))
+        return -value, -grad
+
+    rng = np.random.default_rng(seed)
+    points = [origami(game).coverage, np.maximum(floors, np.full(n, m / n))]
+    for _ in range(max(0, starts - 2)):
+        raw = rng.dirichlet(np.ones(n)) * m
+        points.append(np.clip(np.maximum(raw, floors), 0.0, 1.0))
+    bounds = Bounds(floors, np.ones(n))
+    budget = LinearConstraint(np.ones((1, n)), -np.inf, m)
+    best_c, best_v = points[0], -np.inf
+    for point in points:
+        x0 = np.maximum(point * min(1.0, m / max(float(point.sum()), 1e-12)), floors)
+        res = minimize(
+            negative,
+            x0,
+            jac=True,
+            bounds=bounds,
+            constraints=[budget],
+            method="SLSQP",
+            options={"maxiter": 500, "ftol": 1e-12},
+        )
+        c = np.clip(np.asarray(res.x, dtype=np.float64), floors, 1.0)
+        if c.sum() > m:
+            c = np.maximum(floors, c * (m / c.sum()))
+        value = quantal_response_utility(game, c, lam)
+        if value > best_v:
+            best_c, best_v = c, value
+    sol = make_solution(
+        game,
+        f"quantal-response({lam:g})",
+        best_c,
+        pool_coverage=best_c,
+        schedule_probabilities=(None,) * len(game.resources),
+        runtime_s=time.perf_counter() - start_time,
+        notes=(f"expected utility {best_v:.6g} against a quantal-response attacker",),
+    )
+    return RobustSolution(sol, float(lam), best_v)
