@@ -14,7 +14,8 @@ from silkguard.protection import (
     multiple_lps,
     origami,
 )
-from silkguard.protection.game import attacker_utilities, make_solution
+from silkguard.protection.game import attacker_utilities
+from silkguard.protection.solution import make_solution
 from tests.protection.games import close, random_game, random_payoffs, random_schedule_game
 
 origami_module = importlib.import_module("silkguard.protection.origami")

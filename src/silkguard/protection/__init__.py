@@ -20,7 +20,6 @@ from silkguard.protection.game import (
     Payoffs,
     ResourceType,
     SecurityGame,
-    Solution,
     Target,
 )
 from silkguard.protection.origami import origami
@@ -42,6 +41,7 @@ from silkguard.protection.sampling import (
     realised_coverage,
     sample_plan,
 )
+from silkguard.protection.solution import Solution
 
 __all__ = [
     "Assignment",

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from silkguard.core.errors import InvalidInput
-from silkguard.protection.game import FloatArray, SecurityGame, Solution, make_solution
+from silkguard.protection.game import FloatArray, SecurityGame
+from silkguard.protection.solution import Solution, make_solution
 
 __all__ = ["evaluate", "static_coverage", "uniform_coverage"]
 

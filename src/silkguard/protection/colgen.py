@@ -32,7 +32,8 @@ from highspy._core import _Highs
 
 from silkguard.core.errors import InvalidInput
 from silkguard.protection._milp import INF, ModelBuilder, check_status
-from silkguard.protection.game import FloatArray, IntArray, SecurityGame, Solution, make_solution
+from silkguard.protection.game import FloatArray, IntArray, SecurityGame
+from silkguard.protection.solution import Solution, make_solution
 
 __all__ = ["column_generation"]
 

@@ -38,7 +38,8 @@ from silkguard.protection._milp import (
     coverage_for_responses,
     read_coverage,
 )
-from silkguard.protection.game import SecurityGame, Solution, make_solution
+from silkguard.protection.game import SecurityGame
+from silkguard.protection.solution import Solution, make_solution
 
 __all__ = ["eraser"]
 

@@ -33,14 +33,8 @@ import time
 import numpy as np
 
 from silkguard.core.errors import InvalidInput
-from silkguard.protection.game import (
-    TIE_TOL,
-    FloatArray,
-    IntArray,
-    SecurityGame,
-    Solution,
-    make_solution,
-)
+from silkguard.protection.game import TIE_TOL, FloatArray, IntArray, SecurityGame
+from silkguard.protection.solution import Solution, make_solution
 
 __all__ = ["origami", "origami_coverage"]
 

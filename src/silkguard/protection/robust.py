@@ -33,12 +33,11 @@ from silkguard.protection._milp import INF, ModelBuilder, add_coverage_block, re
 from silkguard.protection.game import (
     FloatArray,
     SecurityGame,
-    Solution,
     attacker_utilities,
     defender_utilities,
-    make_solution,
 )
 from silkguard.protection.origami import origami
+from silkguard.protection.solution import Solution, make_solution
 
 __all__ = [
     "RobustSolution",

@@ -36,7 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from silkguard.core.errors import InvalidInput
-from silkguard.protection.game import FloatArray, IntArray, Solution
+from silkguard.protection.game import FloatArray, IntArray
+from silkguard.protection.solution import Solution
 
 __all__ = [
     "Assignment",
