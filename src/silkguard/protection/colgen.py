@@ -184,15 +184,18 @@ def _read(
 
 
 def _best_for_target(
-    game: SecurityGame, pricing: _Pricing, target: int
+    game: SecurityGame, pricing: _Pricing, target: int, *, feasible: bool
 ) -> tuple[FloatArray, FloatArray, list[FloatArray | None]] | None:
     """Phase 1 (is ``target`` a possible best response?) then phase 2 (the defender's best
-    coverage given that it is), in one warm-started HiGHS model."""
+    coverage given that it is), in one warm-started HiGHS model. ``feasible``: the active
+    schedules are known to admit a coverage where ``target`` is a best response (phase 1 is
+    skipped)."""
     master = _build_master(game, pricing, target)
-    if not _generate(game, pricing, master, "column generation phase 1", maximize=False):
-        return None
-    if _read(game, pricing, master)[0] > 1e-7:
-        return None  # no coverage makes the target a best response
+    if not feasible:
+        if not _generate(game, pricing, master, "column generation phase 1", maximize=False):
+            return None
+        if _read(game, pricing, master)[0] > 1e-7:
+            return None  # no coverage makes the target a best response
     assert master.slack is not None
     h = master.h
     k = master.slack.size
@@ -286,7 +289,10 @@ def column_generation(game: SecurityGame) -> Solution:
     pricing = _Pricing(_incidence(game), [[] for _ in game.resources])
     minimax = _build_master(game, pricing, None)
     _generate(game, pricing, minimax, "column generation minimax LP", maximize=False)
-    x_low = _read(game, pricing, minimax)[0]
+    x_low, minimax_cov, _, _ = _read(game, pricing, minimax)
+    u_minimax = pay.attacker_uncovered - minimax_cov * pay.attacker_loss
+    # targets the minimax coverage already makes best responses need no phase 1
+    in_attack_set = u_minimax >= u_minimax.max() - 1e-9 * max(1.0, abs(x_low))
     tol = 1e-9 * max(1.0, abs(x_low))
     reach = np.clip((pay.attacker_uncovered - x_low) / pay.attacker_loss, 0.0, 1.0)
     bound = pay.defender_uncovered + reach * pay.defender_gain
@@ -296,7 +302,7 @@ def column_generation(game: SecurityGame) -> Solution:
     for j in (int(t) for t in candidates):
         if best is not None and bound[j] <= best[0] + 1e-12:
             break
-        found = _best_for_target(game, pricing, j)
+        found = _best_for_target(game, pricing, j, feasible=bool(in_attack_set[j]))
         if found is None:
             continue
         cov, pool, probs = found
