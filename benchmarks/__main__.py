@@ -11,6 +11,7 @@ from benchmarks import (
     fanout_speed,
     import_gtd,
     jobs_throughput,
+    protection_speed,
     risk_backtest,
     route_speed,
     sepp_speed,
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "webhook": lambda _a: webhook_delivery.run(),
     "fanout": lambda _a: fanout_speed.run(),
     "jobs": lambda _a: jobs_throughput.run(),
+    "protection": lambda _a: protection_speed.run(),
 }
 
 
