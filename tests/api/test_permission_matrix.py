@@ -971,6 +971,28 @@ ROUTES: tuple[RouteCase, ...] = (
         200,
     ),
     RouteCase(
+        "GET",
+        _p("/plans/sites"),
+        Permission.PLAN_READ,
+        lambda o, _r, _g: (
+            o.site(CALLER_ORG),
+            o.site(CALLER_ORG),
+            Call("GET", _p("/plans/sites?teams=1")),
+        )[2],
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/plans/sites/calendar"),
+        Permission.PLAN_MANAGE,
+        lambda o, _r, _g: (
+            o.site(CALLER_ORG),
+            o.site(CALLER_ORG),
+            Call("POST", _p("/plans/sites/calendar?teams=1&days=3&seed=7")),
+        )[2],
+        200,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(

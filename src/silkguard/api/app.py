@@ -23,6 +23,7 @@ from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
 from silkguard.api.routes import movements as movement_routes
 from silkguard.api.routes import people as people_routes
+from silkguard.api.routes import plans as plan_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import sites as site_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(people_routes.positions_router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(plan_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.self_router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.public_router, prefix=API_PREFIX, responses=common)
     return app

@@ -11,6 +11,7 @@ from silkguard.cli.imports import import_app
 from silkguard.cli.incidents import incidents_app
 from silkguard.cli.movements import movements_app
 from silkguard.cli.network import network_app
+from silkguard.cli.plan import plan_app
 from silkguard.cli.positions import positions_app
 from silkguard.cli.risk import risk_app
 from silkguard.cli.route import route_command
@@ -25,6 +26,7 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(network_app, name="network")
 app.add_typer(movements_app, name="movements")
 app.add_typer(positions_app, name="positions")
+app.add_typer(plan_app, name="plan")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")

@@ -42,7 +42,8 @@ AsUser = Annotated[str, typer.Option("--as", help="Act as this user (username)."
 MovementArg = Annotated[str, typer.Argument(help="Movement id.")]
 
 
-def _principal(session: Session, username: str) -> Principal:
+def principal_for(session: Session, username: str) -> Principal:
+    """The principal a ``--as USERNAME`` option names (disabled users are refused)."""
     user = auth_service.get_user_by_username(session, username=username)
     if not user.is_active:
         msg = f"user {username!r} is disabled"
@@ -115,7 +116,7 @@ def request_command(
     with unit_of_work() as session:
         m = movements.request_movement(
             session,
-            principal=_principal(session, as_user),
+            principal=principal_for(session, as_user),
             origin=origin,
             destination=destination,
             via=via or [],
@@ -132,7 +133,7 @@ def request_command(
 
 def _act(name: str, username: str, movement: str, **extra: Any) -> None:
     with unit_of_work() as session:
-        principal = _principal(session, username)
+        principal = principal_for(session, username)
         action = getattr(movements, name)
         result = action(session, principal=principal, movement_id=_id(movement), **extra)
         m = (
@@ -186,7 +187,7 @@ def show_command(
 ) -> None:
     """One movement: route, assessment, decision; with --json the complete record."""
     with unit_of_work() as session:
-        principal = _principal(session, as_user)
+        principal = principal_for(session, as_user)
         m = movements.get_movement(session, principal=principal, movement_id=_id(movement))
         if json_out:
             record = movements.movement_record(session, movement_id=m.id)
@@ -199,7 +200,7 @@ def show_command(
 def board_command(as_user: AsUser) -> None:
     """The movements board: every movement you may see, by state."""
     with unit_of_work() as session:
-        principal = _principal(session, as_user)
+        principal = principal_for(session, as_user)
         table = Table("id", "from", "to", "departs (UTC)", "state", "decision", title="Movements")
         for m in movements.list_movements(session, principal=principal):
             decision: dict[str, Any] = m.decision or {}
@@ -242,7 +243,7 @@ def policy_command(
     """Show the organisation's movement policy in force, or put a newer revision in force
     (admins only; the file's ``revision`` must be higher than the stored one)."""
     with unit_of_work() as session:
-        principal = _principal(session, as_user)
+        principal = principal_for(session, as_user)
         if file is not None:
             if not allowed(Role(principal.role), Permission.MOVEMENT_POLICY):
                 msg = f"the role {principal.role!r} may not {Permission.MOVEMENT_POLICY.value}"

@@ -1,0 +1,119 @@
+"""``silkguard plan solve|sample|explain``: randomised guard coverage of an organisation's
+sites (a Stackelberg security game solved exactly), explained, and drawn into calendars."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from silkguard.auth.roles import Permission, Role, allowed
+from silkguard.cli.movements import principal_for
+from silkguard.cli.store import unit_of_work
+from silkguard.core.access import Principal
+from silkguard.core.errors import NotFound, PermissionDenied
+from silkguard.protection import service as planner
+
+__all__ = ["plan_app"]
+
+plan_app = typer.Typer(help="Protection planner: randomised guard coverage.", no_args_is_help=True)
+_console = Console(width=160)
+AsUser = Annotated[str, typer.Option("--as", help="Act as this user (username).")]
+
+
+def _who(session: Session, username: str, perm: Permission) -> Principal:
+    principal = principal_for(session, username)
+    if not allowed(Role(principal.role), perm):
+        msg = f"the role {principal.role!r} may not {perm.value}"
+        raise PermissionDenied(msg)
+    return principal
+
+
+Teams = Annotated[int, typer.Option("--teams", min=1, help="Guard teams available per day.")]
+
+
+@plan_app.command("solve")
+def solve_command(
+    as_user: AsUser,
+    teams: Teams,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The optimal coverage of each site and why (nothing is stored)."""
+    with unit_of_work() as session:
+        who = _who(session, as_user, Permission.PLAN_READ)
+        plan = planner.plan_sites(session, principal=who, teams=teams)
+        rows = plan.rows()
+    if json_out:
+        typer.echo(json.dumps({"teams": teams, "sites": rows}, indent=1))
+        return
+    table = Table(
+        "site",
+        "level",
+        "people",
+        "crit.",
+        "consequence",
+        "coverage",
+        title=f"{teams} guard team(s)",
+    )
+    for r in rows:
+        table.add_row(
+            str(r["site"]),
+            str(r["level"]),
+            str(r["headcount"]),
+            str(r["criticality"]),
+            f"{r['consequence']:.2f}",
+            f"{r['coverage']:.3f}",
+        )
+    _console.print(table)
+    _console.print(f"defender's expected loss if attacked: {-plan.solution.defender_utility:.3f}")
+
+
+@plan_app.command("explain")
+def explain_command(
+    site: Annotated[str, typer.Argument(help="Site slug.")], as_user: AsUser, teams: Teams
+) -> None:
+    """Why one site gets the coverage it gets."""
+    with unit_of_work() as session:
+        who = _who(session, as_user, Permission.PLAN_READ)
+        plan = planner.plan_sites(session, principal=who, teams=teams)
+    for row in plan.rows():
+        if row["slug"] == site:
+            _console.print(f"{row['site']}: threat level {row['level']} ({row['level_reason']})")
+            _console.print(
+                f"  consequence {row['consequence']:.2f} = criticality {row['criticality']} x "
+                f"(1 + ln(1 + {row['headcount']} people))"
+            )
+            _console.print(f"  {row['why']}")
+            return
+    msg = f"no site {site!r} of yours; `silkguard plan solve` lists them"
+    raise NotFound(msg)
+
+
+@plan_app.command("sample")
+def sample_command(
+    as_user: AsUser,
+    teams: Teams,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days to plan.")] = 7,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed (default: fresh; recorded in the audit).")
+    ] = None,
+) -> None:
+    """A calendar of the next days for each team, drawn from the optimal coverage."""
+    with unit_of_work() as session:
+        plan, cal = planner.sample_sites(
+            session,
+            principal=_who(session, as_user, Permission.PLAN_MANAGE),
+            teams=teams,
+            days=days,
+            seed=seed,
+        )
+        names = [t.site.name for t in plan.targets]
+    table = Table("date", "team", "site", title=f"Guard calendar (seed {cal.seed})")
+    for _day, when, a in cal.rows():
+        where = ", ".join(names[t] for t in a.targets) or "reserve"
+        table.add_row(str(when), str(a.unit + 1), where)
+    _console.print(table)
