@@ -61,6 +61,7 @@ __all__ = [
     "cancel_escort",
     "close_alert",
     "deliver",
+    "delivery_keys",
     "fan_out",
     "fire_due_escorts",
     "get_alert",
@@ -465,6 +466,17 @@ def _escalate(session: Session, d: Delivery, person: Person, at: datetime) -> li
             continue  # already queued by an earlier run
         return [nxt.id]
     return []
+
+
+def delivery_keys(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Each delivery's idempotency key, ``alert:person:channel:purpose`` (unique across
+    databases, unlike the row id)."""
+    rows = session.execute(
+        select(
+            Delivery.id, Delivery.alert_id, Delivery.person_id, Delivery.channel, Delivery.purpose
+        ).where(Delivery.id.in_(list(ids)))
+    ).all()
+    return {i: f"{a}:{p}:{c}:{u}" for i, a, p, c, u in rows}
 
 
 def queued_deliveries(session: Session, *, alert_id: uuid.UUID | None = None) -> list[int]:

@@ -58,11 +58,15 @@ class Deployment:
         return self.runner
 
     def enqueue_deliveries(self, delivery_ids: Sequence[int]) -> None:
-        """Queue one job per delivery, keyed by the delivery id (so it runs once)."""
-        if delivery_ids and self.runner is not None:
-            self.runner.enqueue_many(
-                "alerts.deliver", [(f"delivery:{d}", {"delivery_id": d}) for d in delivery_ids]
-            )
+        """Queue one job per delivery, keyed by the delivery's own key (so it runs once)."""
+        if not delivery_ids or self.runner is None:
+            return
+        with self.factory() as session:
+            keys = alerts.delivery_keys(session, delivery_ids)
+        self.runner.enqueue_many(
+            "alerts.deliver",
+            [(f"delivery:{keys[d]}", {"delivery_id": d}) for d in delivery_ids if d in keys],
+        )
 
     # -- the jobs ------------------------------------------------------------------------------
 
