@@ -67,6 +67,7 @@ _REGIONS = {
 }
 _NO_PERPETRATOR = frozenset({"", "unknown", "unk", "n/a", "none"})
 _MAX_COUNT = 100_000
+_ACRONYMS = {"ied": "IED", "vbied": "VBIED", "ngo": "NGO"}
 
 
 def stix_id(kind: str, silkguard_id: uuid.UUID | str) -> str:
@@ -155,9 +156,14 @@ def _incident_name(inc: ShareableIncident) -> str:
         DatePrecision.YEAR: f"{local:%Y}",
         DatePrecision.MONTH: f"{local:%Y-%m}",
     }.get(inc.date_precision, f"{local:%Y-%m-%d}")
-    attack = inc.attack_type.value.replace("_", " ")
-    target = inc.target_type.value.replace("_", " ")
-    return f"{attack.capitalize()} against {target}, {where}, {when}"
+    attack = _words(inc.attack_type.value)
+    return (
+        f"{attack[:1].upper()}{attack[1:]} against {_words(inc.target_type.value)}, {where}, {when}"
+    )
+
+
+def _words(value: str) -> str:
+    return " ".join(_ACRONYMS.get(word, word) for word in value.split("_"))
 
 
 def _incident_extension(inc: ShareableIncident, occurred: str) -> dict[str, Any]:
