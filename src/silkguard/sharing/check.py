@@ -10,6 +10,7 @@ agree. ``None`` and empty lists count as absent, as in ``stix2``."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -18,7 +19,10 @@ from typing import Any
 __all__ = ["check_object", "parse_timestamp"]
 
 _TYPE = re.compile(r"^[a-z][a-z0-9-]{1,248}[a-z0-9]$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_ID = re.compile(
+    r"^([a-z][a-z0-9-]{1,248}[a-z0-9])--"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+)
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?Z$")
 
 # Cyber-observable types have neither created/modified nor a mandatory spec_version.
@@ -49,8 +53,11 @@ _NO_MODIFIED = frozenset({"marking-definition"})
 
 def parse_timestamp(value: object) -> datetime | None:
     """A STIX timestamp (``2024-03-26T08:00:00.000Z``) as an aware UTC datetime, else None."""
-    if not isinstance(value, str):
-        return None
+    return _parse_timestamp(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the objects of one incident share their timestamps
+def _parse_timestamp(value: str) -> datetime | None:
     match = _TIMESTAMP.match(value)
     if match is None:
         return None
@@ -61,15 +68,17 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
 
 
-def _is_id(value: object, prefix: str | tuple[str, ...] | None = None) -> bool:
+def _is_id(value: object, prefix: str | None = None) -> bool:
     if not isinstance(value, str):
         return False
-    head, sep, tail = value.partition("--")
-    if not sep or _UUID.match(tail) is None or _TYPE.match(head) is None:
-        return False
-    if prefix is None:
-        return True
-    return head == prefix if isinstance(prefix, str) else head in prefix
+    kind = _id_type(value)
+    return kind is not None and (prefix is None or kind == prefix)
+
+
+@functools.lru_cache(maxsize=1 << 12)  # refs to markings and identities repeat
+def _id_type(value: str) -> str | None:
+    match = _ID.match(value)
+    return None if match is None else match.group(1)
 
 
 def _present(obj: Mapping[str, Any], name: str) -> bool:
@@ -78,11 +87,12 @@ def _present(obj: Mapping[str, Any], name: str) -> bool:
 
 
 def _text(obj: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    if not _present(obj, name):
+    value = obj.get(name)
+    if value.__class__ is str:
+        return None
+    if value is None or value == []:
         return f"required property {name!r} is missing" if required else None
-    if not isinstance(obj[name], str):
-        return f"property {name!r} must be a string"
-    return None
+    return f"property {name!r} must be a string"
 
 
 def _refs(obj: Mapping[str, Any], name: str, prefix: str | None, *, required: bool) -> str | None:
@@ -245,12 +255,17 @@ def _common(obj: Mapping[str, Any], kind: str) -> str | None:
             return "required property 'modified' is missing or not a STIX timestamp"
         if modified < created:
             return "modified is earlier than created"
-    return (
-        _ref(obj, "created_by_ref", "identity", required=False)
-        or _refs(obj, "object_marking_refs", "marking-definition", required=False)
-        or _number(obj, "confidence", 0, 100)
-        or _extensions(obj)
-    )
+    if "created_by_ref" in obj and (
+        reason := _ref(obj, "created_by_ref", "identity", required=False)
+    ):
+        return reason
+    if "object_marking_refs" in obj and (
+        reason := _refs(obj, "object_marking_refs", "marking-definition", required=False)
+    ):
+        return reason
+    if "confidence" in obj and (reason := _number(obj, "confidence", 0, 100)):
+        return reason
+    return _extensions(obj) if "extensions" in obj else None
 
 
 def _extensions(obj: Mapping[str, Any]) -> str | None:
@@ -268,11 +283,12 @@ def check_object(obj: object) -> str | None:
     """Why ``obj`` is not a usable STIX 2.1 object, or None when it is."""
     if not isinstance(obj, dict):
         return "not a JSON object"
-    kind = obj.get("type")
-    if not isinstance(kind, str) or _TYPE.match(kind) is None:
-        return f"type {kind!r} is missing or not a STIX type name"
-    if not _is_id(obj.get("id"), kind):
-        return f"id {obj.get('id')!r} is not '{kind}--' followed by an RFC 4122 UUID"
+    kind, oid = obj.get("type"), obj.get("id")
+    match = _ID.match(oid) if isinstance(oid, str) else None
+    if match is None or match.group(1) != kind:
+        if not isinstance(kind, str) or _TYPE.match(kind) is None:
+            return f"type {kind!r} is missing or not a STIX type name"
+        return f"id {oid!r} is not '{kind}--' followed by an RFC 4122 UUID"
     if kind in _OBSERVABLES:
         return None
     if reason := _common(obj, kind):

@@ -110,11 +110,25 @@ class _Bundle:
     default_tlp: TLP
     links: dict[str, list[tuple[bool, str, str]]] = field(default_factory=dict)
 
+    tlps: dict[tuple[str, ...], TLP] = field(default_factory=dict)
+    orgs: dict[object, OrganisationRef | None] = field(default_factory=dict)
+
     def tlp(self, obj: Mapping[str, Any]) -> TLP:
-        found = tlp_of_refs(obj.get("object_marking_refs") or (), self.markings)
-        return self.default_tlp if found is None else found
+        refs = tuple(obj.get("object_marking_refs") or ())
+        tlp = self.tlps.get(refs)
+        if tlp is None:
+            found = tlp_of_refs(refs, self.markings)
+            tlp = self.tlps[refs] = self.default_tlp if found is None else found
+        return tlp
 
     def organisation(self, ref: object) -> OrganisationRef | None:
+        if ref is None:
+            return None
+        if ref not in self.orgs:
+            self.orgs[ref] = self._organisation(ref)
+        return self.orgs[ref]
+
+    def _organisation(self, ref: object) -> OrganisationRef | None:
         identity = self.by_id.get(ref) if isinstance(ref, str) else None
         if identity is None or identity["type"] != "identity" or ref == SYSTEM_IDENTITY_ID:
             return None
@@ -155,12 +169,12 @@ def _check_ours(obj: Mapping[str, Any]) -> str | None:
 
 
 def _enum(enum: type[E], ext: Mapping[str, Any], name: str) -> E:
-    try:
-        return enum(ext[name])
-    except (KeyError, ValueError, TypeError):
+    member = enum._value2member_map_.get(ext.get(name))
+    if member is None:
         accepted = ", ".join(m.value for m in enum)
         msg = f"silkguard extension: {name} {ext.get(name)!r} is not one of {accepted}"
-        raise _Bad(msg) from None
+        raise _Bad(msg)
+    return member  # type: ignore[return-value]
 
 
 def _extension_fields(ext: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -226,16 +240,14 @@ def _field_value(name: str, value: object) -> object:
 def _source(item: object) -> SharedSource:
     if not isinstance(item, dict):
         raise _Bad("silkguard extension: each of sources must be an object")
-    text = {}
-    for name in ("title", "url", "external_id"):
-        value = item.get(name)
-        if value is not None and not isinstance(value, str):
-            raise _Bad(f"silkguard extension: sources[].{name} must be a string")
-        text[name] = value
+    title, url, external_id = item.get("title"), item.get("url"), item.get("external_id")
     extra = item.get("extra", {})
+    if not all(isinstance(v, str | None) for v in (title, url, external_id)):
+        raise _Bad("silkguard extension: sources[].title, url and external_id must be strings")
     if not isinstance(extra, dict):
         raise _Bad("silkguard extension: sources[].extra must be an object")
-    return SharedSource(kind=_enum(SourceKind, item, "kind"), extra=extra, **text)
+    kind = _enum(SourceKind, item, "kind")
+    return SharedSource(kind, title=title, url=url, external_id=external_id, extra=extra)
 
 
 def _own_incident(obj: dict[str, Any], ours: dict[str, Any], ctx: _Bundle) -> ShareableIncident:
