@@ -258,6 +258,9 @@ def _own_incident(obj: dict[str, Any], ours: dict[str, Any], ctx: _Bundle) -> Sh
         extra["extensions"] = others
     if unknown_ext:
         extra.setdefault("extensions", {})[EXTENSION_ID] = unknown_ext
+    organisation = ctx.organisation(obj.get("created_by_ref"))
+    if organisation is None and "created_by_ref" in obj:  # its identity is not in the bundle
+        extra["created_by_ref"] = obj["created_by_ref"]
     if extra:  # unmapped properties added on the way: kept on a record of this bundle
         kept = SharedSource(SourceKind.STIX, title=obj["name"], external_id=obj["id"], extra=extra)
         fields["sources"] = (*fields["sources"], kept)
@@ -267,7 +270,7 @@ def _own_incident(obj: dict[str, Any], ours: dict[str, Any], ctx: _Bundle) -> Sh
         updated_at=_time(obj, "modified"),
         tlp=ctx.tlp(obj),
         summary=obj.get("description"),
-        organisation=ctx.organisation(obj.get("created_by_ref")),
+        organisation=organisation,
         **fields,
     )
 
