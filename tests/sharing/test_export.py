@@ -172,3 +172,15 @@ def test_one_organisation_under_two_names_is_refused() -> None:
 def test_the_same_record_twice_is_refused() -> None:
     with pytest.raises(InvalidInput, match="exported twice"):
         export_bundle(incidents=[samples.BESHAM, samples.BESHAM])
+
+
+def test_ids_are_the_documented_uuid5() -> None:
+    import uuid
+
+    from silkguard.sharing.extension import NAMESPACE
+
+    rng = random.Random(3)
+    for _ in range(200):
+        sid = uuid.UUID(int=rng.getrandbits(128), version=4)
+        expected = uuid.uuid5(NAMESPACE, f"incident:{sid}")
+        assert incident_stix_id(sid) == f"incident--{expected}"
