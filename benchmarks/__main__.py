@@ -15,13 +15,14 @@ from benchmarks import (
     risk_backtest,
     route_speed,
     sepp_speed,
+    stix_speed,
     webhook_delivery,
 )
 
 # name -> how to run it with the parsed arguments, in the order a full run takes them
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "import": lambda a: import_gtd.run(rows=a.rows),
-    "api": lambda a: api_load.run(rows=a.incidents, postgres=a.postgres or None),
+    "api": lambda a: api_load.run(rows=a.incidents or 200_000, postgres=a.postgres or None),
     "backtest": lambda _a: risk_backtest.run(),
     "sepp": lambda _a: sepp_speed.run(),
     "route": lambda _a: route_speed.run(),
@@ -29,13 +30,19 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "fanout": lambda _a: fanout_speed.run(),
     "jobs": lambda _a: jobs_throughput.run(),
     "protection": lambda _a: protection_speed.run(),
+    "stix": lambda a: stix_speed.run(incidents=a.incidents or stix_speed.INCIDENTS),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=500_000, help="rows in the generated GTD file")
-    parser.add_argument("--incidents", type=int, default=200_000, help="incidents for the API load")
+    parser.add_argument(
+        "--incidents",
+        type=int,
+        default=None,
+        help="incidents for the API load (default 200,000) and the STIX benchmark (100,000)",
+    )
     parser.add_argument("--only", choices=list(BENCHMARKS), help="run one benchmark")
     parser.add_argument(
         "--postgres",
