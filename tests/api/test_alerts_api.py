@@ -3,10 +3,15 @@ without login; a private one is not; an SOS needs a person linked to the caller.
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 
 from silkguard.alerts.cap_validate import validate_cap
+from silkguard.alerts.service import rollcall_token
 from silkguard.auth.roles import Role
+from silkguard.core.access import Principal
+from silkguard.core.clock import utcnow
+from silkguard.people import personnel
 from tests.api.conftest import World
 
 TEXT = {
@@ -59,3 +64,46 @@ def test_sos_needs_a_linked_person(fresh_world: World) -> None:
     )
     assert r.status_code == 403
     assert "not linked to a person" in r.json()["detail"]
+
+
+def test_the_roll_call_page_a_message_links_to(fresh_world: World) -> None:
+    w = fresh_world
+    factory = w.client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        who = Principal(
+            org_id=w.orgs["alpha"], role="admin", user_id=w.users[("alpha", Role.ADMIN)]
+        )
+        person = personnel.create_person(
+            session,
+            principal=who,
+            ref="page",
+            name="Page user",
+            device_id="tab-page",
+            location_consent=True,
+        )
+        session.commit()
+        person_id = person.id
+    w.client.post(
+        "/api/v1/positions",
+        json={
+            "positions": [
+                {"person": "tab-page", "at": utcnow().isoformat(), "lat": 25.13, "lon": 62.33}
+            ]
+        },
+        headers=w.headers("alpha", Role.MOVEMENT_CONTROLLER),
+    )
+    alert = _raise(w, public=False)
+    token = rollcall_token(w.settings.secret_key, uuid.UUID(str(alert["id"])), person_id)
+    page = w.client.get(f"/r/{token}")
+    assert page.status_code == 200
+    assert "我安全" in page.text
+    assert "<script" not in page.text
+    done = w.client.post(f"/r/{token}", data={"answer": "safe"})
+    assert done.status_code == 200
+    assert "Recorded" in done.text
+    board = w.client.get(
+        f"/api/v1/alerts/{alert['id']}/board", headers=w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    ).json()
+    assert board["safe"] == [str(person_id)]
+    bad = w.client.post("/r/not-a-token", data={"answer": "safe"})
+    assert bad.status_code == 404

@@ -25,6 +25,7 @@ from silkguard.api.routes import movements as movement_routes
 from silkguard.api.routes import people as people_routes
 from silkguard.api.routes import plans as plan_routes
 from silkguard.api.routes import risk as risk_routes
+from silkguard.api.routes import rollcall_page
 from silkguard.api.routes import sites as site_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
 from silkguard.core.db import make_engine, make_session_factory
@@ -116,4 +117,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plan_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.self_router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.public_router, prefix=API_PREFIX, responses=common)
+    app.include_router(rollcall_page.router)
     return app

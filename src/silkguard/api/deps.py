@@ -68,6 +68,8 @@ async def reject_nul_characters(request: Request) -> None:
             raise RequestValidationError(
                 [{"loc": ("query", name), "msg": _NUL_REASON, "type": "value_error"}]
             )
+    if "json" not in request.headers.get("content-type", "json"):
+        return  # forms and uploads are parsed by their route (reading here would consume them)
     body = await request.body()
     if b"\\u0000" not in body:  # a NUL can reach a JSON string only as this escape
         return
