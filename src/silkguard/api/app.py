@@ -30,6 +30,7 @@ from silkguard.api.routes import sites as site_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
 from silkguard.core.db import make_engine, make_session_factory
 from silkguard.core.settings import Settings, get_settings
+from silkguard.jobs import JobRunner
 from silkguard.worker import tasks as worker_tasks
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -63,10 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # pool. Starlette's default of 40 threads contending for the GIL costs more than it
         # overlaps: 4 threads served 60 % more searches per second than 40 (docs/benchmarks.md).
         to_thread.current_default_thread_limiter().total_tokens = cfg.threads_per_worker
+        runner = jobs()
         if not cfg.jobs_url:  # the embedded default runs the schedules here
             runner.start_scheduler()
         yield
         runner.close()
+        app.state.jobs = None  # a later start-up (tests restart apps) builds a new runner
         engine.dispose()
 
     app = FastAPI(
@@ -85,12 +88,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
     # background work (deliveries, reminders, overdue checks, purge): in this process by
     # default, on Dramatiq workers when SILKGUARD_JOBS_URL is set (docs/jobs.md)
-    deployment = worker_tasks.start(cfg, factory=app.state.session_factory)
-    runner = deployment.jobs
-    app.state.jobs = runner
+    app.state.jobs = None
+
+    def jobs() -> JobRunner:
+        if app.state.jobs is None:
+            deployment = worker_tasks.start(cfg, factory=app.state.session_factory)
+            app.state.jobs = deployment.jobs
+        runner: JobRunner = app.state.jobs
+        return runner
 
     def dispatch_alert(alert_id: uuid.UUID) -> None:
-        runner.enqueue("alerts.dispatch", alert_id=str(alert_id))
+        jobs().enqueue("alerts.dispatch", alert_id=str(alert_id))
 
     app.state.dispatch_alert = dispatch_alert
     install_problem_handlers(app)
