@@ -1,0 +1,242 @@
+"""How many were killed and injured, leaving out the attackers.
+
+Each casualty word ("killed", "martyred", "KIA", "zakhmi", "wounding") is an anchor. Its count
+is read from the object that follows an active verb ("killing two soldiers", "injured his
+son") or from the subject in front of a passive or sitrep form ("At least five people,
+including three policemen, were killed" -> 5; "two Chinese nationals and their driver were
+killed" -> 3; "2x FC pers KIA"; "Driver WIA" -> 1). Counts of attackers ("Two attackers were
+also killed", "killing four of them") are left out. Negated anchors ("koi mara nahi", "not
+hurt", "No casualties") give zero, which a positive count elsewhere overrides. Repeated
+mentions of one toll take the largest; "was also hit" adds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from silkguard.intake.draft import Span
+from silkguard.intake.numbers import COUNT_PATTERN, parse_count
+from silkguard.intake.text import is_negated, sentence_bounds
+
+__all__ = ["Casualties", "find_casualties"]
+
+_KILL = (
+    r"shot dead|gunned down|killed|killing|dead|martyred|died|slain|lost (?:their|his|her) lives?"
+    r"|(?-i:KIA)|maare gaye|mare gaye|mara gaya|mara|halak|jaan bahaq|jan bahaq|shaheed"
+    r"|succumbed"
+)
+_INJURE = (
+    r"injured|injuring|wounded|wounding|hurt|(?-i:WIA)|zakhmi|zakhm|chot|injuries|harmed"
+    r"|unharmed|unhurt|(?:was|were) (?:also )?hit"
+)
+_ANCHOR = re.compile(rf"\b(?:(?P<k>{_KILL})|(?P<i>{_INJURE}))\b", re.I)
+_ACTIVE = frozenset(
+    {"killing", "wounding", "injuring", "killed", "injured", "wounded", "shot dead", "gunned down"}
+)
+_ZERO_WORDS = frozenset({"unharmed", "unhurt"})
+_ZERO_BOTH = re.compile(
+    r"\b(?:no|nil|zero)\s+(?:\w+\s+)?(?:casualties|casualty|cas|losses|loss of life|"
+    r"fatalities)\b|\bkoi (?:jaani )?nuqsan nahi",
+    re.I,
+)
+_TOLL = re.compile(
+    rf"\bdeath toll\s+(?:\w+\s+){{0,2}}(?:to|at|reached)\s+(?P<count>{COUNT_PATTERN})\b", re.I
+)
+_PERSON = (
+    r"people|persons?|pers|personnel|pax|civs?|civilians?|others?|men|man|women|woman|"
+    r"child(?:ren)?|boys?|girls?|soldiers?|troops?|jawans?|policem[ae]n|cops?|constables?|"
+    r"officials?|officers?|guards?|workers?|labou?rers?|engineers?|nationals?|passengers?|staff|"
+    r"employees?|members?|pilgrims?|students?|teachers?|tourists?|villagers?|residents?|"
+    r"shopkeepers?|traders?|drivers?|helpers?|escorts?|surveyors?|technicians?|contractors?|"
+    r"supervisors?|victims?|sons?|daughters?|wife|brothers?|fathers?|elders?|leaders?|"
+    r"journalists?|doctors?|watchm[ae]n|sepoys?|crew|log|afraad|bande|mazdoor|FC|levies|rangers"
+)
+_ATTACKER = (
+    r"militants?|attackers?|terrorists?|insurgents?|assailants?|gunm[ae]n|bombers?|miscreants?|"
+    r"kidnappers?|suspects?|dacoits?|robbers?|dehshatgard|khawarij|khwarij"
+)
+_NOUN = rf"(?:{_PERSON}|{_ATTACKER})"
+_DETERMINER = r"a|an|the|his|her|their|its|our|hamar[ae]"
+_NP = re.compile(
+    rf"\b(?P<count>{COUNT_PATTERN}|{_DETERMINER})\b(?P<mid>(?:\s+[\w'’-]+){{0,3}}?)\s+"
+    rf"(?P<noun>{_NOUN})\b",
+    re.I,
+)
+_ATTACKER_RE = re.compile(rf"\b(?:{_ATTACKER})\b", re.I)
+_ADJACENT = re.compile(rf"(?P<count>{COUNT_PATTERN})(?:\s+[\w.]+){{0,2}}\s*$", re.I)
+_SINGULAR = re.compile(
+    r"\b(?:driver|guard|escort|soldier|policeman|constable|worker|engineer|supervisor|"
+    r"watchman|helper|passenger|civilian|official|officer|national)\s*$",
+    re.I,
+)
+_RIGHT_COUNT = re.compile(
+    rf"^\s+(?P<count>{COUNT_PATTERN})(?P<of>\s+of them)?(?=\s*[,.;]|\s+(?:and|others)\b|\s*$)",
+    re.I,
+)
+_BOUNDARY = re.compile(
+    r"[;:—|]|\s-\s|\b(?:when|after|as|while|but|whereas|because|kyunke)\b", re.I
+)
+_ASIDE = re.compile(
+    r"\([^)]*\)|,?\s*\b(?:including|among them|among whom|incl\.?)\s[^,]*(?:,|$)", re.I
+)
+_AND = re.compile(r"^\s*,?\s*(?:and|aur|along with|together with|as well as)\s*$", re.I)
+_PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+)?$", re.I)
+_NEG_AFTER = re.compile(r"^\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
+_WINDOW_CHARS = 140
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    kind: str  # "killed" or "injured"
+    count: int
+    additive: bool
+    span: Span
+
+
+@dataclass
+class Casualties:
+    """Counts found, with zero meaning the text says nobody; ``None`` when it does not say."""
+
+    killed: int | None = None
+    injured: int | None = None
+    spans: dict[str, Span] = field(default_factory=dict)
+    attackers_killed: bool = False
+
+
+def find_casualties(text: str) -> Casualties:
+    """Killed and injured stated in ``text`` (attackers excluded)."""
+    mentions: list[_Mention] = []
+    zeros: dict[str, Span] = {}
+    out = Casualties()
+    for s_start, s_end in sentence_bounds(text):
+        previous_end = s_start
+        for m in _ANCHOR.finditer(text, s_start, s_end):
+            kind = "killed" if m.group("k") else "injured"
+            word = m.group(0).lower()
+            span = Span(m.start(), m.end(), m.group(0))
+            if word in _ZERO_WORDS or _negated(text, m):
+                zeros.setdefault(kind, span)
+            else:
+                found = _count_for(text, m, word, max(previous_end, s_start), s_end)
+                if found == "attacker":
+                    out.attackers_killed = out.attackers_killed or kind == "killed"
+                elif found is not None:
+                    count, start, end, additive = found
+                    additive = additive or "also" in word
+                    mentions.append(_Mention(kind, count, additive, Span(start, end, text[start:end])))
+            previous_end = m.end()
+    for m in _ZERO_BOTH.finditer(text):
+        for kind in ("killed", "injured"):
+            zeros.setdefault(kind, Span(m.start(), m.end(), m.group(0)))
+    for m in _TOLL.finditer(text):
+        count = parse_count(m.group("count"))
+        if count is not None:
+            mentions.append(_Mention("killed", count, False, Span(m.start(), m.end(), m.group(0))))
+    for kind in ("killed", "injured"):
+        value, span = _total([x for x in mentions if x.kind == kind])
+        if value is None and kind in zeros:
+            value, span = 0, zeros[kind]
+        if value is not None and span is not None:
+            setattr(out, kind, value)
+            out.spans[kind] = span
+    return out
+
+
+def _negated(text: str, m: re.Match[str]) -> bool:
+    return is_negated(text, m.start()) or _NEG_AFTER.match(text, m.end()) is not None
+
+
+def _total(mentions: list[_Mention]) -> tuple[int | None, Span | None]:
+    base = [x for x in mentions if not x.additive]
+    extra = [x for x in mentions if x.additive]
+    if not mentions:
+        return None, None
+    best = max(base, key=lambda x: x.count) if base else None
+    total = (best.count if best else 0) + sum(x.count for x in extra)
+    return total, (best or extra[0]).span
+
+
+_Found = tuple[int, int, int, bool] | str | None  # (count, start, end, additive) or "attacker"
+
+
+def _count_for(text: str, m: re.Match[str], word: str, window_start: int, s_end: int) -> _Found:
+    """The count an anchor refers to, "attacker", or ``None`` when none is found."""
+    left_text = text[max(window_start, m.start() - _WINDOW_CHARS) : m.start()]
+    if word in _ACTIVE and not _PASSIVE_BEFORE.search(left_text):
+        right = _right_count(text, m.end(), s_end)
+        if isinstance(right, tuple):
+            return right[0], m.start(), right[1], False
+        if right is not None:
+            return right
+    found = _left_count(left_text)
+    if isinstance(found, tuple):
+        count, offset, additive = found
+        return count, m.start() - len(left_text) + offset, m.end(), additive
+    return found
+
+
+def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | None:
+    """``(count, end of its text)`` of the object after an active verb."""
+    right = text[start:s_end]
+    cut = _BOUNDARY.search(right)
+    right = right[: cut.start()] if cut else right
+    np = _NP.match(right.lstrip())
+    offset = len(right) - len(right.lstrip())
+    if np is not None:
+        if _ATTACKER_RE.search(np.group(0)):
+            return "attacker"
+        count = _np_count(np)
+        if count is not None:
+            return count, start + offset + np.end()
+    bare = _RIGHT_COUNT.match(right)
+    if bare is not None:
+        if bare.group("of"):
+            return "attacker"
+        count = parse_count(bare.group("count"))
+        if count is not None:
+            return count, start + bare.end()
+    return None
+
+
+def _left_count(left_text: str) -> tuple[int, int, bool] | str | None:
+    """``(count, offset in left_text, additive)`` of the subject before a passive form."""
+    cuts = list(_BOUNDARY.finditer(left_text))
+    window = left_text[cuts[-1].end() :] if cuts else left_text
+    start = len(left_text) - len(window)
+    additive = re.search(r"\balso\b", window, re.I) is not None
+    plain = _ASIDE.sub(lambda a: " " * len(a.group(0)), window)
+    nps = list(_NP.finditer(plain))
+    if nps:
+        first = nps[0]
+        if _ATTACKER_RE.search(first.group(0)):
+            return "attacker"
+        total = _np_count(first)
+        if total is None:
+            return None
+        previous = first
+        for nxt in nps[1:]:
+            if not _AND.match(plain[previous.end() : nxt.start()]):
+                break
+            if _ATTACKER_RE.search(nxt.group(0)):
+                break
+            total += _np_count(nxt) or 0
+            previous = nxt
+        return total, start + first.start(), additive
+    near = _ADJACENT.search(plain)
+    if near is not None:
+        count = parse_count(near.group("count"))
+        if count is not None:
+            return count, start + near.start(), additive
+    if _SINGULAR.search(plain):
+        return 1, start, additive
+    return None
+
+
+def _np_count(np: re.Match[str]) -> int | None:
+    word = np.group("count").lower()
+    noun = np.group("noun").lower()
+    if word in {"a", "an", "the", "his", "her", "its", "their", "our", "hamara", "hamari"}:
+        plural = noun.endswith(("s", "men", "people", "children", "staff", "personnel", "crew"))
+        return None if plural and word in {"the", "their", "our", "hamari"} else 1
+    return parse_count(word)
