@@ -26,7 +26,14 @@ MAX_TEXT_CHARS = 100_000
 MIN_LATIN_SHARE = 0.6
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+|\s[|]\s")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s[|]\s")
+#: Words whose full stop does not end a sentence ("nr. Panjgur", "Mr. Khan").
+_ABBREVIATIONS = frozenset(
+    {"nr", "mr", "mrs", "dr", "no", "st", "approx", "apprx", "lt", "col", "gen", "maj", "capt",
+     "sgt", "brig", "insp", "sp", "dsp", "asi", "si", "vs", "etc", "govt", "dist", "km", "e.g",
+     "i.e", "ref", "u.s", "u.k"}
+)  # fmt: skip
+_LAST_WORD = re.compile(r"([\w.]+)[.]$")
 _NEGATORS = re.compile(
     r"\b(?:no|not|nil|never|without|nobody|none|koi|nahi|nahin|na)\b[^.;:]{0,25}$", re.IGNORECASE
 )
@@ -82,6 +89,9 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
     bounds: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
+        last = _LAST_WORD.search(text, max(start, m.start() - 12), m.start())
+        if last is not None and last.group(1).lower() in _ABBREVIATIONS:
+            continue
         if m.start() > start:
             bounds.append((start, m.start()))
         start = m.end()

@@ -1,0 +1,224 @@
+"""Attack type and target type from phrase rules onto the controlled vocabularies.
+
+Rules are tried in order and the first that matches (not negated: "no shots fired", "no
+firing") wins, so the more specific kind comes first: a foiled plot before the bomb it would
+have used, a suicide car bomb before a car bomb, an IED before the shooting that followed it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+from silkguard.incidents.vocab import AttackType, TargetType
+from silkguard.intake.draft import Span
+from silkguard.intake.text import is_negated, sentence_bounds
+
+__all__ = ["ATTACK_RULES", "TARGET_RULES", "find_attack_type", "find_target_type"]
+
+E = TypeVar("E")
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_INFRA = r"(?:pylon|transmission (?:line|tower)|tower|pipeline|railway (?:track|line)|track|bridge|gas line)"
+
+ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
+    (
+        AttackType.PLOT_FOILED,
+        _rx(
+            r"\bfoil(?:ed|ing|s)?\b|\bthwart(?:ed|ing)?\b|\baverted\b|\bplanned attack\b|"
+            r"\bplanning (?:an |to )?attacks?\b|\bmeant for an attack\b|"
+            r"\bbefore (?:they|it) could\b|\bwere planning\b"
+        ),
+    ),
+    (AttackType.HIJACKING, _rx(r"\bhijack(?:ed|ing|ers?)?\b")),
+    (
+        AttackType.HOSTAGE_BARRICADE,
+        _rx(r"\b(?:held|holding|took|taken) (?:\w+ )?hostages?\b.{0,80}\b(?:holed up|barricad|siege)"),
+    ),
+    (
+        AttackType.KIDNAPPING,
+        _rx(
+            r"\bkidnap(?:ped|ping|pers?)?\b|\babduct(?:ed|ion|ing|ors?)?\b|\btaken hostage\b|"
+            r"\ble gaye\b|\buttha (?:kar )?le gaye\b|\bagwa\b|\bighwa\b|\bbandi bana"
+        ),
+    ),
+    (
+        AttackType.SUICIDE_VBIED,
+        _rx(
+            r"\bsuicide\W+(?:vbied|car|vehicle|truck|bomber rammed|car bomb)|"
+            r"\bvbied\b.{0,40}\bsuicide\b|\brammed (?:an? |his )?(?:explosive|car|vehicle)"
+        ),
+    ),
+    (
+        AttackType.SUICIDE_BOMBING,
+        _rx(
+            r"\bsuicide (?:bomb(?:er|ing)?|attack(?:er)?|blast|vest|jacket)\b|"
+            r"\bblew (?:himself|herself) up\b|\bfidayee?n?\b|\bkhudkush\b"
+        ),
+    ),
+    (
+        AttackType.VBIED,
+        _rx(
+            r"\bvbied\b|\bcar bomb\b|\bvehicle[- ]borne\b|\bexplosive[- ]laden "
+            r"(?:car|vehicle|truck|van)\b|\b(?:car|vehicle|truck) (?:packed|rigged|fitted|laden) "
+            r"with (?:\w+ )?explosives?"
+        ),
+    ),
+    (
+        AttackType.ARMED_ASSAULT,
+        _rx(
+            r"\bstorm(?:ed|ing)\b|\bcomplex attack\b|\bexchange of fire\b|\bgun ?battle\b|"
+            r"\brepulsed\b|\binfiltrat\w*|\bautomatic weapons\b|\bheavy weapons\b|"
+            r"\battacked (?:a|the) (?:\w+ )?(?:check ?post|post|camp|base|station|checkpoint)\b|"
+            r"\bsiege\b|\bcordoned off .{0,30} attackers\b"
+        ),
+    ),
+    (
+        AttackType.IED,
+        _rx(
+            r"\bieds?\b|\broadside (?:bomb|blast|device|explosion)\b|\bimprovised explosive\b|"
+            r"\bland ?mines?\b|\bremote[- ]control(?:led)? (?:bomb|device|blast|ied)\b|"
+            r"\bplanted (?:a |an )?(?:bomb|explosive|device)s?\b|\brigged with explosives\b|"
+            r"\bmagnetic (?:bomb|device)\b|\bsticky bomb\b|\bcommand wire\b|\bpressure plate\b|"
+            r"\bexplosive device\b|\bhit (?:a|an) (?:roadside )?(?:bomb|mine|ied)\b|"
+            rf"\b(?:blast|explosion|blew up|bombed)\b.{{0,60}}\b{_INFRA}\b|"
+            rf"\b{_INFRA}\b.{{0,30}}\b(?:blown up|blast|explosion)\b"
+        ),
+    ),
+    (AttackType.GRENADE, _rx(r"\bgrenades?\b|\bdasti bam\b")),
+    (
+        AttackType.ROCKET,
+        _rx(r"\brockets?\b|\bmortars?\b|\brpg\b|\bindirect fire\b|\b\d{2,3} ?mm\b|\bshelling\b"),
+    ),
+    (
+        AttackType.BOMBING,
+        _rx(
+            r"\bblasts?\b|\bexplosions?\b|\bexploded\b|\bbomb(?:s|ing|ed)?\b|\bexplosives? "
+            r"went off\b|\bwent off\b|\bdhamak[ae]\b|\bdetonat\w*"
+        ),
+    ),
+    (
+        AttackType.SABOTAGE,
+        _rx(
+            r"\bset (?:on )?fire\b|\bset ablaze\b|\btorch(?:ed|ing)\b|\barson\b|\bsabotage\b|"
+            r"\bjala (?:di|diye|din|diya)\b|\bag laga\w*|\baag laga\w*|\bburnt (?:down )?the\b|"
+            r"\bdamaged (?:a|the) (?:section of (?:a|the) )?(?:\w+ )?" + _INFRA
+        ),
+    ),
+    (
+        AttackType.ASSASSINATION,
+        _rx(r"\btarget(?:ed)? killing\b|\bassassinat\w*|\bhit squad\b"),
+    ),
+    (
+        AttackType.SHOOTING,
+        _rx(
+            r"\bshot\b|\bshoot\w*|\bfiring\b|\bopened fire\b|\bfired (?:at|on|upon|shots)\b|"
+            r"\bgunm[ae]n\b|\bgunfire\b|\bsmall[- ]arms\b|\bsniper\b|\bambush(?:ed)?\b|\bgoli\w*|"
+            r"\bfire ki\w*|\bGSW\b|\bgunshot\b"
+        ),
+    ),
+    (
+        AttackType.OTHER,
+        _rx(
+            r"\bknife\b|\bstabb?(?:ed|ing)\b|\bchaku\b|\bchhuri\b|\bstones?\b|\bstone[- ]pelting\b|"
+            r"\bpathrao\b|\bpelted\b|\bacid attack\b|\baxe\b"
+        ),
+    ),
+    (
+        AttackType.UNARMED_ASSAULT,
+        _rx(r"\bbeat(?:en|ing)? (?:up|him|them)\b|\bassaulted\b|\bmaar ?peet\b|\bthappar\b"),
+    ),
+]
+
+TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
+    (TargetType.CONSULATE, _rx(r"\bconsulate\b|\bembassy\b|\bhigh commission\b")),
+    (TargetType.HOTEL, _rx(r"\bhotel\b|\bguest ?house\b")),
+    (TargetType.AIRPORT, _rx(r"\bairport (?:terminal|building|security|perimeter)\b|\baircraft\b")),
+    (TargetType.PORT, _rx(r"\bport (?:admin|area|terminal|authority|complex|gate)\b|\bharbou?r\b|\bberth\b")),
+    (
+        TargetType.CONVOY,
+        _rx(
+            r"\bconvoy\b|\bescort(?:ed|ing)? (?:vehicle|vehicles|party)\b|\bmotorcade\b|"
+            r"\bgaariyan\b|\bgaari\b|\btravell?ing (?:to|from)\b|\bon (?:his|their) way\b|"
+            r"\bopened fire on (?:his|their|a|the) (?:car|vehicle|jeep)\b|\btheir vehicle\b"
+        ),
+    ),
+    (
+        TargetType.BUS,
+        _rx(r"\bbus\b|\bcoach\b|\bminibus\b|\bcoaster\b|\bvan\b|\bhiace\b|\bpassengers?\b"),
+    ),
+    (
+        TargetType.PROJECT_SITE,
+        _rx(
+            r"\bsite\b|\bconstruction camp\b|\bcamp office\b|\bproject\b|\bpower (?:plant|station)\b|"
+            r"\bplant\b|\bcompound\b|\bexcavators?\b|\bdumpers?\b|\bcontractor'?s?\b|"
+            r"\bworksite\b|\bdam\b|\bmine\b|\bcoal (?:field|block)\b|\blabou?r camp\b"
+        ),
+    ),
+    (
+        TargetType.POLICE,
+        _rx(
+            r"\bpolice (?:station|truck|van|mobile|post|check ?post|officials?|party|patrol|"
+            r"vehicle|personnel|constable)\b|\bpolicem[ae]n\b|\bcops?\b|\bconstables?\b|"
+            r"\bcheck ?post\b|\blevies\b|\bctd (?:office|personnel)\b"
+        ),
+    ),
+    (
+        TargetType.MILITARY,
+        _rx(
+            r"\bsoldiers?\b|\btroops\b|\bfc (?:camp|post|fort|personnel|vehicle|convoy|pers)\b|"
+            r"\bfrontier corps\b|\barmy\b|\bsecurity forces\b|\bcantonment\b|\bmilitary\b|"
+            r"\bcheckpoint\b|\bjawans?\b"
+        ),
+    ),
+    (TargetType.UTILITIES, _rx(rf"\b{_INFRA}\b|\bgrid station\b|\bgas (?:field|pipeline)\b")),
+    (TargetType.EDUCATION, _rx(r"\bschool\b|\bcollege\b|\buniversity\b|\bstudents?\b")),
+    (TargetType.RELIGIOUS, _rx(r"\bmosque\b|\bchurch\b|\bimambargah\b|\bshrine\b|\btemple\b")),
+    (TargetType.NGO, _rx(r"\bngo\b|\bpolio (?:worker|team|vaccinat\w+)\b|\baid workers?\b")),
+    (TargetType.MEDIA, _rx(r"\bjournalists?\b|\breporters? (?:was|were)\b|\bpress club\b")),
+    (TargetType.TELECOM, _rx(r"\bmobile phone company\b|\bcellular tower\b|\btelecom\b")),
+    (TargetType.TRANSPORT, _rx(r"\btrain\b|\brailway station\b|\btruck\b|\btanker\b|\bbowser\b")),
+    (TargetType.POLITICAL, _rx(r"\brally\b|\bpolitical\b|\bcandidate\b|\bmpa\b|\bmna\b")),
+    (
+        TargetType.CIVILIANS,
+        _rx(r"\bmarket\b|\bbazaar\b|\bshop(?:keeper)?\b|\bcivilians?\b|\bpeople\b|\bhouse\b"),
+    ),
+]
+
+
+def find_attack_type(text: str) -> tuple[AttackType, Span] | None:
+    """The first attack rule with an un-negated match in ``text``."""
+    return _first(ATTACK_RULES, text)
+
+
+def find_target_type(text: str, attack: Span | None = None) -> tuple[TargetType, Span] | None:
+    """The target the attack in ``attack`` was aimed at.
+
+    Un-negated matches of every target rule compete: one in the attack's sentence beats one
+    elsewhere (a later "convoy wapis camp" does not retarget a stoning of a coaster), then the
+    earlier rule, then the match nearer the attack words.
+    """
+    anchor = attack.start if attack is not None else 0
+    bounds = sentence_bounds(text)
+    home = next((b for b in bounds if b[0] <= anchor < b[1]), (0, len(text)))
+    best: tuple[tuple[bool, int, int], TargetType, Span] | None = None
+    for rank, (value, pattern) in enumerate(TARGET_RULES):
+        for m in pattern.finditer(text):
+            if is_negated(text, m.start()):
+                continue
+            key = (not home[0] <= m.start() < home[1], rank, abs(m.start() - anchor))
+            if best is None or key < best[0]:
+                best = (key, value, Span(m.start(), m.end(), m.group(0)))
+    return (best[1], best[2]) if best is not None else None
+
+
+def _first(rules: list[tuple[E, re.Pattern[str]]], text: str) -> tuple[E, Span] | None:
+    for value, pattern in rules:
+        for m in pattern.finditer(text):
+            if not is_negated(text, m.start()):
+                return value, Span(m.start(), m.end(), m.group(0))
+    return None
