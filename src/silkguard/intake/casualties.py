@@ -82,7 +82,7 @@ _ASIDE = re.compile(
 )
 _AND = re.compile(r"^\s*,?\s*(?:and|aur|along with|together with|as well as)\s*$", re.I)
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+)?$", re.I)
-_NEG_AFTER = re.compile(r"^\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
+_NEG_AFTER = re.compile(r"\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
 _WINDOW_CHARS = 140
 
 

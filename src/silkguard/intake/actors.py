@@ -1,0 +1,200 @@
+"""Who did it (only as the text says) and which foreign nationals were affected.
+
+A perpetrator is reported only when the text names a group: "claimed responsibility",
+"Claim: BLF", "claim by BLA" make it ``claimed``; "suspected", "blamed", "believed to be",
+"linked to" make it ``suspected``, as does a group named as the actor without either. "No
+group claimed" names nobody. Known groups get a canonical name (with a faction or
+"-linked" qualifier the text gives); :func:`perpetrator_key` lets evaluation compare names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from silkguard.intake.draft import PerpetratorStatus, Span
+from silkguard.intake.text import is_negated, sentence_bounds
+
+__all__ = [
+    "GROUPS",
+    "Nationals",
+    "Perpetrator",
+    "find_nationals",
+    "find_perpetrator",
+    "perpetrator_key",
+]
+
+#: key, canonical name, pattern (case-insensitive unless the abbreviation is upper case).
+GROUPS: list[tuple[str, str, str]] = [
+    ("ttp", "Tehrik-i-Taliban Pakistan (TTP)",
+     r"tehr[ei]e?k[- ]?[ei]?[- ]?taliban(?:[- ]e)? pakistan|(?-i:TTP)|pakistani taliban"),
+    ("bla", "Balochistan Liberation Army (BLA)",
+     r"baloch(?:istan)? liberation army|(?-i:BLA)"),
+    ("blf", "Balochistan Liberation Front (BLF)",
+     r"baloch(?:istan)? liberation front|(?-i:BLF)"),
+    ("bra", "Baloch Republican Army (BRA)", r"baloch republican army|(?-i:BRA)"),
+    ("brg", "Baloch Republican Guards (BRG)", r"baloch republican guards?|(?-i:BRG)"),
+    ("bnra", "Baloch Nationalist Army (BNA)", r"baloch nationalist army|(?-i:BNA)"),
+    ("bras", "Baloch Raji Aajoi Sangar (BRAS)", r"baloch raji aa?joi sangar|(?-i:BRAS)"),
+    ("sra", "Sindhudesh Revolutionary Army (SRA)",
+     r"sindhu ?desh revolutionary army|(?-i:SRA)"),
+    ("sdla", "Sindhudesh Liberation Army (SDLA)", r"sindhu ?desh liberation army|(?-i:SDLA)"),
+    ("iskp", "Islamic State Khorasan Province (ISKP)",
+     r"islamic state(?:[- ]khorasan(?: province)?)?|(?-i:IS-?KP?|ISIS|ISIL)|daesh|daish"),
+    ("jua", "Jamaat-ul-Ahrar (JuA)", r"jamaat[- ]ul[- ]ahrar|(?-i:JuA)"),
+    ("lej", "Lashkar-e-Jhangvi (LeJ)", r"lashkar[- ]e[- ]jhangvi|(?-i:LeJ)"),
+    ("lei", "Lashkar-e-Islam", r"lashkar[- ]e[- ]islam"),
+    ("jem", "Jaish-e-Muhammad (JeM)", r"jaish[- ]e[- ]mohamm?[ae]d|(?-i:JeM)"),
+    ("tjp", "Tehreek-e-Jihad Pakistan (TJP)", r"tehr[ei]e?k[- ]e[- ]jihad pakistan|(?-i:TJP)"),
+    ("hgb", "Hafiz Gul Bahadur group", r"hafiz gul bahadur"),
+    ("etim", "East Turkestan Islamic Movement (ETIM)",
+     r"east turkestan islamic (?:movement|party)|(?-i:ETIM)"),
+    ("jundallah", "Jundallah", r"jund ?allah"),
+    ("lashkar-e-khorasan", "Lashkar-e-Khorasan", r"lashkar[- ]e[- ]khorasan"),
+    ("taliban", "Taliban", r"taliban"),
+]  # fmt: skip
+_GROUP_RES = [(key, name, re.compile(rf"\b(?:{pat})\b", re.I)) for key, name, pat in GROUPS]
+_FACTION = re.compile(r"[\s-]*(?P<f>majeed (?:brigade|bde)|fateh squad|jeeyand)", re.I)
+_LINKED = re.compile(r"-?(?:linked|affiliated|backed)\b", re.I)
+_CLAIM = re.compile(r"\bclaim(?:ed|ing|s)?\b|\bresponsibility\b|\bowned\b", re.I)
+_NO_CLAIM = re.compile(
+    r"\bno (?:group|one|claim)\b|\bnobody\b|\b(?:not|yet to be) claimed\b|\bunclaimed\b", re.I
+)
+_DENIED = re.compile(r"\bden(?:ied|ies|y)\b|\brejected\b|\bdistanced\b", re.I)
+_SUSPECT = re.compile(
+    r"\bsuspect\w*|\bblam\w+|\bbelieved to\b|\blinked to\b|\baffiliated\b|\ballegedly\b|"
+    r"\bsaid to be\b|\bbelonged to\b|\bmembers? of\b|\bunverified\b",
+    re.I,
+)
+_UNNAMED_FACTION = re.compile(r"\b(?:a |an )?(?:local |splinter )?taliban (?:faction|group)", re.I)
+_INSIDER = re.compile(
+    r"\b(?:a|an|ek|one)\s+(?:\w+\s+)?(?P<role>worker|employee|guard|driver|labou?rer|cook)\b"
+    r"(?:\s+ne\b|\s+(?:attacked|stabbed|opened fire|shot))",
+    re.I,
+)
+
+NATIONALITIES: dict[str, str] = {
+    "chinese": "Chinese", "prc": "Chinese", "turkish": "Turkish", "turk": "Turkish",
+    "sri lankan": "Sri Lankan", "japanese": "Japanese", "korean": "Korean",
+    "american": "American", "british": "British", "russian": "Russian", "uzbek": "Uzbek",
+    "afghan": "Afghan", "iranian": "Iranian", "egyptian": "Egyptian", "german": "German",
+    "french": "French", "italian": "Italian", "australian": "Australian",
+    "canadian": "Canadian", "filipino": "Filipino", "nepali": "Nepali", "nepalese": "Nepali",
+    "bangladeshi": "Bangladeshi", "indian": "Indian", "tajik": "Tajik", "kazakh": "Kazakh",
+    "spanish": "Spanish", "polish": "Polish", "dutch": "Dutch", "swedish": "Swedish",
+    "norwegian": "Norwegian", "danish": "Danish", "czech": "Czech", "saudi": "Saudi",
+    "emirati": "Emirati", "malaysian": "Malaysian", "thai": "Thai", "vietnamese": "Vietnamese",
+}  # fmt: skip
+_NATIONALITY = re.compile(
+    r"\b(?P<n>" + "|".join(sorted(NATIONALITIES, key=len, reverse=True)) + r")\b"
+    r"(?!\s+(?:embassy|government|govt|consulate|foreign office|foreign ministry|authorities|"
+    r"ambassador|officials said|language|media|state media|president|premier|taliban|border))"
+    r"(?![\s-]+(?:backed|sponsored|proxies|proxy|agencies|intelligence))",
+    re.I,
+)
+_FOREIGN = re.compile(
+    r"\bforeign(?:ers?| nationals?| engineers?| staff| workers?| experts?| citizens?| "
+    r"employees?| tourists?| guests?)\b|\bexpat(?:riate)?s?\b|\bgora\b|\bgoray\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Perpetrator:
+    name: str
+    status: PerpetratorStatus
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Nationals:
+    affected: bool
+    nationalities: tuple[str, ...]
+    span: Span | None
+
+
+def find_perpetrator(text: str) -> Perpetrator | None:
+    """The group the text names as responsible, or ``None`` when it names none."""
+    best: tuple[int, Perpetrator] | None = None
+    for s_start, s_end in sentence_bounds(text):
+        sentence = text[s_start:s_end]
+        for found in _groups_in(text, s_start, s_end):
+            name, span = found
+            status = _status(sentence)
+            if status is None:
+                continue
+            rank = 2 if status == "claimed" else 1
+            if best is None or rank > best[0]:
+                best = (rank, Perpetrator(name, status, span))
+    if best is None:
+        insider = _INSIDER.search(text)
+        if insider is not None:
+            span = Span(insider.start(), insider.end(), insider.group(0))
+            return Perpetrator(f"insider ({insider.group('role').lower()})", "suspected", span)
+        return None
+    return best[1]
+
+
+def _groups_in(text: str, start: int, end: int) -> list[tuple[str, Span]]:
+    out: list[tuple[str, Span]] = []
+    taken: list[tuple[int, int]] = []
+    for key, name, pattern in _GROUP_RES:
+        for m in pattern.finditer(text, start, end):
+            if any(s <= m.start() < e for s, e in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            stop = m.end()
+            label = name
+            if key == "taliban":
+                unnamed = _UNNAMED_FACTION.search(text, max(start, m.start() - 20), end)
+                label = "Taliban faction (unnamed)" if unnamed else name
+            faction = _FACTION.match(text, stop, end)
+            if faction is not None:
+                label = f"{name} {faction.group('f').title().replace('Bde', 'Brigade')}"
+                stop = faction.end()
+            if _LINKED.match(text, stop, end):
+                label = f"{name}-linked group"
+            out.append((label, Span(m.start(), stop, text[m.start() : stop])))
+    return sorted(out, key=lambda x: x[1].start)
+
+
+def _status(sentence: str) -> PerpetratorStatus | None:
+    if _DENIED.search(sentence):
+        return None
+    claim = _CLAIM.search(sentence)
+    if claim is not None and not _NO_CLAIM.search(sentence):
+        if _SUSPECT.search(sentence) and "unverified" in sentence.lower():
+            return "suspected"
+        return "claimed"
+    if _NO_CLAIM.search(sentence):
+        return None
+    return "suspected"
+
+
+def find_nationals(text: str) -> Nationals:
+    """Whether foreign nationals were involved (hurt or not) and their nationalities."""
+    names: list[str] = []
+    first: Span | None = None
+    for m in _NATIONALITY.finditer(text):
+        if is_negated(text, m.start()):
+            continue
+        value = NATIONALITIES[m.group("n").lower()]
+        if value not in names:
+            names.append(value)
+        first = first or Span(m.start(), m.end(), m.group(0))
+    foreign = _FOREIGN.search(text)
+    if first is None and foreign is not None:
+        first = Span(foreign.start(), foreign.end(), foreign.group(0))
+    return Nationals(first is not None, tuple(names), first)
+
+
+def perpetrator_key(name: str | None) -> str:
+    """A comparison key: the known group's key ("ttp"), "unknown", or the folded name."""
+    if name is None or not name.strip() or name.strip().lower() in {"unknown", "none", "n/a"}:
+        return "unknown"
+    for key, _name, pattern in _GROUP_RES:
+        if pattern.search(name):
+            return key
+    if re.search(r"\binsider\b", name, re.I):
+        return "insider"
+    return " ".join(re.sub(r"[^\w]+", " ", name.lower()).split())
