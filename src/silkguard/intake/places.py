@@ -1,0 +1,239 @@
+"""Where it happened: place mentions matched against the gazetteer, the most specific chosen.
+
+Candidates are word sequences starting with a capital (any word in texts typed in lower
+case), matched exactly against the gazetteer's names and aliases, longest first; a sequence
+in a strong context ("near X", "in the X area", "nr X", a dateline) that matches nothing
+exactly is matched fuzzily (rapidfuzz), accepted only when its plain ratio to the place's name
+is high. Each mention is scored by what it names (a town beats a district, which beats a
+province) and by its context: event prepositions and Roman Urdu postpositions ("X ke paas")
+score highest, then datelines and report headers, then a town named in a road ("Dasu road",
+"Mastung bypass"), then bare mentions; the ends of a route ("Quetta-Taftan") score low, and
+origins and destinations ("belonged to X", "travelling to X", "diverted to X") lose. Roads
+(N-85, KKH, M-8, "Airport Road") are reported separately and never beat a town.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from silkguard.geo._gazetteer_data import read_districts, read_geonames_places, read_supplement
+from silkguard.geo._names import normalize_name
+from silkguard.geo.gazetteer import Candidate, Gazetteer, load_gazetteer
+from silkguard.intake.draft import Span
+
+__all__ = ["PlaceFinding", "PlaceMatcher", "find_road"]
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:\.[A-Za-z]+)*")
+_MAX_WORDS = 4
+_FUZZY_MIN_RATIO = 88.0
+_FUZZY_MIN_CHARS = 5
+_HEADER_CHARS = 60
+_KIND_SCORE = {"place": 3.0, "district": 2.0, "province": 0.5}
+_EVENT_BEFORE = re.compile(
+    r"\b(?:in|near|nr|at|outside|of|off|around|close to|outskirts of|vicinity of|"
+    r"area of|located in|on the outskirts of)\s+(?:the\s+)?$",
+    re.I,
+)
+_EVENT_AFTER = re.compile(
+    r"\s*(?:ke paas|ke pas|ke qareeb|ke kareeb|ke nazdeek|mein|main|me|pe|par|area|tehsil|"
+    r"town|city|village|bazaar|bazar)\b",
+    re.I,
+)
+_ROAD_AFTER = re.compile(r"\s*(?:road|rd|bypass|highway|hwy|chowk|crossing|tunnel)\b", re.I)
+_AWAY_BEFORE = re.compile(
+    r"\b(?:belong(?:ed|s|ing)? to|hail(?:ed|s|ing)? from|native of|natives? of|residents? of|"
+    r"travell?ing to|on (?:their|his|her|the) way to|going to|headed (?:to|for)|bound for|"
+    r"towards|trained in|taken to|shifted to|moved to|rushed to|diverted to|transferred to|"
+    r"brought to|returned to|deployed (?:mainly )?in|from|to)\s+(?:the\s+)?$",
+    re.I,
+)
+_ROUTE_NEXT = re.compile(r"\s?(?:->|-|–|→)\s?[A-Z]")
+_ROUTE_PREV = re.compile(r"[A-Za-z]\s?(?:->|-|–|→)\s?$")
+_HEADER_AFTER = re.compile(r"\s*(?:[,:|.(]|—|-\s)")
+_ROAD = re.compile(
+    r"\b(?:[NM]-?\d{1,3}|KKH|Karakoram (?:Highway|Hwy)|(?:Makran )?Coastal (?:Highway|Hwy)|"
+    r"RCD (?:Highway|Road)|Indus Highway|GT Road|Grand Trunk Road|"
+    r"[A-Z][a-z]+(?: [A-Z][a-z]+)? (?:Road|Highway|Motorway|Expressway))\b"
+)
+_COMMON = frozenset(
+    {"the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "from", "by", "with",
+     "no", "not", "he", "she", "it", "they", "we", "our", "his", "her", "their", "police",
+     "officials", "said", "road", "site", "camp", "area", "district", "city", "town", "main",
+     "ke", "ki", "ka", "ko", "ne", "se", "pe", "par", "hai", "tha", "the", "aur", "ek", "do",
+     "koi", "nahi", "abhi", "kal", "aaj", "raat", "bhai", "log", "hamari", "hamara", "gate"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceFinding:
+    """A chosen place and the gazetteer entry it matched."""
+
+    name: str
+    kind: str
+    province: str | None
+    district: str | None
+    latitude: float
+    longitude: float
+    span: Span
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    start: int
+    end: int
+    text: str
+
+
+class PlaceMatcher:
+    """Finds the place of an incident in a text; build one per process (it caches lookups)."""
+
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+        self._gazetteer = gazetteer or load_gazetteer()
+        self._exact = functools.lru_cache(maxsize=1 << 15)(self._exact_raw)
+        self._fuzzy = functools.lru_cache(maxsize=1 << 14)(self._fuzzy_raw)
+
+    def find(self, text: str) -> PlaceFinding | None:
+        """The most specific, best supported place mention in ``text``, or ``None``."""
+        mentions = self._mentions(text)
+        if not mentions:
+            return None
+        named = {m.name for m in mentions} | {m.district for m in mentions if m.kind == "place"}
+        scored = [
+            _with_bonus(m, 0.5 if m.kind == "place" and m.district in named - {m.name} else 0.0)
+            for m in mentions
+        ]
+        return max(scored, key=lambda m: (m.score, -m.span.start))
+
+    def _mentions(self, text: str) -> list[PlaceFinding]:
+        tokens = [_Token(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
+        lower_case = sum(t.text[0].isupper() for t in tokens) <= len(tokens) // 10
+        out: list[PlaceFinding] = []
+        i = 0
+        while i < len(tokens):
+            if not _may_start(tokens[i].text, lower_case=lower_case):
+                i += 1
+                continue
+            found = self._longest_match(text, tokens, i)
+            if found is None:
+                i += 1
+                continue
+            length, candidate, fuzzy = found
+            span = Span(tokens[i].start, tokens[i + length - 1].end, "")
+            span = Span(span.start, span.end, text[span.start : span.end])
+            score = _KIND_SCORE[candidate.kind] + _context_score(text, span) - 0.5 * fuzzy
+            out.append(
+                PlaceFinding(
+                    candidate.name,
+                    candidate.kind,
+                    candidate.province,
+                    candidate.district if candidate.kind == "place" else candidate.name,
+                    candidate.latitude,
+                    candidate.longitude,
+                    span,
+                    score,
+                )
+            )
+            i += length
+        return out
+
+    def _longest_match(
+        self, text: str, tokens: list[_Token], i: int
+    ) -> tuple[int, Candidate, bool] | None:
+        chunk = [tokens[i]]
+        for tok in tokens[i + 1 : i + _MAX_WORDS]:
+            if text[chunk[-1].end : tok.start].strip():
+                break
+            chunk.append(tok)
+        for length in range(len(chunk), 0, -1):
+            phrase = text[chunk[0].start : chunk[length - 1].end]
+            hit = self._exact(normalize_name(phrase))
+            if hit is not None:
+                return length, hit, False
+        if _strong_context(text, chunk[0].start):
+            for length in range(min(len(chunk), 2), 0, -1):
+                phrase = text[chunk[0].start : chunk[length - 1].end]
+                hit = self._fuzzy(normalize_name(phrase))
+                if hit is not None:
+                    return length, hit, True
+        return None
+
+    def _exact_raw(self, key: str) -> Candidate | None:
+        if not key or key in _COMMON:
+            return None
+        hits = self._gazetteer.forward(key, limit=5, min_score=100.0)
+        return _most_specific(hits)
+
+    def _fuzzy_raw(self, key: str) -> Candidate | None:
+        if len(key) < _FUZZY_MIN_CHARS or key.split()[0] in _COMMON:
+            return None
+        # plain ratio over whole names: partial matching finds "Gomal Zam Dam" in "Gomal"
+        best = process.extractOne(
+            key, _fuzzy_names(), scorer=fuzz.ratio, score_cutoff=_FUZZY_MIN_RATIO
+        )
+        return self._exact(best[0]) if best is not None else None
+
+
+@functools.cache
+def _fuzzy_names() -> list[str]:
+    """Normalised ASCII names and aliases of places and districts, for fuzzy matching."""
+    names: set[str] = set()
+    for place in [*read_geonames_places(), *read_supplement()]:
+        names.update(normalize_name(n) for n in (place.name, *place.aliases))
+    for district in read_districts():
+        names.update(normalize_name(n) for n in (district.district, *district.aliases))
+    return sorted(n for n in names if n.isascii() and len(n) >= _FUZZY_MIN_CHARS)
+
+
+def find_road(text: str) -> Span | None:
+    """The first road named in ``text`` (N-85, KKH, "Airport Road"), if any."""
+    m = _ROAD.search(text)
+    return Span(m.start(), m.end(), m.group(0)) if m else None
+
+
+def _most_specific(hits: list[Candidate]) -> Candidate | None:
+    if not hits:
+        return None
+    order = {"place": 0, "district": 1, "province": 2}
+    return min(hits, key=lambda h: (order[h.kind], -(h.population or 0)))
+
+
+def _may_start(word: str, *, lower_case: bool) -> bool:
+    if word.lower() in _COMMON:
+        return False
+    return word[0].isupper() or (lower_case and len(word) >= 4)
+
+
+def _strong_context(text: str, start: int) -> bool:
+    before = text[max(0, start - 25) : start]
+    return _EVENT_BEFORE.search(before) is not None
+
+
+def _context_score(text: str, span: Span) -> float:
+    before = text[max(0, span.start - 40) : span.start]
+    after = text[span.end : span.end + 20]
+    if _AWAY_BEFORE.search(before) and not _EVENT_BEFORE.search(before[-12:]):
+        return -4.0
+    if _ROUTE_NEXT.match(after):
+        return 0.5
+    if _ROUTE_PREV.search(before):
+        return 0.3
+    if _EVENT_BEFORE.search(before) or _EVENT_AFTER.match(after):
+        return 2.0
+    if span.start < _HEADER_CHARS and _HEADER_AFTER.match(after):
+        return 1.5
+    if _ROAD_AFTER.match(after):
+        return 1.5
+    return 1.0
+
+
+def _with_bonus(m: PlaceFinding, bonus: float) -> PlaceFinding:
+    if not bonus:
+        return m
+    return PlaceFinding(
+        m.name, m.kind, m.province, m.district, m.latitude, m.longitude, m.span, m.score + bonus
+    )
