@@ -41,7 +41,9 @@ _ZERO_BOTH = re.compile(
     re.I,
 )
 _TOLL = re.compile(
-    rf"\bdeath toll\s+(?:\w+\s+){{0,2}}(?:to|at|reached)\s+(?P<count>{COUNT_PATTERN})\b", re.I
+    rf"\bdeath toll\b[^.;]{{0,80}}?\b(?:rose|climbed|jumped|reached|risen|increased|stands?|"
+    rf"stood|is|was)\s+(?:to\s+|at\s+)?(?P<count>{COUNT_PATTERN})\b",
+    re.I,
 )
 _PERSON = (
     r"people|persons?|pers|personnel|pax|civs?|civilians?|others?|men|man|women|woman|"
@@ -50,7 +52,10 @@ _PERSON = (
     r"employees?|members?|pilgrims?|students?|teachers?|tourists?|villagers?|residents?|"
     r"shopkeepers?|traders?|drivers?|helpers?|escorts?|surveyors?|technicians?|contractors?|"
     r"supervisors?|victims?|sons?|daughters?|wife|brothers?|fathers?|elders?|leaders?|"
-    r"journalists?|doctors?|watchm[ae]n|sepoys?|crew|log|afraad|bande|mazdoor|FC|levies|rangers"
+    r"journalists?|doctors?|watchm[ae]n|sepoys?|crew|log|afraad|bande|mazdoor|FC|levies|rangers|"
+    r"schoolteachers?|tribesm[ae]n|youths?|youngsters?|farmers?|shepherds?|lawyers?|clerics?|"
+    r"individuals?|miners?|managers?|foreigners?|pedestrians?|commuters?|worshippers?|vendors?|"
+    r"cousins?|relatives?|nephews?|agents?|chini|cheeni|jawan"
 )
 _ATTACKER = (
     r"militants?|attackers?|terrorists?|insurgents?|assailants?|gunm[ae]n|bombers?|miscreants?|"
@@ -84,6 +89,8 @@ _AND = re.compile(r"^\s*,?\s*(?:and|aur|along with|together with|as well as)\s*$
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+)?$", re.I)
 _NEG_AFTER = re.compile(r"\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
 _WINDOW_CHARS = 140
+#: "killed a schoolteacher": whoever an active verb kills or injures is a person.
+_SOMEONE = re.compile(r"(?:a|an|one)\s+(?:[\w'’-]+\s+){0,2}?[\w'’-]+", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,14 +188,21 @@ def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | N
     right = text[start:s_end]
     cut = _BOUNDARY.search(right)
     right = right[: cut.start()] if cut else right
-    np = _NP.match(right.lstrip())
-    offset = len(right) - len(right.lstrip())
-    if np is not None:
-        if _ATTACKER_RE.search(np.group(0)):
+    offset = start + len(right) - len(right.lstrip())
+    body = right.lstrip()
+    nps = list(_NP.finditer(body))
+    if nps and nps[0].start() == 0:
+        if _ATTACKER_RE.search(nps[0].group(0)):
             return "attacker"
-        count = _np_count(np)
-        if count is not None:
-            return count, start + offset + np.end()
+        total = _np_count(nps[0])
+        if total is not None:
+            end = nps[0].end()
+            for nxt in nps[1:]:
+                if not _AND.match(body[end : nxt.start()]) or _ATTACKER_RE.search(nxt.group(0)):
+                    break
+                total += _np_count(nxt) or 0
+                end = nxt.end()
+            return total, offset + end
     bare = _RIGHT_COUNT.match(right)
     if bare is not None:
         if bare.group("of"):
@@ -196,6 +210,9 @@ def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | N
         count = parse_count(bare.group("count"))
         if count is not None:
             return count, start + bare.end()
+    someone = _SOMEONE.match(body)
+    if someone is not None and not _ATTACKER_RE.search(someone.group(0)):
+        return 1, offset + someone.end()
     return None
 
 

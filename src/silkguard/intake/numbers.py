@@ -26,6 +26,7 @@ COUNT_PATTERN = (
     r"(?:(?:at least|atleast|about|around|some|nearly|over|more than|up to|approx\.?|~)\s*)?"
     rf"(?:x?\d{{1,4}}x?|(?:{_WORD_ALT})(?:-(?:one|two|three|four|five|six|seven|eight|nine))?)"
 )
+_DIGITS = re.compile(r"x?(\d+)x?")
 _HEDGE = re.compile(
     r"^(?:at least|atleast|about|around|some|nearly|over|more than|up to|approx\.?|~)\s*", re.I
 )
@@ -33,9 +34,10 @@ _HEDGE = re.compile(
 
 def parse_count(text: str) -> int | None:
     """The number a count expression stands for, or ``None`` ("at least five" -> 5)."""
-    word = _HEDGE.sub("", text.strip().lower()).strip("x ")
-    if word.isdigit():
-        return int(word)
+    word = _HEDGE.sub("", text.strip().lower()).strip()
+    digits = _DIGITS.fullmatch(word)
+    if digits is not None:
+        return int(digits.group(1))
     if word in NUMBER_WORDS:
         return NUMBER_WORDS[word]
     head, _, tail = word.partition("-")

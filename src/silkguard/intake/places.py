@@ -30,6 +30,11 @@ __all__ = ["PlaceFinding", "PlaceMatcher", "find_road"]
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:\.[A-Za-z]+)*")
 _MAX_WORDS = 4
 _FUZZY_MIN_RATIO = 88.0
+#: Short names need a closer match: "Kahan" is not "Kadhan".
+_FUZZY_SHORT_RATIO = 93.0
+_FUZZY_SHORT_CHARS = 7
+#: A fuzzy match in a province no exact mention names is probably a different place.
+_FUZZY_OTHER_PROVINCE = -2.0
 _FUZZY_MIN_CHARS = 5
 _HEADER_CHARS = 60
 _KIND_SCORE = {"place": 3.0, "district": 2.0, "province": 0.5}
@@ -48,7 +53,8 @@ _AWAY_BEFORE = re.compile(
     r"\b(?:belong(?:ed|s|ing)? to|hail(?:ed|s|ing)? from|native of|natives? of|residents? of|"
     r"travell?ing to|on (?:their|his|her|the) way to|going to|headed (?:to|for)|bound for|"
     r"towards|trained in|taken to|shifted to|moved to|rushed to|diverted to|transferred to|"
-    r"brought to|returned to|deployed (?:mainly )?in|from|to)\s+(?:the\s+)?$",
+    r"brought to|returned to|deployed (?:mainly )?in|trained in|came from|migrated from)"
+    r"\s+(?:the\s+)?$",
     re.I,
 )
 _ROUTE_NEXT = re.compile(r"\s?(?:->|-|–|→)\s?[A-Z]")
@@ -113,6 +119,7 @@ class PlaceMatcher:
         tokens = [_Token(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
         lower_case = sum(t.text[0].isupper() for t in tokens) <= len(tokens) // 10
         out: list[PlaceFinding] = []
+        fuzzies: list[bool] = []
         i = 0
         while i < len(tokens):
             if not _may_start(tokens[i].text, lower_case=lower_case):
@@ -126,6 +133,7 @@ class PlaceMatcher:
             span = Span(tokens[i].start, tokens[i + length - 1].end, "")
             span = Span(span.start, span.end, text[span.start : span.end])
             score = _KIND_SCORE[candidate.kind] + _context_score(text, span) - 0.5 * fuzzy
+            fuzzies.append(fuzzy)
             out.append(
                 PlaceFinding(
                     candidate.name,
@@ -139,7 +147,13 @@ class PlaceMatcher:
                 )
             )
             i += length
-        return out
+        exact_provinces = {m.province for m, f in zip(out, fuzzies, strict=True) if not f}
+        return [
+            _with_bonus(m, _FUZZY_OTHER_PROVINCE)
+            if f and exact_provinces and m.province not in exact_provinces
+            else m
+            for m, f in zip(out, fuzzies, strict=True)
+        ]
 
     def _longest_match(
         self, text: str, tokens: list[_Token], i: int
@@ -175,7 +189,11 @@ class PlaceMatcher:
         best = process.extractOne(
             key, _fuzzy_names(), scorer=fuzz.ratio, score_cutoff=_FUZZY_MIN_RATIO
         )
-        return self._exact(best[0]) if best is not None else None
+        if best is None:
+            return None
+        if len(key) <= _FUZZY_SHORT_CHARS and best[1] < _FUZZY_SHORT_RATIO:
+            return None
+        return self._exact(best[0])
 
 
 @functools.cache

@@ -73,7 +73,8 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
         _rx(
             r"\bstorm(?:ed|ing)\b|\bcomplex attack\b|\bexchange of fire\b|\bgun ?battle\b|"
             r"\brepulsed\b|\binfiltrat\w*|\bautomatic weapons\b|\bheavy weapons\b|"
-            r"\battacked (?:a|the) (?:\w+ )?(?:check ?post|post|camp|base|station|checkpoint)\b|"
+            r"\battacked (?:a|an|the|their|his) (?:\w+ )?(?:check ?post|post|camp|base|station|"
+            r"checkpoint|fort|compound)\b|"
             r"\bsiege\b|\bcordoned off .{0,30} attackers\b"
         ),
     ),
@@ -138,7 +139,13 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
     (TargetType.CONSULATE, _rx(r"\bconsulate\b|\bembassy\b|\bhigh commission\b")),
     (TargetType.HOTEL, _rx(r"\bhotel\b|\bguest ?house\b")),
     (TargetType.AIRPORT, _rx(r"\bairport (?:terminal|building|security|perimeter)\b|\baircraft\b")),
-    (TargetType.PORT, _rx(r"\bport (?:admin|area|terminal|authority|complex|gate)\b|\bharbou?r\b|\bberth\b")),
+    (
+        TargetType.PORT,
+        _rx(
+            r"\bport (?:admin|area|terminal|authority|complex|gate)\b|\bharbou?r\b|\bberth\b|"
+            r"\b(?:on|at) (?:the )?(?:\w+ )?port\b"
+        ),
+    ),
     (
         TargetType.CONVOY,
         _rx(
@@ -156,7 +163,8 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
         _rx(
             r"\bsite\b|\bconstruction camp\b|\bcamp office\b|\bproject\b|\bpower (?:plant|station)\b|"
             r"\bplant\b|\bcompound\b|\bexcavators?\b|\bdumpers?\b|\bcontractor'?s?\b|"
-            r"\bworksite\b|\bdam\b|\bmine\b|\bcoal (?:field|block)\b|\blabou?r camp\b"
+            r"\bworksite\b|\bdam\b|\bmine\b|\bcoal (?:field|block)\b|\blabou?r camp\b|\bhpp\b|"
+            r"\bhydro ?power\b|\bhydel\b|\b(?:project|construction|workers'?|site) camp\b"
         ),
     ),
     (
@@ -190,8 +198,17 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
 ]
 
 
+_DEFUSED = _rx(r"\bdefused\b|\bdiffused\b|\bdefuse[sd]?\b|\bmade safe\b")
+_WENT_OFF = _rx(r"\bexplo(?:ded|sion)\b|\bwent off\b|\bblast\b|\bdetonat\w*|\bblew\b")
+
+
 def find_attack_type(text: str) -> tuple[AttackType, Span] | None:
-    """The first attack rule with an un-negated match in ``text``."""
+    """The first attack rule with an un-negated match in ``text``.
+
+    A bomb found and defused, with nothing going off, is a foiled plot."""
+    defused = _DEFUSED.search(text)
+    if defused is not None and not _WENT_OFF.search(text):
+        return AttackType.PLOT_FOILED, Span(defused.start(), defused.end(), defused.group(0))
     return _first(ATTACK_RULES, text)
 
 
