@@ -54,6 +54,12 @@ GROUPS: list[tuple[str, str, str]] = [
     ("taliban", "Taliban", r"taliban"),
 ]  # fmt: skip
 _GROUP_RES = [(key, name, re.compile(rf"\b(?:{pat})\b", re.I)) for key, name, pat in GROUPS]
+#: All groups in one pattern, earlier entries first ("Tehreek-e-Taliban Pakistan" is the TTP).
+_ANY_GROUP = re.compile(
+    r"\b(?:" + "|".join(f"(?P<g{i}>{pat})" for i, (_k, _n, pat) in enumerate(GROUPS)) + r")\b",
+    re.I,
+)
+_GROUP_BY_SLOT = {f"g{i}": (key, name) for i, (key, name, _pat) in enumerate(GROUPS)}
 _FACTION = re.compile(r"[\s-]*(?P<f>majeed (?:brigade|bde)|fateh squad|jeeyand)", re.I)
 _LINKED = re.compile(r"-?(?:linked|affiliated|backed)\b", re.I)
 _CLAIM = re.compile(r"\bclaim(?:ed|ing|s)?\b|\bresponsibility\b|\bowned\b", re.I)
@@ -67,9 +73,13 @@ _SUSPECT = re.compile(
     re.I,
 )
 _UNNAMED_FACTION = re.compile(r"\b(?:a |an )?(?:local |splinter )?taliban (?:faction|group)", re.I)
+_ROLE = r"worker|employee|guard|driver|labou?rer|cook|colleague"
 _INSIDER = re.compile(
-    r"\b(?:a|an|ek|one)\s+(?:\w+\s+)?(?P<role>worker|employee|guard|driver|labou?rer|cook)\b"
-    r"(?:\s+ne\b|\s+(?:attacked|stabbed|opened fire|shot))",
+    rf"\b(?:a|an|ek|one)\s+(?:\w+\s+)?(?P<role>{_ROLE})\b"
+    r"(?:\s+ne\b|\s+(?:attacked|stabbed|opened fire|shot))"
+    r"|\b(?:stabbed|attacked|shot|injured|killed|assaulted)\b[^.]{0,30}\bby\s+"
+    r"(?:a|an|his|her|their|the|its|one of (?:the|its|his))\s+(?:own\s+)?(?:\w+\s+)?"
+    rf"(?P<role2>{_ROLE})s?\b",
     re.I,
 )
 
@@ -116,46 +126,42 @@ class Nationals:
 def find_perpetrator(text: str) -> Perpetrator | None:
     """The group the text names as responsible, or ``None`` when it names none."""
     best: tuple[int, Perpetrator] | None = None
-    for s_start, s_end in sentence_bounds(text):
-        sentence = text[s_start:s_end]
-        for found in _groups_in(text, s_start, s_end):
-            name, span = found
-            status = _status(sentence)
-            if status is None:
-                continue
-            rank = 2 if status == "claimed" else 1
-            if best is None or rank > best[0]:
-                best = (rank, Perpetrator(name, status, span))
+    bounds = sentence_bounds(text)
+    for name, span in _groups_in(text):
+        s_start, s_end = next((b for b in bounds if b[0] <= span.start < b[1]), (0, len(text)))
+        status = _status(text[s_start:s_end])
+        if status is None:
+            continue
+        rank = 2 if status == "claimed" else 1
+        if best is None or rank > best[0]:
+            best = (rank, Perpetrator(name, status, span))
     if best is None:
         insider = _INSIDER.search(text)
         if insider is not None:
             span = Span(insider.start(), insider.end(), insider.group(0))
-            return Perpetrator(f"insider ({insider.group('role').lower()})", "suspected", span)
+            role = (insider.group("role") or insider.group("role2")).lower()
+            return Perpetrator(f"insider ({role})", "suspected", span)
         return None
     return best[1]
 
 
-def _groups_in(text: str, start: int, end: int) -> list[tuple[str, Span]]:
+def _groups_in(text: str) -> list[tuple[str, Span]]:
     out: list[tuple[str, Span]] = []
-    taken: list[tuple[int, int]] = []
-    for key, name, pattern in _GROUP_RES:
-        for m in pattern.finditer(text, start, end):
-            if any(s <= m.start() < e for s, e in taken):
-                continue
-            taken.append((m.start(), m.end()))
-            stop = m.end()
-            label = name
-            if key == "taliban":
-                unnamed = _UNNAMED_FACTION.search(text, max(start, m.start() - 20), end)
-                label = "Taliban faction (unnamed)" if unnamed else name
-            faction = _FACTION.match(text, stop, end)
-            if faction is not None:
-                label = f"{name} {faction.group('f').title().replace('Bde', 'Brigade')}"
-                stop = faction.end()
-            if _LINKED.match(text, stop, end):
-                label = f"{name}-linked group"
-            out.append((label, Span(m.start(), stop, text[m.start() : stop])))
-    return sorted(out, key=lambda x: x[1].start)
+    for m in _ANY_GROUP.finditer(text):
+        key, name = _GROUP_BY_SLOT[m.lastgroup or ""]
+        stop = m.end()
+        label = name
+        if key == "taliban":
+            unnamed = _UNNAMED_FACTION.search(text, max(0, m.start() - 20), m.end() + 20)
+            label = "Taliban faction (unnamed)" if unnamed else name
+        faction = _FACTION.match(text, stop)
+        if faction is not None:
+            label = f"{name} {faction.group('f').title().replace('Bde', 'Brigade')}"
+            stop = faction.end()
+        if _LINKED.match(text, stop):
+            label = f"{name}-linked group"
+        out.append((label, Span(m.start(), stop, text[m.start() : stop])))
+    return out
 
 
 def _status(sentence: str) -> PerpetratorStatus | None:

@@ -32,17 +32,29 @@ _INJURE = (
 )
 _ANCHOR = re.compile(rf"\b(?:(?P<k>{_KILL})|(?P<i>{_INJURE}))\b", re.I)
 _ACTIVE = frozenset(
-    {"killing", "wounding", "injuring", "killed", "injured", "wounded", "shot dead", "gunned down"}
+    {
+        "killing",
+        "wounding",
+        "injuring",
+        "killed",
+        "injured",
+        "wounded",
+        "shot dead",
+        "gunned down",
+        "martyred",
+    }
 )
 _ZERO_WORDS = frozenset({"unharmed", "unhurt"})
 _ZERO_BOTH = re.compile(
     r"\b(?:no|nil|zero)\s+(?:\w+\s+)?(?:casualties|casualty|cas|losses|loss of life|"
-    r"fatalities)\b|\bkoi (?:jaani )?nuqsan nahi",
+    r"fatalities)\b|\bkoi (?:jaani )?nuqsan nahi|\b(?:remained|were|are|is|was) (?:all )?safe\b|"
+    r"\bsafe (?:hain|hai|hen)\b|\bescaped unhurt\b|\bunscathed\b",
     re.I,
 )
 _TOLL = re.compile(
     rf"\bdeath toll\b[^.;]{{0,80}}?\b(?:rose|climbed|jumped|reached|risen|increased|stands?|"
-    rf"stood|is|was)\s+(?:to\s+|at\s+)?(?P<count>{COUNT_PATTERN})\b",
+    rf"stood|is|was|rises|climbs|jumps|reaches|mounts|mounted)\s+(?:to\s+|at\s+)?"
+    rf"(?P<count>{COUNT_PATTERN})\b",
     re.I,
 )
 _PERSON = (

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from silkguard.incidents.vocab import DatePrecision
 from silkguard.intake.draft import Span
+from silkguard.intake.text import ascii_lower
 
 __all__ = ["DateFinding", "find_date", "find_time", "resolve_day_month"]
 
@@ -45,10 +46,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("short_numeric", re.compile(r"\b(?P<day>\d{1,2})/(?P<month>\d{1,2})(?![/\d])")),
     (
         "day_month",
-        re.compile(rf"\b(?P<day>\d{{1,2}}){_ORD}(?:\s+of)?[\s-]+{_MON}(?![a-z]){_YEAR}", re.I),
+        re.compile(rf"\b(?P<day>\d{{1,2}}){_ORD}(?:\s+of)?[\s-]+{_MON}(?![a-z]){_YEAR}"),
     ),
-    ("month_day", re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}}){_ORD}\b{_YEAR}", re.I)),
-    ("month_year", re.compile(rf"\b(?:in|during|since)\s+{_MON}\s+(?P<year>(?:19|20)\d{{2}})\b", re.I)),
+    ("month_day", re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}}){_ORD}\b{_YEAR}")),
+    ("month_year", re.compile(rf"\b(?:in|during|since)\s+{_MON}\s+(?P<year>(?:19|20)\d{{2}})\b")),
     (
         "weekday",
         re.compile(
@@ -61,10 +62,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?P<rel>yesterday|last night|last evening|overnight|kal raat|kal shaam|"
             r"today|tonight|this (?:morning|afternoon|evening)|earlier today|aaj|"
             r"\d+ (?:min|mins|minutes|hours?|hrs) (?:ago|pehle|back))\b",
-            re.I,
         ),
     ),
-    ("ago", re.compile(r"\b(?P<ago>(?:\d+|one|two|three|four|five|six) days? ago)\b", re.I)),
+    ("ago", re.compile(r"\b(?P<ago>(?:\d+|one|two|three|four|five|six) days? ago)\b")),
 ]
 _SAID = re.compile(
     r"\b(?:said|says|told \w+|stated|announced|added|confirmed|reported|issued)\s+"
@@ -87,17 +87,19 @@ _RANK: dict[str, float] = {
     "short_numeric": 2.0,
     "month_year": 1.5,
 }
+# Every alternative starts with a digit; the look-ahead lets the scan skip other characters.
 _TIME = re.compile(
-    r"(?<![\d/:.-])(?:"
-    r"(?P<mil>[0-2]\d[0-5]\d)\s?(?:L|Z|hrs?|h|hours|PKT|PST)\b"
-    r"|(?:aaj|today|at|approx\.?|~|around|about)\s*(?P<bare>[0-2]\d[0-5]\d)\b"
+    r"(?<![\d/:.-])(?=\d)(?:"
+    r"(?P<mil>[0-2]\d[0-5]\d)(?!\d)(?P<unit>\s?(?:L|Z|hrs?|h|hours|PKT|PST)\b)?"
     r"|(?P<h12>1[0-2]|0?[1-9])(?:[:.](?P<m12>[0-5]\d))?\s?(?P<ampm>[ap])\.?m\b"
     r"|(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)(?!\d)"
     r")",
     re.I,
 )
+#: A four-digit time without a unit ("aaj 1615", "~1100") needs one of these words before it.
+_BARE_TIME_BEFORE = re.compile(r"(?:aaj|today|at|approx\.?|~|around|about|abt)\s*$", re.I)
 _MILITARY_DTG = re.compile(
-    rf"\b(?P<hhmm>[0-2]\d[0-5]\d)\s?[LZ]?\s+(?P<day>\d{{1,2}})\s+{_MON}(?![a-z]){_YEAR}", re.I
+    rf"\b(?P<hhmm>[0-2]\d[0-5]\d)\s?[lz]?\s+(?P<day>\d{{1,2}})\s+{_MON}(?![a-z]){_YEAR}"
 )
 _AFTER_TIME_SKIP = re.compile(r"(?:as of|resumed|until|by|claim\w*|till|on telegram)\W*$", re.I)
 
@@ -121,7 +123,10 @@ def find_date(text: str, report_date: date) -> DateFinding | None:
 def find_time(text: str) -> tuple[str, Span] | None:
     """The first time of day in ``text`` as ``HH:MM`` (24-hour), skipping "as of 1600L"."""
     for m in _TIME.finditer(text):
-        if _AFTER_TIME_SKIP.search(text[max(0, m.start() - 20) : m.start()]):
+        before = text[max(0, m.start() - 20) : m.start()]
+        if _AFTER_TIME_SKIP.search(before):
+            continue
+        if m.group("mil") and not m.group("unit") and not _BARE_TIME_BEFORE.search(before):
             continue
         hhmm = _time_of(m)
         if hhmm is not None:
@@ -130,7 +135,7 @@ def find_time(text: str) -> tuple[str, Span] | None:
 
 
 def _time_of(m: re.Match[str]) -> str | None:
-    raw = m.group("mil") or m.group("bare")
+    raw = m.group("mil")
     if raw:
         hour, minute = int(raw[:2]), int(raw[2:])
     elif m.group("h12"):
@@ -164,15 +169,17 @@ def resolve_day_month(day: int, month: int, year: int | None, report_date: date)
 
 
 def _candidates(text: str, report_date: date) -> list[DateFinding | None]:
+    # the patterns are lower case and run on the lowered text: IGNORECASE is slow in re
+    lowered = ascii_lower(text)
     out: list[DateFinding | None] = []
-    for m in _MILITARY_DTG.finditer(text):
+    for m in _MILITARY_DTG.finditer(lowered):
         value = resolve_day_month(
             int(m.group("day")), _month(m.group("mon")), _year(m), report_date
         )
         out.append(_finding(text, m, value, DatePrecision.DAY, "military", report_date))
     taken = [(f.span.start, f.span.end) for f in out if f is not None]
     for kind, pattern in _PATTERNS:
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(lowered):
             if any(s <= m.start() < e for s, e in taken):
                 continue
             value, precision = _resolve(kind, m, report_date)
@@ -225,7 +232,7 @@ def _finding(
         return None  # "24/7", scores and ratios in running text
     if (value - report_date).days < -366:
         score -= 1.0  # a date from an earlier year is usually background
-    return DateFinding(value, precision, Span(m.start(), m.end(), m.group(0)), score)
+    return DateFinding(value, precision, Span(m.start(), m.end(), text[m.start() : m.end()]), score)
 
 
 def _month(name: str) -> int:

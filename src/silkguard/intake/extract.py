@@ -61,7 +61,8 @@ class Extractor:
             spans["is_incident"] = verdict.span
         if not verdict.is_incident:
             return IncidentDraft(False, verdict.probability, spans=spans)
-        target = find_target_type(body, attack[1] if attack else None)
+        starts = [s.start for s in (attack[1] if attack else None, verdict.verb) if s is not None]
+        target = find_target_type(body, min(starts) if starts else None)
         found_date = find_date(body, report_date)
         found_time = find_time(body) if found_date is not None else None
         place = self._places.find(body)

@@ -165,13 +165,13 @@ class PlaceMatcher:
             chunk.append(tok)
         for length in range(len(chunk), 0, -1):
             phrase = text[chunk[0].start : chunk[length - 1].end]
-            hit = self._exact(normalize_name(phrase))
+            hit = self._exact(_normalized(phrase))
             if hit is not None:
                 return length, hit, False
         if _strong_context(text, chunk[0].start):
             for length in range(min(len(chunk), 2), 0, -1):
                 phrase = text[chunk[0].start : chunk[length - 1].end]
-                hit = self._fuzzy(normalize_name(phrase))
+                hit = self._fuzzy(_normalized(phrase))
                 if hit is not None:
                     return length, hit, True
         return None
@@ -194,6 +194,11 @@ class PlaceMatcher:
         if len(key) <= _FUZZY_SHORT_CHARS and best[1] < _FUZZY_SHORT_RATIO:
             return None
         return self._exact(best[0])
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _normalized(phrase: str) -> str:
+    return normalize_name(phrase)
 
 
 @functools.cache

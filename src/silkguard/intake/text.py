@@ -3,6 +3,7 @@ script detection, sentence boundaries and negation."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MIN_LATIN_SHARE",
     "CleanText",
+    "ascii_lower",
     "clean_text",
     "is_negated",
+    "literal_prefixes",
     "sentence_bounds",
 ]
 
@@ -25,6 +28,7 @@ MAX_TEXT_CHARS = 100_000
 #: extractor does not read (Urdu or Chinese script, binary noise) and gets a low confidence.
 MIN_LATIN_SHARE = 0.6
 
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s[|]\s")
 #: Words whose full stop does not end a sentence ("nr. Panjgur", "Mr. Khan").
@@ -74,6 +78,8 @@ def clean_text(text: str) -> CleanText:
     if not blanked.strip():
         msg = "report text is empty; give the text of the report (at least one word)"
         raise InvalidInput(msg)
+    if blanked.isascii():
+        return CleanText(blanked, 1.0 if _ASCII_LETTER.search(blanked) else 0.0)
     letters = [c for c in blanked if c.isalpha()]
     latin = sum(1 for c in letters if c.isascii() or _is_latin(c))
     share = latin / len(letters) if letters else 0.0
@@ -84,7 +90,8 @@ def _is_latin(char: str) -> bool:
     return unicodedata.name(char, "").startswith("LATIN")
 
 
-def sentence_bounds(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)
+def sentence_bounds(text: str) -> tuple[tuple[int, int], ...]:
     """``(start, end)`` of each sentence (or sitrep field) of ``text``."""
     bounds: list[tuple[int, int]] = []
     start = 0
@@ -97,9 +104,80 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
         start = m.end()
     if start < len(text):
         bounds.append((start, len(text)))
-    return bounds
+    return tuple(bounds)
 
 
 def is_negated(text: str, start: int) -> bool:
     """Whether the words just before ``start`` negate what follows ("no", "koi ... nahi")."""
     return _NEGATORS.search(text[max(0, start - 30) : start]) is not None
+
+
+def literal_prefixes(pattern: str) -> tuple[str, ...] | None:
+    """Lower-case literals that every match of ``pattern`` starts with, one per top-level
+    alternative, or ``None`` when some alternative does not start with a literal.
+
+    Python's ``re`` tries every alternative at every position, which is slow for long
+    case-insensitive keyword rules; a rule whose prefixes do not occur in the lower-cased text
+    (a plain substring test) cannot match and need not run.
+    """
+    prefixes: list[str] = []
+    for alternative in _top_level_alternatives(pattern):
+        rest = alternative
+        while rest.startswith("\\b"):
+            rest = rest[2:]
+        group = _LITERAL_GROUP.match(rest)
+        if group is not None and rest[group.end() : group.end() + 1] not in {"?", "*", "{"}:
+            words = group.group(1).split("|")
+            if min(len(w.strip()) for w in words) < 2:
+                return None
+            prefixes.extend(w.lower() for w in words)
+            continue
+        m = _LITERAL.match(rest)
+        if m is None:
+            return None
+        literal = m.group(0)
+        if rest[m.end() : m.end() + 1] in {"?", "*", "{"}:
+            literal = literal[:-1]
+        if len(literal.strip()) < 2:
+            return None
+        prefixes.append(literal.lower())
+    return tuple(prefixes)
+
+
+_LITERAL = re.compile(r"[A-Za-z0-9 '’]+")
+_LITERAL_GROUP = re.compile(r"\(\?:([A-Za-z0-9 '’|]+)\)")
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    start = 0
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with ASCII capitals lowered; unlike ``str.lower`` it keeps every offset."""
+    return text.translate(_ASCII_LOWER)

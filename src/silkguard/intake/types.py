@@ -8,11 +8,13 @@ have used, a suicide car bomb before a car bomb, an IED before the shooting that
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 from silkguard.incidents.vocab import AttackType, TargetType
 from silkguard.intake.draft import Span
-from silkguard.intake.text import is_negated, sentence_bounds
+from silkguard.intake.text import ascii_lower, is_negated, literal_prefixes, sentence_bounds
 
 __all__ = ["ATTACK_RULES", "TARGET_RULES", "find_attack_type", "find_target_type"]
 
@@ -23,7 +25,25 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-_INFRA = r"(?:pylon|transmission (?:line|tower)|tower|pipeline|railway (?:track|line)|track|bridge|gas line)"
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    prefixes: tuple[str, ...] | None
+
+    def finditer(self, text: str, lowered: str) -> Iterator[re.Match[str]]:
+        if self.prefixes is not None and not any(p in lowered for p in self.prefixes):
+            return iter(())
+        return self.pattern.finditer(text)
+
+
+def _rules(rules: list[tuple[E, re.Pattern[str]]]) -> list[tuple[E, _Rule]]:
+    return [(value, _Rule(p, literal_prefixes(p.pattern))) for value, p in rules]
+
+
+_INFRA = (
+    r"(?:pylon|transmission line|transmission tower|tower|pipeline|railway track|railway line|"
+    r"track|bridge|gas line)"
+)
 
 ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (
@@ -93,7 +113,7 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (AttackType.GRENADE, _rx(r"\bgrenades?\b|\bdasti bam\b")),
     (
         AttackType.ROCKET,
-        _rx(r"\brockets?\b|\bmortars?\b|\brpg\b|\bindirect fire\b|\b\d{2,3} ?mm\b|\bshelling\b"),
+        _rx(r"\brockets?\b|\bmortars?\b|\brpg\b|\bindirect fire\b|\b(?:107|122|120|82|81|60) ?mm\b|\bshelling\b"),
     ),
     (
         AttackType.BOMBING,
@@ -164,7 +184,7 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
             r"\bsite\b|\bconstruction camp\b|\bcamp office\b|\bproject\b|\bpower (?:plant|station)\b|"
             r"\bplant\b|\bcompound\b|\bexcavators?\b|\bdumpers?\b|\bcontractor'?s?\b|"
             r"\bworksite\b|\bdam\b|\bmine\b|\bcoal (?:field|block)\b|\blabou?r camp\b|\bhpp\b|"
-            r"\bhydro ?power\b|\bhydel\b|\b(?:project|construction|workers'?|site) camp\b"
+            r"\bhydro ?power\b|\bhydel\b|\b(?:project|construction|workers|worker's|workers'|site) camp\b"
         ),
     ),
     (
@@ -198,7 +218,11 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
 ]
 
 
+_ATTACK = _rules(ATTACK_RULES)
+_TARGET = _rules(TARGET_RULES)
 _DEFUSED = _rx(r"\bdefused\b|\bdiffused\b|\bdefuse[sd]?\b|\bmade safe\b")
+#: Fire returned by the escort or the police is not the attack.
+_COUNTER_FIRE = _rx(r"\b(?:retaliatory|returned|return|cross)\W*$")
 _WENT_OFF = _rx(r"\bexplo(?:ded|sion)\b|\bwent off\b|\bblast\b|\bdetonat\w*|\bblew\b")
 
 
@@ -209,22 +233,23 @@ def find_attack_type(text: str) -> tuple[AttackType, Span] | None:
     defused = _DEFUSED.search(text)
     if defused is not None and not _WENT_OFF.search(text):
         return AttackType.PLOT_FOILED, Span(defused.start(), defused.end(), defused.group(0))
-    return _first(ATTACK_RULES, text)
+    return _first(_ATTACK, text)
 
 
-def find_target_type(text: str, attack: Span | None = None) -> tuple[TargetType, Span] | None:
-    """The target the attack in ``attack`` was aimed at.
+def find_target_type(text: str, attack: int | None = None) -> tuple[TargetType, Span] | None:
+    """The target of the attack whose words start at offset ``attack``.
 
     Un-negated matches of every target rule compete: one in the attack's sentence beats one
     elsewhere (a later "convoy wapis camp" does not retarget a stoning of a coaster), then the
     earlier rule, then the match nearer the attack words.
     """
-    anchor = attack.start if attack is not None else 0
+    anchor = attack or 0
+    lowered = ascii_lower(text)
     bounds = sentence_bounds(text)
     home = next((b for b in bounds if b[0] <= anchor < b[1]), (0, len(text)))
     best: tuple[tuple[bool, int, int], TargetType, Span] | None = None
-    for rank, (value, pattern) in enumerate(TARGET_RULES):
-        for m in pattern.finditer(text):
+    for rank, (value, rule) in enumerate(_TARGET):
+        for m in rule.finditer(text, lowered):
             if is_negated(text, m.start()):
                 continue
             key = (not home[0] <= m.start() < home[1], rank, abs(m.start() - anchor))
@@ -233,9 +258,12 @@ def find_target_type(text: str, attack: Span | None = None) -> tuple[TargetType,
     return (best[1], best[2]) if best is not None else None
 
 
-def _first(rules: list[tuple[E, re.Pattern[str]]], text: str) -> tuple[E, Span] | None:
-    for value, pattern in rules:
-        for m in pattern.finditer(text):
-            if not is_negated(text, m.start()):
+def _first(rules: list[tuple[E, _Rule]], text: str) -> tuple[E, Span] | None:
+    lowered = ascii_lower(text)
+    for value, rule in rules:
+        for m in rule.finditer(text, lowered):
+            if not is_negated(text, m.start()) and not _COUNTER_FIRE.search(
+                text, max(0, m.start() - 16), m.start()
+            ):
                 return value, Span(m.start(), m.end(), m.group(0))
     return None
