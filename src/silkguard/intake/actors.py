@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from silkguard.intake.draft import PerpetratorStatus, Span
-from silkguard.intake.text import is_negated, sentence_bounds
+from silkguard.intake.text import ascii_lower, is_negated, sentence_bounds
 
 __all__ = [
     "GROUPS",
@@ -59,6 +59,13 @@ _ANY_GROUP = re.compile(
     r"\b(?:" + "|".join(f"(?P<g{i}>{pat})" for i, (_k, _n, pat) in enumerate(GROUPS)) + r")\b",
     re.I,
 )
+#: Substrings (lower case) at least one of which any group name contains: a cheap gate.
+_GROUP_GATE = (
+    "taliban", "ttp", "bla", "blf", "bra", "brg", "bna", "sra", "sdla", "liberation",
+    "republican", "nationalist", "raji", "sindhu", "islamic", "isis", "isil", "is-k", "iskp",
+    "daesh", "daish", "ahrar", "jua", "lashkar", "lej", "jaish", "jem", "jihad", "tjp",
+    "bahadur", "turkestan", "etim", "jund",
+)  # fmt: skip
 _GROUP_BY_SLOT = {f"g{i}": (key, name) for i, (key, name, _pat) in enumerate(GROUPS)}
 _FACTION = re.compile(r"[\s-]*(?P<f>majeed (?:brigade|bde)|fateh squad|jeeyand)", re.I)
 _LINKED = re.compile(r"-?(?:linked|affiliated|backed)\b", re.I)
@@ -102,6 +109,7 @@ _NATIONALITY = re.compile(
     r"(?![\s-]+(?:backed|sponsored|proxies|proxy|agencies|intelligence))",
     re.I,
 )
+_NATIONALITY_GATE = (*NATIONALITIES, "foreign", "expat", "gora")
 _FOREIGN = re.compile(
     r"\bforeign(?:ers?| nationals?| engineers?| staff| workers?| experts?| citizens?| "
     r"employees?| tourists?| guests?)\b|\bexpat(?:riate)?s?\b|\bgora\b|\bgoray\b",
@@ -127,7 +135,9 @@ def find_perpetrator(text: str) -> Perpetrator | None:
     """The group the text names as responsible, or ``None`` when it names none."""
     best: tuple[int, Perpetrator] | None = None
     bounds = sentence_bounds(text)
-    for name, span in _groups_in(text):
+    lowered = ascii_lower(text)
+    named = _groups_in(text) if any(g in lowered for g in _GROUP_GATE) else []
+    for name, span in named:
         s_start, s_end = next((b for b in bounds if b[0] <= span.start < b[1]), (0, len(text)))
         status = _status(text[s_start:s_end])
         if status is None:
@@ -181,6 +191,9 @@ def find_nationals(text: str) -> Nationals:
     """Whether foreign nationals were involved (hurt or not) and their nationalities."""
     names: list[str] = []
     first: Span | None = None
+    lowered = ascii_lower(text)
+    if not any(n in lowered for n in _NATIONALITY_GATE):
+        return Nationals(False, (), None)
     for m in _NATIONALITY.finditer(text):
         if is_negated(text, m.start()):
             continue

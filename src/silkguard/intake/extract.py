@@ -19,7 +19,7 @@ from silkguard.intake.classify import score_incident
 from silkguard.intake.dates import find_date, find_time
 from silkguard.intake.draft import IncidentDraft, Span
 from silkguard.intake.places import PlaceMatcher, find_road
-from silkguard.intake.text import MIN_LATIN_SHARE, clean_text
+from silkguard.intake.text import MAX_ANALYSED_CHARS, MIN_LATIN_SHARE, clean_text
 from silkguard.intake.types import find_attack_type, find_target_type
 
 __all__ = ["Extractor", "default_extractor", "extract"]
@@ -53,6 +53,13 @@ class Extractor:
             )
             return IncidentDraft(False, _UNREADABLE_CONFIDENCE, warnings=(warning,))
         body = clean.text
+        warnings: tuple[str, ...] = ()
+        if len(body) > MAX_ANALYSED_CHARS:
+            body = body[:MAX_ANALYSED_CHARS]
+            warnings = (
+                f"only the first {MAX_ANALYSED_CHARS:,} of {len(clean.text):,} characters "
+                "were read; submit long documents one incident at a time",
+            )
         spans: dict[str, Span] = {}
         attack = find_attack_type(body)
         casualties = _casualties(body, attack[0] if attack else None)
@@ -60,7 +67,7 @@ class Extractor:
         if verdict.span is not None:
             spans["is_incident"] = verdict.span
         if not verdict.is_incident:
-            return IncidentDraft(False, verdict.probability, spans=spans)
+            return IncidentDraft(False, verdict.probability, spans=spans, warnings=warnings)
         starts = [s.start for s in (attack[1] if attack else None, verdict.verb) if s is not None]
         target = find_target_type(body, min(starts) if starts else None)
         found_date = find_date(body, report_date)
@@ -107,6 +114,7 @@ class Extractor:
             foreign_nationals_affected=nationals.affected,
             nationalities=nationals.nationalities,
             spans=spans,
+            warnings=warnings,
         )
 
 

@@ -35,6 +35,10 @@ _FUZZY_SHORT_RATIO = 93.0
 _FUZZY_SHORT_CHARS = 7
 #: A fuzzy match in a province no exact mention names is probably a different place.
 _FUZZY_OTHER_PROVINCE = -2.0
+#: A town outside every district or province the text names as the scene.
+_OUTSIDE_NAMED_AREA = -2.0
+#: A town whose district the text also names ("Parachinar, Kurram district").
+_CONFIRMED_BY_DISTRICT = 0.5
 _FUZZY_MIN_CHARS = 5
 _HEADER_CHARS = 60
 _KIND_SCORE = {"place": 3.0, "district": 2.0, "province": 0.5}
@@ -89,6 +93,14 @@ class PlaceFinding:
 
 
 @dataclass(frozen=True, slots=True)
+class _Mention:
+    span: Span
+    candidates: tuple[Candidate, ...]
+    fuzzy: bool
+    context: float
+
+
+@dataclass(frozen=True, slots=True)
 class _Token:
     start: int
     end: int
@@ -108,18 +120,33 @@ class PlaceMatcher:
         mentions = self._mentions(text)
         if not mentions:
             return None
-        named = {m.name for m in mentions} | {m.district for m in mentions if m.kind == "place"}
-        scored = [
-            _with_bonus(m, 0.5 if m.kind == "place" and m.district in named - {m.name} else 0.0)
+        # districts and provinces the text names as the scene narrow down the towns
+        admin = {
+            c.province
             for m in mentions
-        ]
-        return max(scored, key=lambda m: (m.score, -m.span.start))
+            if m.context >= 0 and not m.fuzzy
+            for c in m.candidates[:1]
+            if c.kind != "place"
+        }
+        chosen = [(m, _choose(m.candidates, admin)) for m in mentions]
+        exact = {c.province for m, c in chosen if not m.fuzzy}
+        named = {c.name for _m, c in chosen} | {c.district for _m, c in chosen if c.district}
+        findings = []
+        for m, c in chosen:
+            score = _KIND_SCORE[c.kind] + m.context - 0.5 * m.fuzzy
+            if c.kind == "place" and c.district in named - {c.name}:
+                score += _CONFIRMED_BY_DISTRICT
+            if c.kind == "place" and admin and c.province not in admin:
+                score += _OUTSIDE_NAMED_AREA
+            elif m.fuzzy and exact and c.province not in exact:
+                score += _FUZZY_OTHER_PROVINCE
+            findings.append(_finding(c, m.span, score))
+        return max(findings, key=lambda f: (f.score, -f.span.start))
 
-    def _mentions(self, text: str) -> list[PlaceFinding]:
+    def _mentions(self, text: str) -> list[_Mention]:
         tokens = [_Token(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
         lower_case = sum(t.text[0].isupper() for t in tokens) <= len(tokens) // 10
-        out: list[PlaceFinding] = []
-        fuzzies: list[bool] = []
+        out: list[_Mention] = []
         i = 0
         while i < len(tokens):
             if not _may_start(tokens[i].text, lower_case=lower_case):
@@ -129,35 +156,16 @@ class PlaceMatcher:
             if found is None:
                 i += 1
                 continue
-            length, candidate, fuzzy = found
-            span = Span(tokens[i].start, tokens[i + length - 1].end, "")
-            span = Span(span.start, span.end, text[span.start : span.end])
-            score = _KIND_SCORE[candidate.kind] + _context_score(text, span) - 0.5 * fuzzy
-            fuzzies.append(fuzzy)
-            out.append(
-                PlaceFinding(
-                    candidate.name,
-                    candidate.kind,
-                    candidate.province,
-                    candidate.district if candidate.kind == "place" else candidate.name,
-                    candidate.latitude,
-                    candidate.longitude,
-                    span,
-                    score,
-                )
-            )
+            length, candidates, fuzzy = found
+            start, end = tokens[i].start, tokens[i + length - 1].end
+            span = Span(start, end, text[start:end])
+            out.append(_Mention(span, candidates, fuzzy, _context_score(text, span)))
             i += length
-        exact_provinces = {m.province for m, f in zip(out, fuzzies, strict=True) if not f}
-        return [
-            _with_bonus(m, _FUZZY_OTHER_PROVINCE)
-            if f and exact_provinces and m.province not in exact_provinces
-            else m
-            for m, f in zip(out, fuzzies, strict=True)
-        ]
+        return out
 
     def _longest_match(
         self, text: str, tokens: list[_Token], i: int
-    ) -> tuple[int, Candidate, bool] | None:
+    ) -> tuple[int, tuple[Candidate, ...], bool] | None:
         chunk = [tokens[i]]
         for tok in tokens[i + 1 : i + _MAX_WORDS]:
             if text[chunk[-1].end : tok.start].strip():
@@ -165,34 +173,34 @@ class PlaceMatcher:
             chunk.append(tok)
         for length in range(len(chunk), 0, -1):
             phrase = text[chunk[0].start : chunk[length - 1].end]
-            hit = self._exact(_normalized(phrase))
-            if hit is not None:
-                return length, hit, False
+            hits = self._exact(_normalized(phrase))
+            if hits:
+                return length, hits, False
         if _strong_context(text, chunk[0].start):
             for length in range(min(len(chunk), 2), 0, -1):
                 phrase = text[chunk[0].start : chunk[length - 1].end]
-                hit = self._fuzzy(_normalized(phrase))
-                if hit is not None:
-                    return length, hit, True
+                hits = self._fuzzy(_normalized(phrase))
+                if hits:
+                    return length, hits, True
         return None
 
-    def _exact_raw(self, key: str) -> Candidate | None:
+    def _exact_raw(self, key: str) -> tuple[Candidate, ...]:
         if not key or key in _COMMON:
-            return None
-        hits = self._gazetteer.forward(key, limit=5, min_score=100.0)
-        return _most_specific(hits)
+            return ()
+        hits = self._gazetteer.forward(key, limit=8, min_score=100.0)
+        return tuple(sorted(hits, key=_specificity))
 
-    def _fuzzy_raw(self, key: str) -> Candidate | None:
+    def _fuzzy_raw(self, key: str) -> tuple[Candidate, ...]:
         if len(key) < _FUZZY_MIN_CHARS or key.split()[0] in _COMMON:
-            return None
+            return ()
         # plain ratio over whole names: partial matching finds "Gomal Zam Dam" in "Gomal"
         best = process.extractOne(
             key, _fuzzy_names(), scorer=fuzz.ratio, score_cutoff=_FUZZY_MIN_RATIO
         )
         if best is None:
-            return None
+            return ()
         if len(key) <= _FUZZY_SHORT_CHARS and best[1] < _FUZZY_SHORT_RATIO:
-            return None
+            return ()
         return self._exact(best[0])
 
 
@@ -218,11 +226,21 @@ def find_road(text: str) -> Span | None:
     return Span(m.start(), m.end(), m.group(0)) if m else None
 
 
-def _most_specific(hits: list[Candidate]) -> Candidate | None:
-    if not hits:
-        return None
-    order = {"place": 0, "district": 1, "province": 2}
-    return min(hits, key=lambda h: (order[h.kind], -(h.population or 0)))
+def _specificity(c: Candidate) -> tuple[int, int]:
+    return {"place": 0, "district": 1, "province": 2}[c.kind], -(c.population or 0)
+
+
+def _choose(candidates: tuple[Candidate, ...], admin: set[str]) -> Candidate:
+    """The most specific candidate, inside the named districts' provinces when possible."""
+    inside = [c for c in candidates if c.province in admin]
+    return (inside or list(candidates))[0]
+
+
+def _finding(c: Candidate, span: Span, score: float) -> PlaceFinding:
+    district = c.district if c.kind == "place" else (c.name if c.kind == "district" else None)
+    return PlaceFinding(
+        c.name, c.kind, c.province, district, c.latitude, c.longitude, span, score
+    )
 
 
 def _may_start(word: str, *, lower_case: bool) -> bool:
@@ -252,11 +270,3 @@ def _context_score(text: str, span: Span) -> float:
     if _ROAD_AFTER.match(after):
         return 1.5
     return 1.0
-
-
-def _with_bonus(m: PlaceFinding, bonus: float) -> PlaceFinding:
-    if not bonus:
-        return m
-    return PlaceFinding(
-        m.name, m.kind, m.province, m.district, m.latitude, m.longitude, m.span, m.score + bonus
-    )

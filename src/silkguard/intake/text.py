@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from silkguard.core.errors import InvalidInput, PayloadTooLarge
 
 __all__ = [
+    "MAX_ANALYSED_CHARS",
     "MAX_TEXT_CHARS",
     "MIN_LATIN_SHARE",
     "CleanText",
@@ -24,6 +25,9 @@ __all__ = [
 #: Longest report accepted, in characters. A long wire story is 5-20 thousand characters; a
 #: larger input is a document dump or an attack on the service, not one incident report.
 MAX_TEXT_CHARS = 100_000
+#: Only this many leading characters are analysed: a report states the incident first, and the
+#: rules' cost grows with the length (a 100,000-character text would take seconds).
+MAX_ANALYSED_CHARS = 20_000
 #: Below this share of Latin letters among all letters the text is treated as a language the
 #: extractor does not read (Urdu or Chinese script, binary noise) and gets a low confidence.
 MIN_LATIN_SHARE = 0.6
