@@ -91,7 +91,8 @@ _INSIDER = re.compile(
 )
 
 NATIONALITIES: dict[str, str] = {
-    "chinese": "Chinese", "prc": "Chinese", "chini": "Chinese", "cheeni": "Chinese", "turkish": "Turkish", "turk": "Turkish",
+    "chinese": "Chinese", "prc": "Chinese", "chini": "Chinese", "cheeni": "Chinese",
+    "turkish": "Turkish", "turk": "Turkish",
     "sri lankan": "Sri Lankan", "japanese": "Japanese", "korean": "Korean",
     "american": "American", "british": "British", "russian": "Russian", "uzbek": "Uzbek",
     "afghan": "Afghan", "iranian": "Iranian", "egyptian": "Egyptian", "german": "German",

@@ -76,7 +76,7 @@ _ATTACKER = (
 _NOUN = rf"(?:{_PERSON}|{_ATTACKER})"
 _DETERMINER = r"a|an|the|his|her|their|its|our|hamar[ae]"
 _NP = re.compile(
-    rf"\b(?P<count>{COUNT_PATTERN}|{_DETERMINER})\b(?P<mid>(?:\s+[\w'’-]+){{0,3}}?)\s+"
+    rf"\b(?P<count>{COUNT_PATTERN}|{_DETERMINER})\b(?P<mid>(?:\s+[\w'\u2019-]+){{0,3}}?)\s+"
     rf"(?P<noun>{_NOUN})\b",
     re.I,
 )
@@ -91,9 +91,7 @@ _RIGHT_COUNT = re.compile(
     rf"^\s+(?P<count>{COUNT_PATTERN})(?P<of>\s+of them)?(?=\s*[,.;]|\s+(?:and|others)\b|\s*$)",
     re.I,
 )
-_BOUNDARY = re.compile(
-    r"[;:—|]|\s-\s|\b(?:when|after|as|while|but|whereas|because|kyunke)\b", re.I
-)
+_BOUNDARY = re.compile(r"[;:—|]|\s-\s|\b(?:when|after|as|while|but|whereas|because|kyunke)\b", re.I)
 _ASIDE = re.compile(
     r"\([^)]*\)|,?\s*\b(?:including|among them|among whom|incl\.?)\s[^,]*(?:,|$)", re.I
 )
@@ -102,7 +100,7 @@ _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+
 _NEG_AFTER = re.compile(r"\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
 _WINDOW_CHARS = 140
 #: "killed a schoolteacher": whoever an active verb kills or injures is a person.
-_SOMEONE = re.compile(r"(?:a|an|one)\s+(?:[\w'’-]+\s+){0,2}?[\w'’-]+", re.I)
+_SOMEONE = re.compile(r"(?:a|an|one)\s+(?:[\w'\u2019-]+\s+){0,2}?[\w'\u2019-]+", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,26 +123,8 @@ class Casualties:
 
 def find_casualties(text: str) -> Casualties:
     """Killed and injured stated in ``text`` (attackers excluded)."""
-    mentions: list[_Mention] = []
-    zeros: dict[str, Span] = {}
     out = Casualties()
-    for s_start, s_end in sentence_bounds(text):
-        previous_end = s_start
-        for m in _ANCHOR.finditer(text, s_start, s_end):
-            kind = "killed" if m.group("k") else "injured"
-            word = m.group(0).lower()
-            span = Span(m.start(), m.end(), m.group(0))
-            if word in _ZERO_WORDS or _negated(text, m):
-                zeros.setdefault(kind, span)
-            else:
-                found = _count_for(text, m, word, max(previous_end, s_start), s_end)
-                if found == "attacker":
-                    out.attackers_killed = out.attackers_killed or kind == "killed"
-                elif found is not None:
-                    count, start, end, additive = found
-                    additive = additive or "also" in word
-                    mentions.append(_Mention(kind, count, additive, Span(start, end, text[start:end])))
-            previous_end = m.end()
+    mentions, zeros = _anchor_mentions(text, out)
     for m in _ZERO_BOTH.finditer(text):
         for kind in ("killed", "injured"):
             zeros.setdefault(kind, Span(m.start(), m.end(), m.group(0)))
@@ -160,6 +140,29 @@ def find_casualties(text: str) -> Casualties:
             setattr(out, kind, value)
             out.spans[kind] = span
     return out
+
+
+def _anchor_mentions(text: str, out: Casualties) -> tuple[list[_Mention], dict[str, Span]]:
+    """Counted mentions and negated ("zero") anchors, sentence by sentence."""
+    mentions: list[_Mention] = []
+    zeros: dict[str, Span] = {}
+    for s_start, s_end in sentence_bounds(text):
+        previous_end = s_start
+        for m in _ANCHOR.finditer(text, s_start, s_end):
+            kind = "killed" if m.group("k") else "injured"
+            word = m.group(0).lower()
+            if word in _ZERO_WORDS or _negated(text, m):
+                zeros.setdefault(kind, Span(m.start(), m.end(), m.group(0)))
+            else:
+                found = _count_for(text, m, word, previous_end, s_end)
+                if isinstance(found, tuple):
+                    count, start, end, additive = found
+                    also = additive or "also" in word
+                    mentions.append(_Mention(kind, count, also, Span(start, end, text[start:end])))
+                elif found == "attacker" and kind == "killed":
+                    out.attackers_killed = True
+            previous_end = m.end()
+    return mentions, zeros
 
 
 def _negated(text: str, m: re.Match[str]) -> bool:

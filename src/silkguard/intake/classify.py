@@ -45,7 +45,9 @@ _EVENT_VERBS = _rx(
     r"set (?:on )?fire|went off|blew (?:up|himself)|hit (?:a|an)|martyred|targeted|fired (?:at|on)|"
     r"hamla|thrown at|landed|torched|rammed|shot dead|gunned down|injured|wounded|killed)\b"
 )
-_SITREP = re.compile(r"\b(?:SITREP|KIA|WIA)\b|\b(?:[Ss]itrep|[Ii]ncident [Rr]eport|[Ff]lash [Rr]eport)\b")
+_SITREP = re.compile(
+    r"\b(?:SITREP|KIA|WIA)\b|\b(?:[Ss]itrep|[Ii]ncident [Rr]eport|[Ff]lash [Rr]eport)\b"
+)
 _POLICY = _rx(
     r"\b(?:meeting|chaired|review(?:ed)?|approved|agreed|announced|notification|advisory|"
     r"advised|reminded|compensation|working group|committee|quarterly|progress|on track|"

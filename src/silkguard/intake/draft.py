@@ -68,7 +68,8 @@ def to_native_row(draft: IncidentDraft, *, row_id: str | None = None) -> dict[st
 
     Unknown values stay ``None``; the attack and target types fall back to ``unknown`` because
     the format requires them. The place is the gazetteer's name for the chosen place (or the
-    road when no town is named); coordinates are the gazetteer's, with the precision of what was matched.
+    road when no town is named); coordinates are the gazetteer's, with the precision of what
+    was matched (a town, a district's headquarters, a province's centre).
     """
     precision = draft.date_precision
     date_text = None

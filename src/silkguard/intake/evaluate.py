@@ -153,7 +153,12 @@ def _field_checks(
     gold_nat = sorted(gold.get("nationalities") or [])
     return [
         ("date", gold_date == predicted_date, gold_date, predicted_date),
-        ("place", _place_ok(gold.get("place"), gold.get("province"), draft, gaz), gold.get("place"), draft.place),
+        (
+            "place",
+            _place_ok(gold.get("place"), gold.get("province"), draft, gaz),
+            gold.get("place"),
+            draft.place,
+        ),
         ("province", gold_province == draft.province, gold_province, draft.province),
         ("attack_type", gold_attack == draft.attack_type, gold_attack, draft.attack_type),
         (
@@ -185,7 +190,7 @@ def _attack_compatible(gold: AttackType | None, predicted: AttackType | None) ->
     if gold is None or predicted is None:
         return gold == predicted
     if gold in _WILD or predicted in _WILD:
-        return gold in _WILD and predicted in _WILD or _specific_for_other(gold, predicted)
+        return (gold in _WILD and predicted in _WILD) or _specific_for_other(gold, predicted)
     return attack_types_compatible(gold, predicted)
 
 
@@ -233,7 +238,9 @@ def _names_meet(gold: str, predicted: str) -> bool:
 def _scores(tallies: dict[str, _Tally], confusion: dict[str, int]) -> tuple[FieldScore, ...]:
     tp, fp, fn = confusion["tp"], confusion["fp"], confusion["fn"]
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
-    out = [FieldScore("is_incident", tallies["is_incident"].n, tallies["is_incident"].rate, "accuracy")]
+    out = [
+        FieldScore("is_incident", tallies["is_incident"].n, tallies["is_incident"].rate, "accuracy")
+    ]
     out.append(FieldScore("is_incident_f1", tallies["is_incident"].n, f1, "F1 (incident class)"))
     metrics = {
         "date": "exact match",
@@ -275,7 +282,9 @@ def _parse_line(path: Path, line_no: int, line: str) -> tuple[int, str, str, dat
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        msg = f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); write one object per line"
+        msg = (
+            f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); write one object per line"
+        )
         raise InvalidInput(msg) from None
     if not isinstance(obj, dict):
         msg = f"{where}: expected a JSON object with text, report_date and gold"

@@ -27,7 +27,7 @@ from silkguard.intake.draft import Span
 
 __all__ = ["PlaceFinding", "PlaceMatcher", "find_road"]
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:\.[A-Za-z]+)*")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*")
 _MAX_WORDS = 4
 _FUZZY_MIN_RATIO = 88.0
 #: Short names need a closer match: "Kahan" is not "Kadhan".
@@ -61,8 +61,8 @@ _AWAY_BEFORE = re.compile(
     r"\s+(?:the\s+)?$",
     re.I,
 )
-_ROUTE_NEXT = re.compile(r"\s?(?:->|-|–|→)\s?[A-Z]")
-_ROUTE_PREV = re.compile(r"[A-Za-z]\s?(?:->|-|–|→)\s?$")
+_ROUTE_NEXT = re.compile(r"\s?(?:->|-|\u2013|→)\s?[A-Z]")
+_ROUTE_PREV = re.compile(r"[A-Za-z]\s?(?:->|-|\u2013|→)\s?$")
 _HEADER_AFTER = re.compile(r"\s*(?:[,:|.(]|—|-\s)")
 _ROAD = re.compile(
     r"\b(?:[NM]-?\d{1,3}|KKH|Karakoram (?:Highway|Hwy)|(?:Makran )?Coastal (?:Highway|Hwy)|"
@@ -73,7 +73,7 @@ _COMMON = frozenset(
     {"the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "from", "by", "with",
      "no", "not", "he", "she", "it", "they", "we", "our", "his", "her", "their", "police",
      "officials", "said", "road", "site", "camp", "area", "district", "city", "town", "main",
-     "ke", "ki", "ka", "ko", "ne", "se", "pe", "par", "hai", "tha", "the", "aur", "ek", "do",
+     "ke", "ki", "ka", "ko", "ne", "se", "pe", "par", "hai", "tha", "aur", "ek", "do",
      "koi", "nahi", "abhi", "kal", "aaj", "raat", "bhai", "log", "hamari", "hamara", "gate"}
 )  # fmt: skip
 
@@ -121,12 +121,12 @@ class PlaceMatcher:
         if not mentions:
             return None
         # districts and provinces the text names as the scene narrow down the towns
-        admin = {
+        admin: set[str] = {
             c.province
             for m in mentions
             if m.context >= 0 and not m.fuzzy
             for c in m.candidates[:1]
-            if c.kind != "place"
+            if c.kind != "place" and c.province is not None
         }
         chosen = [(m, _choose(m.candidates, admin)) for m in mentions]
         exact = {c.province for m, c in chosen if not m.fuzzy}
@@ -191,7 +191,7 @@ class PlaceMatcher:
         return tuple(sorted(hits, key=_specificity))
 
     def _fuzzy_raw(self, key: str) -> tuple[Candidate, ...]:
-        if len(key) < _FUZZY_MIN_CHARS or key.split()[0] in _COMMON:
+        if len(key) < _FUZZY_MIN_CHARS or key.split(maxsplit=1)[0] in _COMMON:
             return ()
         # plain ratio over whole names: partial matching finds "Gomal Zam Dam" in "Gomal"
         best = process.extractOne(
@@ -238,9 +238,7 @@ def _choose(candidates: tuple[Candidate, ...], admin: set[str]) -> Candidate:
 
 def _finding(c: Candidate, span: Span, score: float) -> PlaceFinding:
     district = c.district if c.kind == "place" else (c.name if c.kind == "district" else None)
-    return PlaceFinding(
-        c.name, c.kind, c.province, district, c.latitude, c.longitude, span, score
-    )
+    return PlaceFinding(c.name, c.kind, c.province, district, c.latitude, c.longitude, span, score)
 
 
 def _may_start(word: str, *, lower_case: bool) -> bool:

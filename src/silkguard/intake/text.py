@@ -148,8 +148,8 @@ def literal_prefixes(pattern: str) -> tuple[str, ...] | None:
     return tuple(prefixes)
 
 
-_LITERAL = re.compile(r"[A-Za-z0-9 '’]+")
-_LITERAL_GROUP = re.compile(r"\(\?:([A-Za-z0-9 '’|]+)\)")
+_LITERAL = re.compile(r"[A-Za-z0-9 '\u2019]+")
+_LITERAL_GROUP = re.compile(r"\(\?:([A-Za-z0-9 '\u2019|]+)\)")
 
 
 def _top_level_alternatives(pattern: str) -> list[str]:

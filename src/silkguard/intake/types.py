@@ -57,7 +57,10 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (AttackType.HIJACKING, _rx(r"\bhijack(?:ed|ing|ers?)?\b")),
     (
         AttackType.HOSTAGE_BARRICADE,
-        _rx(r"\b(?:held|holding|took|taken) (?:\w+ )?hostages?\b.{0,80}\b(?:holed up|barricad|siege)"),
+        _rx(
+            r"\b(?:held|holding|took|taken) (?:\w+ )?hostages?\b.{0,80}"
+            r"\b(?:holed up|barricad|siege)"
+        ),
     ),
     (
         AttackType.KIDNAPPING,
@@ -113,7 +116,10 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (AttackType.GRENADE, _rx(r"\bgrenades?\b|\bdasti bam\b")),
     (
         AttackType.ROCKET,
-        _rx(r"\brockets?\b|\bmortars?\b|\brpg\b|\bindirect fire\b|\b(?:107|122|120|82|81|60) ?mm\b|\bshelling\b"),
+        _rx(
+            r"\brockets?\b|\bmortars?\b|\brpg\b|\bindirect fire\b|"
+            r"\b(?:107|122|120|82|81|60) ?mm\b|\bshelling\b"
+        ),
     ),
     (
         AttackType.BOMBING,
@@ -181,10 +187,12 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
     (
         TargetType.PROJECT_SITE,
         _rx(
-            r"\bsite\b|\bconstruction camp\b|\bcamp office\b|\bproject\b|\bpower (?:plant|station)\b|"
+            r"\bsite\b|\bconstruction camp\b|\bcamp office\b|\bproject\b|"
+            r"\bpower (?:plant|station)\b|"
             r"\bplant\b|\bcompound\b|\bexcavators?\b|\bdumpers?\b|\bcontractor'?s?\b|"
             r"\bworksite\b|\bdam\b|\bmine\b|\bcoal (?:field|block)\b|\blabou?r camp\b|\bhpp\b|"
-            r"\bhydro ?power\b|\bhydel\b|\b(?:project|construction|workers|worker's|workers'|site) camp\b"
+            r"\bhydro ?power\b|\bhydel\b|"
+            r"\b(?:project|construction|workers|worker's|workers'|site) camp\b"
         ),
     ),
     (
