@@ -130,7 +130,7 @@ class PlaceMatcher:
         }
         chosen = [(m, _choose(m.candidates, admin)) for m in mentions]
         exact = {c.province for m, c in chosen if not m.fuzzy}
-        named = {c.name for _m, c in chosen} | {c.district for _m, c in chosen if c.district}
+        named = {c.name for _m, c in chosen}
         findings = []
         for m, c in chosen:
             score = _KIND_SCORE[c.kind] + m.context - 0.5 * m.fuzzy
