@@ -5,7 +5,8 @@ Each line is an object with ``text``, ``report_date`` (``YYYY-MM-DD``) and ``gol
 ``perpetrator``, ``killed``, ``injured``, ``foreign_nationals_affected``, ``nationalities``;
 all but ``is_incident`` may be null or missing). ``is_incident`` is scored on every line;
 the other fields only on lines whose gold says it is an incident, so a missed incident counts
-against every field.
+against every field. A null gold value is a label ("the report gives no date") and is scored;
+a missing key is not.
 
 How fields match: dates exactly (a null gold date means the report gives none, and only a
 null prediction matches it); places when the prediction lies within 25 km of the gold place,
@@ -45,6 +46,7 @@ __all__ = ["PLACE_MATCH_KM", "EvaluationResult", "FieldScore", "Mismatch", "eval
 PLACE_MATCH_KM = 25.0
 _PARENS = re.compile(r"\([^)]*\)")
 _WILD = frozenset({AttackType.OTHER, AttackType.UNKNOWN})
+_GOLD_KEY = {"attack_type_compatible": "attack_type"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,8 @@ def evaluate(
         check(report_id, "is_incident", gold_incident == draft.is_incident, gold_incident, draft)
         if gold_incident:
             for name, ok, g, p in _field_checks(gold, draft, gaz):
-                check(report_id, name, ok, g, p)
+                if _GOLD_KEY.get(name, name) in gold:  # a missing key is not labelled
+                    check(report_id, name, ok, g, p)
     return EvaluationResult(path, len(rows), _scores(tallies, confusion), tuple(mismatches))
 
 
