@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import api_load, import_gtd, risk_backtest, route_speed, sepp_speed
+from benchmarks import api_load, import_gtd, intake_speed, risk_backtest, route_speed, sepp_speed
 
 
 def main() -> None:
@@ -12,7 +12,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500_000, help="rows in the generated GTD file")
     parser.add_argument("--incidents", type=int, default=200_000, help="incidents for the API load")
     parser.add_argument(
-        "--only", choices=["import", "api", "backtest", "sepp", "route"], help="run one benchmark"
+        "--only",
+        choices=["import", "api", "backtest", "sepp", "route", "intake"],
+        help="run one benchmark",
     )
     parser.add_argument(
         "--postgres",
@@ -30,6 +32,8 @@ def main() -> None:
         sepp_speed.run()
     if args.only in (None, "route"):
         route_speed.run()
+    if args.only in (None, "intake"):
+        intake_speed.run()
 
 
 if __name__ == "__main__":

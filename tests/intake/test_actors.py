@@ -8,23 +8,44 @@ from silkguard.intake.actors import find_nationals, find_perpetrator, perpetrato
 @pytest.mark.parametrize(
     ("text", "name", "status"),
     [
-        ("The banned Tehreek-i-Taliban Pakistan claimed responsibility in a statement.",
-         "Tehrik-i-Taliban Pakistan (TTP)", "claimed"),
-        ("Claim by BLA Majeed Bde on Telegram 1720L.",
-         "Balochistan Liberation Army (BLA) Majeed Brigade", "claimed"),
+        (
+            "The banned Tehreek-i-Taliban Pakistan claimed responsibility in a statement.",
+            "Tehrik-i-Taliban Pakistan (TTP)",
+            "claimed",
+        ),
+        (
+            "Claim by BLA Majeed Bde on Telegram 1720L.",
+            "Balochistan Liberation Army (BLA) Majeed Brigade",
+            "claimed",
+        ),
         ("Claim: BLF.", "Balochistan Liberation Front (BLF)", "claimed"),
         ("BRA-linked group claimed on X.", "Baloch Republican Army (BRA)-linked group", "claimed"),
-        ("The CTD said the men were linked to the TTP.", "Tehrik-i-Taliban Pakistan (TTP)",
-         "suspected"),
-        ("SRA claim circulating on social media, unverified.",
-         "Sindhudesh Revolutionary Army (SRA)", "suspected"),
-        ("The kidnappers were believed to be from a local Taliban faction.",
-         "Taliban faction (unnamed)", "suspected"),
-        ("Police blamed the Islamic State for the blast.",
-         "Islamic State Khorasan Province (ISKP)", "suspected"),
+        (
+            "The CTD said the men were linked to the TTP.",
+            "Tehrik-i-Taliban Pakistan (TTP)",
+            "suspected",
+        ),
+        (
+            "SRA claim circulating on social media, unverified.",
+            "Sindhudesh Revolutionary Army (SRA)",
+            "suspected",
+        ),
+        (
+            "The kidnappers were believed to be from a local Taliban faction.",
+            "Taliban faction (unnamed)",
+            "suspected",
+        ),
+        (
+            "Police blamed the Islamic State for the blast.",
+            "Islamic State Khorasan Province (ISKP)",
+            "suspected",
+        ),
         ("ek local worker ne supervisor pe chaku se hamla kiya", "insider (worker)", "suspected"),
-        ("A Chinese engineer was stabbed by a security guard at the site.", "insider (guard)",
-         "suspected"),
+        (
+            "A Chinese engineer was stabbed by a security guard at the site.",
+            "insider (guard)",
+            "suspected",
+        ),
     ],
 )
 def test_named_perpetrators(text: str, name: str, status: str) -> None:

@@ -30,8 +30,12 @@ def test_parse_count(text: str, expected: int | None) -> None:
     ("text", "killed", "injured"),
     [
         # wire style
-        ("At least five people, including three policemen, were killed and 11 others injured "
-         "when a bomb exploded.", 5, 11),
+        (
+            "At least five people, including three policemen, were killed and 11 others injured "
+            "when a bomb exploded.",
+            5,
+            11,
+        ),
         ("Two Chinese nationals and their driver were killed in the ambush.", 3, None),
         ("A roadside bomb hit the vehicle, killing two soldiers and wounding three.", 2, 3),
         ("Gunmen killed a shopkeeper and injured his son on Friday.", 1, 1),

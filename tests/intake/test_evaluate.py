@@ -84,11 +84,13 @@ def test_scores_a_small_file(tmp_path: Path) -> None:
         ("{not json", "line 2: not valid JSON"),
         ('["a list"]', "line 2: expected a JSON object"),
         ('{"text": 5, "report_date": "2024-01-01", "gold": {"is_incident": true}}', "'text'"),
-        ('{"text": "x", "report_date": "12/03/2024", "gold": {"is_incident": true}}',
-         "YYYY-MM-DD"),
+        ('{"text": "x", "report_date": "12/03/2024", "gold": {"is_incident": true}}', "YYYY-MM-DD"),
         ('{"text": "x", "report_date": "2024-01-01", "gold": {}}', "boolean 'is_incident'"),
-        ('{"text": "x", "report_date": "2024-01-01", "gold": {"is_incident": true, '
-         '"attack_type": "laser"}}', "gold attack_type 'laser'"),
+        (
+            '{"text": "x", "report_date": "2024-01-01", "gold": {"is_incident": true, '
+            '"attack_type": "laser"}}',
+            "gold attack_type 'laser'",
+        ),
     ],
 )
 def test_bad_lines_name_file_and_line(tmp_path: Path, content: str, message: str) -> None:

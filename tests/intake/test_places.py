@@ -15,12 +15,19 @@ def matcher() -> PlaceMatcher:
     [
         ("QUETTA: A blast near the police lines injured four.", "Quetta", "Balochistan"),
         # an event preposition beats the dateline; the town beats the city of filing
-        ("GILGIT: Arsonists burnt two excavators near Jaglot on Tuesday.", "Jaglot",
-         "Gilgit-Baltistan"),
+        (
+            "GILGIT: Arsonists burnt two excavators near Jaglot on Tuesday.",
+            "Jaglot",
+            "Gilgit-Baltistan",
+        ),
         ("LAHORE: CTD killed three militants near Sheikhupura.", "Shekhupura", "Punjab"),
         # the victims' home town is not the scene
-        ("Three labourers were shot in Kech district. The victims belonged to Rahim Yar Khan in "
-         "Punjab.", "Kech", "Balochistan"),
+        (
+            "Three labourers were shot in Kech district. The victims belonged to Rahim Yar Khan in "
+            "Punjab.",
+            "Kech",
+            "Balochistan",
+        ),
         # a destination is not the scene
         ("Convoy hit by IED nr Panjgur, diverted to Turbat.", "Panjgur", "Balochistan"),
         # Roman Urdu postposition
@@ -28,17 +35,18 @@ def matcher() -> PlaceMatcher:
         # a town in a road name still places the report
         ("pathrao hua Dasu road pe, coaster ka sheesha toota", "Dasu", "Khyber Pakhtunkhwa"),
         # a town named with its district
-        ("A motorcycle bomb went off in Parachinar, Kurram district.", "Parachinar",
-         "Khyber Pakhtunkhwa"),
+        (
+            "A motorcycle bomb went off in Parachinar, Kurram district.",
+            "Parachinar",
+            "Khyber Pakhtunkhwa",
+        ),
         # the route's first town when no other place is given
         ("Quetta-Taftan coach stopped by gunmen", "Quetta", "Balochistan"),
         # lower-case chat
         ("firing near turbat bazaar abhi, 2 zakhmi", "Turbat", "Balochistan"),
     ],
 )
-def test_scene_of_the_incident(
-    matcher: PlaceMatcher, text: str, place: str, province: str
-) -> None:
+def test_scene_of_the_incident(matcher: PlaceMatcher, text: str, place: str, province: str) -> None:
     found = matcher.find(text)
     assert found is not None
     assert (found.name, found.province) == (place, province)

@@ -51,7 +51,9 @@ def test_attack_types(text: str, expected: AttackType) -> None:
 
 def test_negated_and_counter_fire_are_not_the_attack() -> None:
     assert find_attack_type("Guards disarmed, no shots fired. Nobody taken.") is None
-    found = find_attack_type("Terrorists attacked the convoy; two were killed in retaliatory firing.")
+    found = find_attack_type(
+        "Terrorists attacked the convoy; two were killed in retaliatory firing."
+    )
     assert found is None or found[0] != AttackType.SHOOTING
 
 

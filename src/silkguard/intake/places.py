@@ -28,8 +28,13 @@ from silkguard.intake.draft import Span
 __all__ = ["PlaceFinding", "PlaceMatcher", "find_road"]
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*")
+_WORD = r"[A-Za-z'\u2019]*(?:\.[A-Za-z]+)*"
+_CAPITAL_RUN = re.compile(rf"(?<![\w'\u2019])[A-Z]{_WORD}(?: [A-Z]{_WORD})*")
+_LOWER_RUN = re.compile(rf"(?<![\w'\u2019])[A-Za-z]{_WORD}(?: [A-Za-z]{_WORD})*")
 _MAX_WORDS = 4
 _FUZZY_MIN_RATIO = 88.0
+#: In text typed in lower case a short word ("tank", "hub") is a place only after "in", "near".
+_LOWER_CASE_MIN_CHARS = 5
 #: Short names need a closer match: "Kahan" is not "Kadhan".
 _FUZZY_SHORT_RATIO = 93.0
 _FUZZY_SHORT_CHARS = 7
@@ -144,33 +149,33 @@ class PlaceMatcher:
         return max(findings, key=lambda f: (f.score, -f.span.start))
 
     def _mentions(self, text: str) -> list[_Mention]:
-        tokens = [_Token(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
-        lower_case = sum(t.text[0].isupper() for t in tokens) <= len(tokens) // 10
         out: list[_Mention] = []
-        i = 0
-        while i < len(tokens):
-            if not _may_start(tokens[i].text, lower_case=lower_case):
-                i += 1
-                continue
-            found = self._longest_match(text, tokens, i)
-            if found is None:
-                i += 1
-                continue
-            length, candidates, fuzzy = found
-            start, end = tokens[i].start, tokens[i + length - 1].end
-            span = Span(start, end, text[start:end])
-            out.append(_Mention(span, candidates, fuzzy, _context_score(text, span)))
-            i += length
+        for run in _runs(text):
+            i = 0
+            while i < len(run):
+                word = run[i].text
+                if word.lower() in _COMMON or (
+                    word[0].islower()
+                    and len(word) < _LOWER_CASE_MIN_CHARS
+                    and not _strong_context(text, run[i].start)
+                ):
+                    i += 1
+                    continue
+                found = self._longest_match(text, run, i)
+                if found is None:
+                    i += 1
+                    continue
+                length, candidates, fuzzy = found
+                start, end = run[i].start, run[i + length - 1].end
+                span = Span(start, end, text[start:end])
+                out.append(_Mention(span, candidates, fuzzy, _context_score(text, span)))
+                i += length
         return out
 
     def _longest_match(
-        self, text: str, tokens: list[_Token], i: int
+        self, text: str, run: list[_Token], i: int
     ) -> tuple[int, tuple[Candidate, ...], bool] | None:
-        chunk = [tokens[i]]
-        for tok in tokens[i + 1 : i + _MAX_WORDS]:
-            if text[chunk[-1].end : tok.start].strip():
-                break
-            chunk.append(tok)
+        chunk = run[i : i + _MAX_WORDS]
         for length in range(len(chunk), 0, -1):
             phrase = text[chunk[0].start : chunk[length - 1].end]
             hits = self._exact(_normalized(phrase))
@@ -241,10 +246,16 @@ def _finding(c: Candidate, span: Span, score: float) -> PlaceFinding:
     return PlaceFinding(c.name, c.kind, c.province, district, c.latitude, c.longitude, span, score)
 
 
-def _may_start(word: str, *, lower_case: bool) -> bool:
-    if word.lower() in _COMMON:
-        return False
-    return word[0].isupper() or (lower_case and len(word) >= 4)
+def _runs(text: str) -> list[list[_Token]]:
+    """Runs of words that may hold a place name: capitalised words separated by single
+    spaces; in a text typed in lower case, every run of words of four letters or more."""
+    words = _TOKEN.findall(text)
+    capitals = sum(w[0].isupper() for w in words)
+    pattern = _LOWER_RUN if capitals <= len(words) // 10 else _CAPITAL_RUN
+    return [
+        [_Token(t.start(), t.end(), t.group(0)) for t in _TOKEN.finditer(text, *run.span())]
+        for run in pattern.finditer(text)
+    ]
 
 
 def _strong_context(text: str, start: int) -> bool:
