@@ -96,7 +96,7 @@ def test_scores_a_small_file(tmp_path: Path) -> None:
 def test_bad_lines_name_file_and_line(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(_line() + "\n" + content + "\n", encoding="utf-8")
-    with pytest.raises(InvalidInput, match="bad.jsonl, line 2") as err:
+    with pytest.raises(InvalidInput, match=r"bad\.jsonl, line 2") as err:
         evaluate(path)
     assert message in err.value.msg
 

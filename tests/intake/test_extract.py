@@ -143,7 +143,7 @@ def test_not_a_string_is_refused() -> None:
     "text",
     [
         "کوئٹہ میں دھماکہ، تین افراد جاں بحق اور پانچ زخمی ہو گئے",  # Urdu script
-        "巴基斯坦俾路支省发生爆炸，三名中国工程师受伤。",  # Chinese
+        "巴基斯坦俾路支省发生爆炸\uff0c三名中国工程师受伤。",  # Chinese
     ],
 )
 def test_unsupported_scripts_give_a_low_confidence_draft(text: str) -> None:
