@@ -71,6 +71,13 @@ def test_attackers_are_not_counted() -> None:
     assert find_casualties("CTD shot dead three suspected militants.").killed is None
 
 
+def test_them_refers_to_the_last_group_named() -> None:
+    text = "Gunmen offloaded passengers from two buses and shot dead 23 of them."
+    assert find_casualties(text).killed == 23
+    text = "Security forces repulsed militants trying to cross, killing four of them."
+    assert find_casualties(text).killed is None
+
+
 def test_positive_counts_override_zero_statements() -> None:
     found = find_casualties(
         "The engineers were not hurt. Two escorts were injured when the convoy was hit."

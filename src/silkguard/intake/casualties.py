@@ -81,6 +81,15 @@ _NP = re.compile(
     re.I,
 )
 _ATTACKER_RE = re.compile(rf"\b(?:{_ATTACKER})\b", re.I)
+_PLURAL_NOUN = re.compile(
+    r"\b(?:(?P<attacker>militants|attackers|terrorists|insurgents|assailants|gunmen|"
+    r"miscreants|kidnappers|dacoits|robbers|khawarij|raiders|"
+    # security forces who kill "four of them" kill attackers
+    r"soldiers|troops|forces|policemen|police|personnel|levies|rangers)|"
+    r"people|passengers|workers|labou?rers|guards|civilians|engineers|nationals|employees|"
+    r"villagers|pilgrims|students|men|women|children)\b",
+    re.I,
+)
 _ADJACENT = re.compile(rf"(?P<count>{COUNT_PATTERN})(?:\s+[\w.]+){{0,2}}\s*$", re.I)
 _SINGULAR = re.compile(
     r"\b(?:driver|guard|escort|soldier|policeman|constable|worker|engineer|supervisor|"
@@ -220,7 +229,7 @@ def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | N
             return total, offset + end
     bare = _RIGHT_COUNT.match(right)
     if bare is not None:
-        if bare.group("of"):
+        if bare.group("of") and _them_are_attackers(text, start):
             return "attacker"
         count = parse_count(bare.group("count"))
         if count is not None:
@@ -229,6 +238,17 @@ def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | N
     if someone is not None and not _ATTACKER_RE.search(someone.group(0)):
         return 1, offset + someone.end()
     return None
+
+
+def _them_are_attackers(text: str, verb_end: int) -> bool:
+    """Whether "them" in "killing four of them" refers to attackers: the last plural noun
+    before it decides ("militants ..., killing four of them", "troops repulsed the raid,
+    killing four of them" vs "offloaded passengers ... and shot dead 23 of them")."""
+    before = text[max(0, verb_end - 200) : verb_end]
+    last: re.Match[str] | None = None
+    for last in _PLURAL_NOUN.finditer(before):  # noqa: B007 - the last match is wanted
+        pass
+    return last is not None and last.group("attacker") is not None
 
 
 def _left_count(left_text: str) -> tuple[int, int, bool] | str | None:

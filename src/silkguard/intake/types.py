@@ -124,7 +124,8 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (
         AttackType.BOMBING,
         _rx(
-            r"\bblasts?\b|\bexplosions?\b|\bexploded\b|\bbomb(?:s|ing|ed)?\b|\bexplosives? "
+            r"\bblasts?\b|\bexplosions?\b|\bexploded\b|\bbomb(?:s|ing|ed)?\b|\bquadcopters?\b|"
+            r"\bdrone (?:attack|strike)s?\b|\bexplosives? "
             r"went off\b|\bwent off\b|\bdhamak[ae]\b|\bdetonat\w*"
         ),
     ),
