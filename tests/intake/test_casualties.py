@@ -39,6 +39,8 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("Two Chinese nationals and their driver were killed in the ambush.", 3, None),
         ("A roadside bomb hit the vehicle, killing two soldiers and wounding three.", 2, 3),
         ("Gunmen killed a shopkeeper and injured his son on Friday.", 1, 1),
+        ("Gunmen ambushed a Levies vehicle, martyring three personnel.", 3, None),
+        ("Unknown men shot dead a schoolteacher in Tump.", 1, None),
         ("Militants stormed the post, killing six policemen and injuring eight others.", 6, 8),
         ("Three soldiers were martyred and two others wounded in the blast.", 3, 2),
         ("A polio worker and the policeman escorting her were shot dead.", 2, None),

@@ -21,6 +21,7 @@ def _date(text: str, report: date = TUESDAY) -> date | None:
         ("Report of 12/03/2024: firing at the camp.", date(2024, 3, 12)),  # day first
         ("On 05/03/2024 a blast hit the line.", date(2024, 3, 5)),
         ("Dated 2024-03-09, an IED was found.", date(2024, 3, 9)),
+        ("Gwadar, 2024/03/08: militants attacked the complex.", date(2024, 3, 8)),
         ("The attack on 7 March killed two.", date(2024, 3, 7)),
         ("Gunmen struck on March 10th near the bridge.", date(2024, 3, 10)),
         ("It happened on the 3rd of March.", date(2024, 3, 3)),

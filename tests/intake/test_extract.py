@@ -60,6 +60,12 @@ def test_incident_reports(text: str) -> None:
         # policy reaction to an earlier attack
         "The government announced compensation for families of the labourers killed in last "
         "week's attack and formed a committee to review camp security.",
+        # accidents and disasters are not security incidents
+        "Five people were killed and 12 injured when a passenger bus overturned on the KKH.",
+        "Two labourers died when a gas cylinder exploded at a hotel kitchen in Gwadar.",
+        # court and arrests about an old attack
+        "An anti-terrorism court on Tuesday indicted three suspects in the 2022 university "
+        "attack case.",
     ],
 )
 def test_non_incident_reports(text: str) -> None:

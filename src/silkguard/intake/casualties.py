@@ -22,7 +22,8 @@ from silkguard.intake.text import is_negated, sentence_bounds
 __all__ = ["Casualties", "find_casualties"]
 
 _KILL = (
-    r"shot dead|gunned down|killed|killing|dead|martyred|died|slain|lost (?:their|his|her) lives?"
+    r"shot dead|gunned down|killed|killing|dead|martyred|martyring|died|slain|"
+    r"lost (?:their|his|her) lives?"
     r"|(?-i:KIA)|maare gaye|mare gaye|mara gaya|mara|halak|jaan bahaq|jan bahaq|shaheed"
     r"|succumbed"
 )
@@ -42,6 +43,7 @@ _ACTIVE = frozenset(
         "shot dead",
         "gunned down",
         "martyred",
+        "martyring",
     }
 )
 _ZERO_WORDS = frozenset({"unharmed", "unhurt"})

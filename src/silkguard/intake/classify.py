@@ -2,7 +2,8 @@
 
 Evidence for: an attack word that is not negated, casualties, past-tense attack verbs, sitrep
 markers. Evidence against: policy and meeting language (reviews, approvals, notifications,
-advisories), hoaxes and drills, threat warnings without an attack, and mentions of an earlier
+advisories), hoaxes and drills, threat warnings without an attack, accidents and disasters
+(a bus overturning, a gas cylinder exploding, floods), and mentions of an earlier
 attack ("last week's attack", "families of those killed"). The weights were set by hand on
 written examples; the score goes through a logistic function to give a probability.
 """
@@ -30,6 +31,7 @@ _W_POLICY_CAP = -3.0
 _W_HOAX = -4.5
 _W_THREAT = -2.0
 _W_PAST_REFERENCE = -2.5
+_W_ACCIDENT = -4.0
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -70,6 +72,12 @@ _PAST_REFERENCE = _rx(
     r"\b(?:last (?:week|month|year)'?s?|recent|earlier|previous) "
     r"(?:\w+ )?(?:attack|blast|bombing|incident|killings?)\b|\bfamilies of (?:the )?"
     r"(?:\w+ )?(?:killed|victims|martyrs)\b|\banniversary\b|\bin memory of\b|\bfuneral\b"
+)
+_ACCIDENT = _rx(
+    r"\b(?:road accident|traffic accident|accident|collision|collided|overturned|plunged|"
+    r"skidded|landslides?|land ?sliding|flash floods?|floods?|torrential|earthquake|avalanche|"
+    r"short circuit|cylinder (?:blast|explosion|exploded)|gas cylinder|boiler|electrocuted|"
+    r"drowned|heatstroke|mine collapse|roof collapse|caved in)\b"
 )
 _PLOT_EVIDENCE = _rx(
     r"\b(?:arrest\w*|recovered|seized|detained|apprehended|captured|foil\w*|thwart\w*|defused|"
@@ -116,6 +124,8 @@ def score_incident(
         score += _W_HOAX
     if _THREAT.search(lowered) and (attack is None or attack[0] == AttackType.PLOT_FOILED):
         score += _W_THREAT if casualty_count == 0 else 0.0
+    if _ACCIDENT.search(lowered):
+        score += _W_ACCIDENT
     if _PAST_REFERENCE.search(lowered):
         score += _W_PAST_REFERENCE
     verb_span = Span(verb.start(), verb.end(), text[verb.start() : verb.end()]) if verb else None

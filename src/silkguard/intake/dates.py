@@ -38,7 +38,7 @@ _MON = (
 _YEAR = r"(?:,?\s*(?P<year>(?:19|20)\d{2}))?"
 _ORD = r"(?:st|nd|rd|th)?"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("iso", re.compile(r"\b(?P<year>20\d{2})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b")),
+    ("iso", re.compile(r"\b(?P<year>20\d{2})([-/.])(?P<month>\d{1,2})\2(?P<day>\d{1,2})\b")),
     (
         "numeric",
         re.compile(r"\b(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})[/.-](?P<year>(?:20)?\d{2})\b"),

@@ -28,6 +28,7 @@ from silkguard.intake.draft import Span
 __all__ = ["PlaceFinding", "PlaceMatcher", "find_road"]
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 _WORD = r"[A-Za-z'\u2019]*(?:\.[A-Za-z]+)*"
 _CAPITAL_RUN = re.compile(rf"(?<![\w'\u2019])[A-Z]{_WORD}(?: [A-Z]{_WORD})*")
 _LOWER_RUN = re.compile(rf"(?<![\w'\u2019])[A-Za-z]{_WORD}(?: [A-Za-z]{_WORD})*")
@@ -177,13 +178,13 @@ class PlaceMatcher:
     ) -> tuple[int, tuple[Candidate, ...], bool] | None:
         chunk = run[i : i + _MAX_WORDS]
         for length in range(len(chunk), 0, -1):
-            phrase = text[chunk[0].start : chunk[length - 1].end]
+            phrase = _POSSESSIVE.sub("", text[chunk[0].start : chunk[length - 1].end])
             hits = self._exact(_normalized(phrase))
             if hits:
                 return length, hits, False
         if _strong_context(text, chunk[0].start):
             for length in range(min(len(chunk), 2), 0, -1):
-                phrase = text[chunk[0].start : chunk[length - 1].end]
+                phrase = _POSSESSIVE.sub("", text[chunk[0].start : chunk[length - 1].end])
                 hits = self._fuzzy(_normalized(phrase))
                 if hits:
                     return length, hits, True
