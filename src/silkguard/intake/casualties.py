@@ -23,7 +23,7 @@ __all__ = ["Casualties", "find_casualties"]
 
 _KILL = (
     r"shot dead|gunned down|killed|killing|dead|martyred|martyring|died|slain|"
-    r"lost (?:their|his|her) lives?"
+    r"lost (?:their|his|her) lives?|claimed the li(?:fe|ves) of|claiming the li(?:fe|ves) of"
     r"|(?-i:KIA)|maare gaye|mare gaye|mara gaya|mara|halak|jaan bahaq|jan bahaq|shaheed"
     r"|succumbed"
 )
@@ -44,6 +44,10 @@ _ACTIVE = frozenset(
         "gunned down",
         "martyred",
         "martyring",
+        "claimed the lives of",
+        "claimed the life of",
+        "claiming the lives of",
+        "claiming the life of",
     }
 )
 _ZERO_WORDS = frozenset({"unharmed", "unhurt"})
