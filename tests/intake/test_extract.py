@@ -29,6 +29,9 @@ DAY = date(2024, 9, 2)  # a Monday
         # Urdu newspaper in translation
         "Quetta (Daily Jang, translated): unknown terrorists martyred two police constables on "
         "duty at Sariab Road on Sunday. The assailants fled on a motorcycle.",
+        # an incident report that ends with the reactions
+        "QUETTA: Two policemen were shot dead on Monday. The chief minister condemned the "
+        "attack and ordered an inquiry.",
         # foiled plot
         "KARACHI: Police arrested two suspects with a car fitted with explosives meant for an "
         "attack on a convoy of foreign workers.",
@@ -63,6 +66,9 @@ def test_incident_reports(text: str) -> None:
         # accidents and disasters are not security incidents
         "Five people were killed and 12 injured when a passenger bus overturned on the KKH.",
         "Two labourers died when a gas cylinder exploded at a hotel kitchen in Gwadar.",
+        # reaction to an attack
+        "The Senate on Wednesday condemned the attack on Chinese engineers in Besham that "
+        "killed five, and offered condolences to the families.",
         # court and arrests about an old attack
         "An anti-terrorism court on Tuesday indicted three suspects in the 2022 university "
         "attack case.",

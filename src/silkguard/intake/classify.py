@@ -55,7 +55,8 @@ _POLICY = _rx(
     r"advised|reminded|compensation|working group|committee|quarterly|progress|on track|"
     r"denied reports|direct(?:ed|ing)|extended the ban|session|memorandum|mou|conference|"
     r"seminar|inaugurat\w+|budget|tender|contract|policy|statement from|cooperation|"
-    r"pace of work|groundbreaking|visit(?:ed|ing)?)\b"
+    r"pace of work|groundbreaking|visit(?:ed|ing)?|condemn\w*|condolences?|funeral|tribute|"
+    r"took notice|inquiry)\b"
 )
 _HOAX = _rx(
     r"\bhoax\b|\bfalse alarm\b|\bsweep negative\b|\bnothing (?:suspicious )?(?:was )?found\b|"
@@ -95,7 +96,7 @@ class IncidentScore:
 
     @property
     def is_incident(self) -> bool:
-        return self.probability >= 0.5
+        return self.probability > 0.5
 
 
 def score_incident(
