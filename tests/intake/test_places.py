@@ -42,6 +42,8 @@ def matcher() -> PlaceMatcher:
         ),
         # the route's first town when no other place is given
         ("Quetta-Taftan coach stopped by gunmen", "Quetta", "Balochistan"),
+        # an abbreviation with full stops
+        ("Firing in D.I. Khan city on Monday.", "Dera Ismail Khan", "Khyber Pakhtunkhwa"),
         # a possessive
         ("A grenade was hurled into a hotel in Quetta's Pashtunabad.", "Quetta", "Balochistan"),
         # lower-case chat

@@ -27,11 +27,14 @@ from silkguard.intake.draft import Span
 
 __all__ = ["PlaceFinding", "PlaceMatcher", "find_road"]
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*")
+# a word, or an abbreviation written with full stops ("D.I." in "D.I. Khan")
+_ABBREVIATION = r"(?:[A-Z]\.){2,3}"
+_TOKEN = re.compile(rf"{_ABBREVIATION}|[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
-_WORD = r"[A-Za-z'\u2019]*(?:\.[A-Za-z]+)*"
-_CAPITAL_RUN = re.compile(rf"(?<![\w'\u2019])[A-Z]{_WORD}(?: [A-Z]{_WORD})*")
-_LOWER_RUN = re.compile(rf"(?<![\w'\u2019])[A-Za-z]{_WORD}(?: [A-Za-z]{_WORD})*")
+_CAP = rf"(?:{_ABBREVIATION}|[A-Z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*)"
+_ANY = rf"(?:{_ABBREVIATION}|[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*)"
+_CAPITAL_RUN = re.compile(rf"(?<![\w'\u2019.]){_CAP}(?: {_CAP})*")
+_LOWER_RUN = re.compile(rf"(?<![\w'\u2019.]){_ANY}(?: {_ANY})*")
 _MAX_WORDS = 4
 _FUZZY_MIN_RATIO = 88.0
 #: In text typed in lower case a short word ("tank", "hub") is a place only after "in", "near".
