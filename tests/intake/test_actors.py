@@ -63,6 +63,7 @@ def test_named_perpetrators(text: str, name: str, status: str) -> None:
         "Unknown gunmen opened fire and fled on a motorcycle.",
         "The TTP denied any involvement in the attack.",
         "Balochistan police said the attackers escaped.",  # a province is not a group
+        "The BLA has long opposed projects in the province.",  # background, not attribution
     ],
 )
 def test_no_perpetrator_is_guessed(text: str) -> None:

@@ -79,6 +79,11 @@ _SUSPECT = re.compile(
     r"\bsaid to be\b|\bbelonged to\b|\bmembers? of\b|\bunverified\b",
     re.I,
 )
+_ACTOR_VERB = re.compile(
+    r"\b(?:attacked|stormed|ambushed|opened fire|kidnapped|abducted|killed|blew|detonated|"
+    r"fired|struck|carried out|behind the|hamla|militants|fighters|gunmen|commanders?)\b",
+    re.I,
+)
 _UNNAMED_FACTION = re.compile(r"\b(?:a |an )?(?:local |splinter )?taliban (?:faction|group)", re.I)
 _ROLE = r"worker|employee|guard|driver|labou?rer|cook|colleague"
 _INSIDER = re.compile(
@@ -185,7 +190,10 @@ def _status(sentence: str) -> PerpetratorStatus | None:
         return "claimed"
     if _NO_CLAIM.search(sentence):
         return None
-    return "suspected"
+    # a group named as the doer; a group only mentioned in background is not attributed
+    if _SUSPECT.search(sentence) or _ACTOR_VERB.search(sentence):
+        return "suspected"
+    return None
 
 
 def find_nationals(text: str) -> Nationals:
