@@ -46,6 +46,9 @@ def test_absolute_dates(text: str, expected: date) -> None:
         ("An IED exploded this morning on the bypass.", TUESDAY),
         ("abhi 10 min pehle firing hui", TUESDAY),
         ("The bodies were found three days ago.", date(2024, 3, 9)),
+        ("parson raat Kharan mein firing hui", date(2024, 3, 10)),
+        ("kal Gwadar ke paas firing hui", date(2024, 3, 11)),
+        ("The convoy was hit last Tuesday.", date(2024, 3, 5)),
     ],
 )
 def test_relative_dates_look_back_from_the_report(text: str, expected: date) -> None:

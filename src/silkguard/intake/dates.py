@@ -59,13 +59,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "relative",
         re.compile(
-            r"\b(?P<rel>yesterday|last night|last evening|overnight|kal raat|kal shaam|"
-            r"today|tonight|this (?:morning|afternoon|evening)|earlier today|aaj|"
+            r"\b(?P<rel>day before yesterday|parson|yesterday|last night|last evening|overnight|"
+            r"kal raat|kal shaam|kal subah|kal|today|tonight|this (?:morning|afternoon|evening)|"
+            r"earlier today|aaj|"
             r"\d+ (?:min|mins|minutes|hours?|hrs) (?:ago|pehle|back))\b",
         ),
     ),
     ("ago", re.compile(r"\b(?P<ago>(?:\d+|one|two|three|four|five|six) days? ago)\b")),
 ]
+_LAST = re.compile(r"\blast\s+$")
 _SAID = re.compile(
     r"\b(?:said|says|told \w+|stated|announced|added|confirmed|reported|issued)\s+"
     r"(?:(?:late |early )?on\s+)?(?:the\s+)?$",
@@ -203,10 +205,15 @@ def _resolve(kind: str, m: re.Match[str], report_date: date) -> tuple[date | Non
         return date(int(m.group("year")), _month(m.group("mon")), 1), DatePrecision.MONTH
     if kind == "weekday":
         wanted = WEEKDAYS.index(m.group("weekday").lower())
-        return report_date - timedelta(days=(report_date.weekday() - wanted) % 7), day
+        back = (report_date.weekday() - wanted) % 7
+        if back == 0 and _LAST.search(m.string, max(0, m.start() - 6), m.start()):
+            back = 7  # "last Friday" written on a Friday
+        return report_date - timedelta(days=back), day
     if kind == "relative":
         rel = m.group("rel").lower()
-        back = 1 if rel.startswith(("yesterday", "last", "kal", "overnight")) else 0
+        back = 2 if rel.startswith(("day before", "parson")) else 0
+        if rel.startswith(("yesterday", "last", "kal", "overnight")):
+            back = 1  # in a report of what happened, Roman Urdu "kal" is yesterday
         return report_date - timedelta(days=back), day
     return _dateparser_date(m.group("ago"), report_date), day
 
