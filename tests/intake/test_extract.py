@@ -123,6 +123,7 @@ def test_native_row_is_accepted_by_the_importer() -> None:
     assert fields is not None
     assert row["claimed"] is True
     assert row["date_precision"] == "time"
+    assert row["summary"] == "SITREP 1745L 16 AUG: Suicide VBIED vs FC convoy, Mastung bypass."
 
 
 # -- robustness ---------------------------------------------------------------------------

@@ -31,8 +31,9 @@ class IncidentDraft:
 
     ``spans`` maps a field name (``date``, ``time_local``, ``place``, ``attack_type``,
     ``target_type``, ``perpetrator``, ``killed``, ``injured``, ``nationalities``,
-    ``is_incident``) to the text that supports it. ``warnings`` explains a low confidence
-    (unsupported language, text cut short).
+    ``is_incident``) to the text that supports it. ``summary`` is the report's first sentence
+    (at most 300 characters). ``warnings`` explains a low confidence (unsupported language,
+    text cut short).
     """
 
     is_incident: bool
@@ -55,6 +56,7 @@ class IncidentDraft:
     injured: int | None = None
     foreign_nationals_affected: bool | None = None
     nationalities: tuple[str, ...] = ()
+    summary: str | None = None
     spans: dict[str, Span] = field(default_factory=dict, hash=False, compare=False)
     warnings: tuple[str, ...] = ()
 
@@ -80,7 +82,6 @@ def to_native_row(draft: IncidentDraft, *, row_id: str | None = None) -> dict[st
             date_text = draft.date.strftime("%Y")
         else:
             date_text = draft.date.isoformat()
-    summary = draft.spans["is_incident"].text if "is_incident" in draft.spans else None
     return {
         "id": row_id,
         "date": date_text,
@@ -99,5 +100,5 @@ def to_native_row(draft: IncidentDraft, *, row_id: str | None = None) -> dict[st
         "killed": draft.killed,
         "injured": draft.injured,
         "nationalities": list(draft.nationalities),
-        "summary": summary,
+        "summary": draft.summary,
     }

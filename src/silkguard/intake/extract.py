@@ -19,7 +19,12 @@ from silkguard.intake.classify import score_incident
 from silkguard.intake.dates import find_date, find_time
 from silkguard.intake.draft import IncidentDraft, Span
 from silkguard.intake.places import PlaceMatcher, find_road
-from silkguard.intake.text import MAX_ANALYSED_CHARS, MIN_LATIN_SHARE, clean_text
+from silkguard.intake.text import (
+    MAX_ANALYSED_CHARS,
+    MIN_LATIN_SHARE,
+    clean_text,
+    sentence_bounds,
+)
 from silkguard.intake.types import find_attack_type, find_target_type
 
 __all__ = ["Extractor", "default_extractor", "extract"]
@@ -29,6 +34,8 @@ _NO_TOLL_MEANS_NONE = frozenset(
     {AttackType.KIDNAPPING, AttackType.PLOT_FOILED, AttackType.HIJACKING, AttackType.SABOTAGE}
 )
 _UNREADABLE_CONFIDENCE = 0.02
+#: Longest summary kept on a draft (the native format's summary is a short description).
+SUMMARY_CHARS = 300
 _GEO_PRECISION = {
     "place": GeoPrecision.PLACE,
     "district": GeoPrecision.DISTRICT,
@@ -113,9 +120,18 @@ class Extractor:
             injured=casualties.injured,
             foreign_nationals_affected=nationals.affected,
             nationalities=nationals.nationalities,
+            summary=_lead(body),
             spans=spans,
             warnings=warnings,
         )
+
+
+def _lead(text: str) -> str:
+    """The first sentence, whitespace collapsed, cut to :data:`SUMMARY_CHARS`."""
+    bounds = sentence_bounds(text)
+    first = text[bounds[0][0] : bounds[0][1]] if bounds else text
+    lead = " ".join(first.split())
+    return lead if len(lead) <= SUMMARY_CHARS else lead[: SUMMARY_CHARS - 1].rstrip() + "\u2026"
 
 
 def _casualties(text: str, attack: AttackType | None) -> Casualties:
