@@ -43,6 +43,8 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("Unknown men shot dead a schoolteacher in Tump.", 1, None),
         ("The blast left 3 dead and 7 injured.", 3, 7),
         ("The attack claimed the lives of four soldiers.", 4, None),
+        ("Three FC personnel embraced martyrdom in the attack.", 3, None),
+        ("Four bullet-riddled bodies were found near the highway.", 4, None),
         ("Militants opened fire, killing at least 11 people including 2 children.", 11, None),
         ("Militants stormed the post, killing six policemen and injuring eight others.", 6, 8),
         ("Three soldiers were martyred and two others wounded in the blast.", 3, 2),
@@ -58,6 +60,7 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("firing hui, 2 guards zakhmi, koi mara nahi.", 0, 2),
         ("kal raat dhamaka, 3 log jaan bahaq aur 5 afraad zakhmi", 3, 5),
         ("pathrao hua, 1 driver ko mamooli chot", None, 1),
+        ("Quetta mein dhamaka, 2 police ahalkar shaheed aur 4 zakhmi ho gaye", 2, 4),
         ("koi zakhmi nahi, gaariyan jala di", None, 0),
     ],
 )

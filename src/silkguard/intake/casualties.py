@@ -23,12 +23,14 @@ __all__ = ["Casualties", "find_casualties"]
 
 _KILL = (
     r"shot dead|gunned down|killed|killing|dead|martyred|martyring|died|slain|"
-    r"lost (?:their|his|her) lives?|claimed the li(?:fe|ves) of|claiming the li(?:fe|ves) of"
+    r"lost (?:their|his|her) lives?|claimed the li(?:fe|ves) of|claiming the li(?:fe|ves) of|"
+    r"embraced (?:martyrdom|shahadat)|bodies|halaak|hallak|jaan-bahaq|jan-bahaq"
     r"|(?-i:KIA)|maare gaye|mare gaye|mara gaya|mara|halak|jaan bahaq|jan bahaq|shaheed"
     r"|succumbed"
 )
 _INJURE = (
-    r"injured|injuring|wounded|wounding|hurt|(?-i:WIA)|zakhmi|zakhm|chot|injuries|harmed"
+    r"injured|injuring|wounded|wounding|hurt|(?-i:WIA)|zakhmi|zakhmion|zakhm|chot|injuries|"
+    r"harmed"
     r"|unharmed|unhurt|(?:was|were) (?:also )?hit"
 )
 _ANCHOR = re.compile(rf"\b(?:(?P<k>{_KILL})|(?P<i>{_INJURE}))\b", re.I)
@@ -73,7 +75,8 @@ _PERSON = (
     r"journalists?|doctors?|watchm[ae]n|sepoys?|crew|log|afraad|bande|mazdoor|FC|levies|rangers|"
     r"schoolteachers?|tribesm[ae]n|youths?|youngsters?|farmers?|shepherds?|lawyers?|clerics?|"
     r"individuals?|miners?|managers?|foreigners?|pedestrians?|commuters?|worshippers?|vendors?|"
-    r"cousins?|relatives?|nephews?|agents?|chini|cheeni|jawan"
+    r"cousins?|relatives?|nephews?|agents?|chini|cheeni|jawan|ahalkar|ahalkaron|sipahi|"
+    r"mulazim|mulazimeen|bacche|aurat|aurtein|workers"
 )
 _ATTACKER = (
     r"militants?|attackers?|terrorists?|insurgents?|assailants?|gunm[ae]n|bombers?|miscreants?|"
@@ -96,7 +99,7 @@ _PLURAL_NOUN = re.compile(
     r"villagers|pilgrims|students|men|women|children)\b",
     re.I,
 )
-_ADJACENT = re.compile(rf"(?P<count>{COUNT_PATTERN})(?:\s+[\w.]+){{0,2}}\s*$", re.I)
+_ADJACENT = re.compile(rf"(?P<count>{COUNT_PATTERN})(?:\s+[\w.'-]+){{0,2}}\s*$", re.I)
 _SINGULAR = re.compile(
     r"\b(?:driver|guard|escort|soldier|policeman|constable|worker|engineer|supervisor|"
     r"watchman|helper|passenger|civilian|official|officer|national)\s*$",
