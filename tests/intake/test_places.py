@@ -44,6 +44,9 @@ def matcher() -> PlaceMatcher:
         ("Quetta-Taftan coach stopped by gunmen", "Quetta", "Balochistan"),
         # an abbreviation with full stops
         ("Firing in D.I. Khan city on Monday.", "Dera Ismail Khan", "Khyber Pakhtunkhwa"),
+        # a hyphenated province, and a two-word town starting with a common word
+        ("Firing in Gilgit-Baltistan was reported.", "Gilgit-Baltistan", "Gilgit-Baltistan"),
+        ("Blast in Mandi Bahauddin bazaar.", "Mandi Bahauddin", "Punjab"),
         # a possessive
         ("A grenade was hurled into a hotel in Quetta's Pashtunabad.", "Quetta", "Balochistan"),
         # lower-case chat

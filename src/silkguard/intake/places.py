@@ -33,8 +33,9 @@ _TOKEN = re.compile(rf"{_ABBREVIATION}|[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*"
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 _CAP = rf"(?:{_ABBREVIATION}|[A-Z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*)"
 _ANY = rf"(?:{_ABBREVIATION}|[A-Za-z][A-Za-z'\u2019]*(?:\.[A-Za-z]+)*)"
-_CAPITAL_RUN = re.compile(rf"(?<![\w'\u2019.]){_CAP}(?: {_CAP})*")
-_LOWER_RUN = re.compile(rf"(?<![\w'\u2019.]){_ANY}(?: {_ANY})*")
+# words joined by a space or a hyphen ("Gilgit-Baltistan"; "Turbat-Hoshab" splits again later)
+_CAPITAL_RUN = re.compile(rf"(?<![\w'\u2019.]){_CAP}(?:[ \-\u2013]{_CAP})*")
+_LOWER_RUN = re.compile(rf"(?<![\w'\u2019.]){_ANY}(?:[ \-\u2013]{_ANY})*")
 _MAX_WORDS = 4
 _FUZZY_MIN_RATIO = 88.0
 #: In text typed in lower case a short word ("tank", "hub") is a place only after "in", "near".
@@ -83,7 +84,8 @@ _COMMON = frozenset(
      "no", "not", "he", "she", "it", "they", "we", "our", "his", "her", "their", "police",
      "officials", "said", "road", "site", "camp", "area", "district", "city", "town", "main",
      "ke", "ki", "ka", "ko", "ne", "se", "pe", "par", "hai", "tha", "aur", "ek", "do",
-     "koi", "nahi", "abhi", "kal", "aaj", "raat", "bhai", "log", "hamari", "hamara", "gate"}
+     "koi", "nahi", "abhi", "kal", "aaj", "raat", "bhai", "log", "hamari", "hamara", "gate",
+     "mandi", "nagar", "baltistan", "colony", "town", "chowk", "bazar", "bazaar"}
 )  # fmt: skip
 
 
@@ -158,7 +160,8 @@ class PlaceMatcher:
             i = 0
             while i < len(run):
                 word = run[i].text
-                if word.lower() in _COMMON or (
+                # single common words are refused in _exact_raw; "Mandi Bahauddin" is a town
+                if (
                     word[0].islower()
                     and len(word) < _LOWER_CASE_MIN_CHARS
                     and not _strong_context(text, run[i].start)
