@@ -85,7 +85,7 @@ _COMMON = frozenset(
      "officials", "said", "road", "site", "camp", "area", "district", "city", "town", "main",
      "ke", "ki", "ka", "ko", "ne", "se", "pe", "par", "hai", "tha", "aur", "ek", "do",
      "koi", "nahi", "abhi", "kal", "aaj", "raat", "bhai", "log", "hamari", "hamara", "gate",
-     "mandi", "nagar", "baltistan", "colony", "town", "chowk", "bazar", "bazaar"}
+     "mandi", "nagar", "baltistan", "colony", "chowk", "bazar", "bazaar"}
 )  # fmt: skip
 
 
