@@ -146,7 +146,7 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
         _rx(
             r"\bshot\b|\bshoot\w*|\bfiring\b|\bopened fire\b|\bfired (?:at|on|upon|shots)\b|"
             r"\bgunm[ae]n\b|\bgunfire\b|\bsmall[- ]arms\b|\bsniper\b|\bambush(?:ed)?\b|\bgoli\w*|"
-            r"\bfire ki\w*|\bGSW\b|\bgunshot\b"
+            r"\bfire ki\w*|\bGSW\b|\bgunshot\b|\bbullet[- ]riddled\b|\bbullets?\b"
         ),
     ),
     (
