@@ -125,6 +125,7 @@ class PlaceMatcher:
         self._gazetteer = gazetteer or load_gazetteer()
         self._exact = functools.lru_cache(maxsize=1 << 15)(self._exact_raw)
         self._fuzzy = functools.lru_cache(maxsize=1 << 14)(self._fuzzy_raw)
+        _fuzzy_names()  # built here, not inside the first report that needs it
 
     def find(self, text: str) -> PlaceFinding | None:
         """The most specific, best supported place mention in ``text``, or ``None``."""
