@@ -47,6 +47,7 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("Four bullet-riddled bodies were found near the highway.", 4, None),
         ("Militants opened fire, killing at least 11 people including 2 children.", 11, None),
         ("Militants stormed the post, killing six policemen and injuring eight others.", 6, 8),
+        ("A bomber hit a police van, killing four policemen and a passer-by.", 5, None),
         ("Three soldiers were martyred and two others wounded in the blast.", 3, 2),
         ("A polio worker and the policeman escorting her were shot dead.", 2, None),
         ("Five people, among them a tribal elder, were wounded.", None, 5),
@@ -54,6 +55,8 @@ def test_parse_count(text: str, expected: int | None) -> None:
         # sitrep style
         ("IED strike on escort. 2x FC pers KIA, 3x WIA. Client unhurt.", 2, 3),
         ("Preliminary: 4 KIA (FC), 9 WIA incl 2 civ.", 4, 9),
+        ("Mortar rounds fired at FC HQ. 2x FC WIA, 1 civ injured.", None, 3),  # one list adds up
+        ("Two guards were injured. The two injured guards were taken to hospital.", None, 2),
         ("Driver WIA (GSW leg). 0 KIA.", 0, 1),
         ("Rocket landed short of the block. No casualties.", 0, 0),
         # Roman Urdu

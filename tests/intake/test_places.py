@@ -47,6 +47,12 @@ def matcher() -> PlaceMatcher:
         # a hyphenated province, and a two-word town starting with a common word
         ("Firing in Gilgit-Baltistan was reported.", "Gilgit-Baltistan", "Gilgit-Baltistan"),
         ("Blast in Mandi Bahauddin bazaar.", "Mandi Bahauddin", "Punjab"),
+        # a known town qualifying an unknown one
+        (
+            "PESHAWAR: A grenade hit a house in Sheikh Maltoon Town, Mardan, on Saturday.",
+            "Mardan",
+            "Khyber Pakhtunkhwa",
+        ),
         # a possessive
         ("A grenade was hurled into a hotel in Quetta's Pashtunabad.", "Quetta", "Balochistan"),
         # lower-case chat

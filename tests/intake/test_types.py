@@ -19,6 +19,8 @@ from silkguard.intake.types import (
     [
         ("A roadside bomb tore through the vehicle.", AttackType.IED),
         ("Sitrep: IED detonated on a culvert, suspected command wire.", AttackType.IED),
+        ("RCIED vs Chinese-staffed bus on the expressway.", AttackType.IED),
+        ("kal raat railway track pe dhamaka, train ruk gayi", AttackType.IED),
         ("A blast damaged a transmission tower near the grid.", AttackType.IED),
         ("A suicide bomber blew himself up near a police truck.", AttackType.SUICIDE_BOMBING),
         ("Suicide VBIED vs FC convoy at the bypass.", AttackType.SUICIDE_VBIED),
@@ -35,6 +37,7 @@ from silkguard.intake.types import (
         ("Small-arms ambush on the minibus; escort returned fire.", AttackType.SHOOTING),
         ("Three engineers abducted from the solar site.", AttackType.KIDNAPPING),
         ("driver aur helper ko le gaye, gaariyan jala din", AttackType.KIDNAPPING),
+        ("tanker pe firing hui, driver zakhmi, hospital le gaye", AttackType.SHOOTING),
         ("Unidentified persons set fire to two excavators.", AttackType.SABOTAGE),
         ("A worker attacked the supervisor with a knife (chaku).", AttackType.OTHER),
         ("coaster pe pathrao hua", AttackType.OTHER),
@@ -69,6 +72,9 @@ def test_negated_and_counter_fire_are_not_the_attack() -> None:
         ("A blast hit a mosque during prayers.", TargetType.RELIGIOUS),
         ("Gunmen attacked a girls' school at night.", TargetType.EDUCATION),
         ("A bomb damaged the gas pipeline.", TargetType.UTILITIES),
+        ("A suicide bomber rammed into a police van.", TargetType.POLICE),
+        ("An IED went off on the railway track near Sibi.", TargetType.TRANSPORT),
+        ("Mortar rounds fired at FC HQ from the hills.", TargetType.MILITARY),
     ],
 )
 def test_target_types(text: str, expected: TargetType) -> None:

@@ -118,6 +118,7 @@ _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+
 _NEG_AFTER = re.compile(r"\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
 _WINDOW_CHARS = 140
 #: "killed a schoolteacher": whoever an active verb kills or injures is a person.
+_AND_SOMEONE = re.compile(r"\s*,?\s*(?:and|aur)\s+(?:a|an|one)\s+[\w'\u2019-]+", re.I)
 _SOMEONE = re.compile(r"(?:a|an|one)\s+(?:[\w'\u2019-]+\s+){0,2}?[\w'\u2019-]+", re.I)
 
 
@@ -127,6 +128,7 @@ class _Mention:
     count: int
     additive: bool
     span: Span
+    sentence: int = 0
 
 
 @dataclass
@@ -149,7 +151,8 @@ def find_casualties(text: str) -> Casualties:
     for m in _TOLL.finditer(text):
         count = parse_count(m.group("count"))
         if count is not None:
-            mentions.append(_Mention("killed", count, False, Span(m.start(), m.end(), m.group(0))))
+            toll = Span(m.start(), m.end(), m.group(0))
+            mentions.append(_Mention("killed", count, False, toll, -1))
     for kind in ("killed", "injured"):
         value, span = _total([x for x in mentions if x.kind == kind])
         if value is None and kind in zeros:
@@ -164,7 +167,7 @@ def _anchor_mentions(text: str, out: Casualties) -> tuple[list[_Mention], dict[s
     """Counted mentions and negated ("zero") anchors, sentence by sentence."""
     mentions: list[_Mention] = []
     zeros: dict[str, Span] = {}
-    for s_start, s_end in sentence_bounds(text):
+    for index, (s_start, s_end) in enumerate(sentence_bounds(text)):
         previous_end = s_start
         for m in _ANCHOR.finditer(text, s_start, s_end):
             kind = "killed" if m.group("k") else "injured"
@@ -176,7 +179,8 @@ def _anchor_mentions(text: str, out: Casualties) -> tuple[list[_Mention], dict[s
                 if isinstance(found, tuple):
                     count, start, end, additive = found
                     also = additive or "also" in word
-                    mentions.append(_Mention(kind, count, also, Span(start, end, text[start:end])))
+                    span = Span(start, end, text[start:end])
+                    mentions.append(_Mention(kind, count, also, span, index))
                 elif found == "attacker" and kind == "killed":
                     out.attackers_killed = True
             previous_end = m.end()
@@ -188,13 +192,18 @@ def _negated(text: str, m: re.Match[str]) -> bool:
 
 
 def _total(mentions: list[_Mention]) -> tuple[int | None, Span | None]:
-    base = [x for x in mentions if not x.additive]
-    extra = [x for x in mentions if x.additive]
+    """Counts in one sentence add up ("2x FC WIA, 1 civ injured"); a toll repeated in another
+    sentence does not, so the largest sentence total wins; "also" adds."""
     if not mentions:
         return None, None
-    best = max(base, key=lambda x: x.count) if base else None
-    total = (best.count if best else 0) + sum(x.count for x in extra)
-    return total, (best or extra[0]).span
+    extra = [x for x in mentions if x.additive]
+    by_sentence: dict[int, list[_Mention]] = {}
+    for x in mentions:
+        if not x.additive:
+            by_sentence.setdefault(x.sentence, []).append(x)
+    best = max(by_sentence.values(), key=lambda xs: sum(x.count for x in xs), default=[])
+    total = sum(x.count for x in best) + sum(x.count for x in extra)
+    return total, (best or extra)[0].span
 
 
 _Found = tuple[int, int, int, bool] | str | None  # (count, start, end, additive) or "attacker"
@@ -235,6 +244,10 @@ def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | N
                     break
                 total += _np_count(nxt) or 0
                 end = nxt.end()
+            one_more = _AND_SOMEONE.match(body, end)  # "... and a passer-by"
+            if one_more is not None and not _ATTACKER_RE.search(one_more.group(0)):
+                total += 1
+                end = one_more.end()
             return total, offset + end
     bare = _RIGHT_COUNT.match(right)
     if bare is not None:

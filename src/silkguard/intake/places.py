@@ -62,6 +62,10 @@ _EVENT_AFTER = re.compile(
     r"town|city|village|bazaar|bazar)\b",
     re.I,
 )
+#: "in Sheikh Maltoon Town, Mardan": the town after the comma places the unknown one before it.
+_QUALIFIES = re.compile(
+    r"\b(?:in|near|nr|at|outside|of)\s+(?:the\s+)?(?:[A-Z][\w'\u2019-]*\s*){1,4},\s*$"
+)
 _ROAD_AFTER = re.compile(r"\s*(?:road|rd|bypass|highway|hwy|chowk|crossing|tunnel)\b", re.I)
 _AWAY_BEFORE = re.compile(
     r"\b(?:belong(?:ed|s|ing)? to|hail(?:ed|s|ing)? from|native of|natives? of|residents? of|"
@@ -280,7 +284,7 @@ def _context_score(text: str, span: Span) -> float:
         return 0.5
     if _ROUTE_PREV.search(before):
         return 0.3
-    if _EVENT_BEFORE.search(before) or _EVENT_AFTER.match(after):
+    if _EVENT_BEFORE.search(before) or _EVENT_AFTER.match(after) or _QUALIFIES.search(before):
         return 2.0
     if span.start < _HEADER_CHARS and _HEADER_AFTER.match(after):
         return 1.5

@@ -66,7 +66,8 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
         AttackType.KIDNAPPING,
         _rx(
             r"\bkidnap(?:ped|ping|pers?)?\b|\babduct(?:ed|ion|ing|ors?)?\b|\btaken hostage\b|"
-            r"\ble gaye\b|\buttha (?:kar )?le gaye\b|\bagwa\b|\bighwa\b|\bbandi bana"
+            r"\bko (?:\w+ )?(?:utha )?(?:kar )?le gaye\b|\buttha (?:kar )?le gaye\b|\bagwa\b|"
+            r"\bighwa\b|\bbandi bana"
         ),
     ),
     (
@@ -104,13 +105,14 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (
         AttackType.IED,
         _rx(
-            r"\bieds?\b|\broadside (?:bomb|blast|device|explosion)\b|\bimprovised explosive\b|"
+            r"\bieds?\b|\brc-?ieds?\b|\bpbieds?\b|\broadside (?:bomb|blast|device|explosion)\b|"
+            r"\bimprovised explosive\b|"
             r"\bland ?mines?\b|\bremote[- ]control(?:led)? (?:bomb|device|blast|ied)\b|"
             r"\bplanted (?:a |an )?(?:bomb|explosive|device)s?\b|\brigged with explosives\b|"
             r"\bmagnetic (?:bomb|device)\b|\bsticky bomb\b|\bcommand wire\b|\bpressure plate\b|"
             r"\bexplosive device\b|\bhit (?:a|an) (?:roadside )?(?:bomb|mine|ied)\b|"
-            rf"\b(?:blast|explosion|blew up|bombed)\b.{{0,60}}\b{_INFRA}\b|"
-            rf"\b{_INFRA}\b.{{0,30}}\b(?:blown up|blast|explosion)\b"
+            rf"\b(?:blast|explosion|blew up|bombed|dhamaka|dhamake)\b.{{0,60}}\b{_INFRA}\b|"
+            rf"\b{_INFRA}\b.{{0,30}}\b(?:blown up|blast|explosion|dhamaka)\b"
         ),
     ),
     (AttackType.GRENADE, _rx(r"\bgrenades?\b|\bdasti bam\b")),
@@ -183,7 +185,10 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
     ),
     (
         TargetType.BUS,
-        _rx(r"\bbus\b|\bcoach\b|\bminibus\b|\bcoaster\b|\bvan\b|\bhiace\b|\bpassengers?\b"),
+        _rx(
+            r"\bbus\b|\bcoach\b|\bminibus\b|\bcoaster\b|\bhiace\b|\bpassengers?\b|"
+            r"\bvan\b(?<!police van)(?<!prison van)(?<!army van)"
+        ),
     ),
     (
         TargetType.PROJECT_SITE,
@@ -207,19 +212,36 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
     (
         TargetType.MILITARY,
         _rx(
-            r"\bsoldiers?\b|\btroops\b|\bfc (?:camp|post|fort|personnel|vehicle|convoy|pers)\b|"
+            r"\bsoldiers?\b|\btroops\b|"
+            r"\bfc (?:camp|post|fort|personnel|vehicle|convoy|pers|hq|headquarters|base)\b|"
             r"\bfrontier corps\b|\barmy\b|\bsecurity forces\b|\bcantonment\b|\bmilitary\b|"
             r"\bcheckpoint\b|\bjawans?\b"
         ),
     ),
-    (TargetType.UTILITIES, _rx(rf"\b{_INFRA}\b|\bgrid station\b|\bgas (?:field|pipeline)\b")),
+    (
+        TargetType.UTILITIES,
+        _rx(
+            r"\bpylons?\b|\btransmission (?:line|tower)s?\b|\bpower lines?\b|\bpipelines?\b|"
+            r"\bgas lines?\b|\bgrid station\b|\bgas (?:field|pipeline)\b|\bwater supply\b|"
+            r"\belectricity towers?\b"
+        ),
+    ),
     (TargetType.EDUCATION, _rx(r"\bschool\b|\bcollege\b|\buniversity\b|\bstudents?\b")),
     (TargetType.RELIGIOUS, _rx(r"\bmosque\b|\bchurch\b|\bimambargah\b|\bshrine\b|\btemple\b")),
     (TargetType.NGO, _rx(r"\bngo\b|\bpolio (?:worker|team|vaccinat\w+)\b|\baid workers?\b")),
     (TargetType.MEDIA, _rx(r"\bjournalists?\b|\breporters? (?:was|were)\b|\bpress club\b")),
     (TargetType.TELECOM, _rx(r"\bmobile phone company\b|\bcellular tower\b|\btelecom\b")),
-    (TargetType.TRANSPORT, _rx(r"\btrain\b|\brailway station\b|\btruck\b|\btanker\b|\bbowser\b")),
-    (TargetType.POLITICAL, _rx(r"\brally\b|\bpolitical\b|\bcandidate\b|\bmpa\b|\bmna\b")),
+    (
+        TargetType.TRANSPORT,
+        _rx(
+            r"\btrain\b|\brailway (?:station|track|line)s?\b|\btrack\b|\bexpress\b|\btruck\b|"
+            r"\btanker\b|\bbowser\b|\bbridge\b"
+        ),
+    ),
+    (
+        TargetType.POLITICAL,
+        _rx(r"\brally\b|\bpolitical\b|\bpoliticians?\b|\bcandidate\b|\bmpa\b|\bmna\b"),
+    ),
     (
         TargetType.CIVILIANS,
         _rx(r"\bmarket\b|\bbazaar\b|\bshop(?:keeper)?\b|\bcivilians?\b|\bpeople\b|\bhouse\b"),
