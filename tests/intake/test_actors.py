@@ -41,6 +41,12 @@ from silkguard.intake.actors import find_nationals, find_perpetrator, perpetrato
             "suspected",
         ),
         ("ek local worker ne supervisor pe chaku se hamla kiya", "insider (worker)", "suspected"),
+        ("TTP militants stormed the post.", "Tehrik-i-Taliban Pakistan (TTP)", "suspected"),
+        (
+            "IED near the FC fort. TTP's Jamaat-ul-Ahrar claimed.",
+            "Jamaat-ul-Ahrar (JuA)",
+            "claimed",
+        ),
         (
             "A Chinese engineer was stabbed by a security guard at the site.",
             "insider (guard)",
@@ -64,6 +70,7 @@ def test_named_perpetrators(text: str, name: str, status: str) -> None:
         "The TTP denied any involvement in the attack.",
         "Balochistan police said the attackers escaped.",  # a province is not a group
         "The BLA has long opposed projects in the province.",  # background, not attribution
+        "Police said the SRA had claimed similar attacks before.",
     ],
 )
 def test_no_perpetrator_is_guessed(text: str) -> None:

@@ -66,6 +66,14 @@ def test_military_date_time_group() -> None:
     assert time_found[1].text == "1430L"
 
 
+def test_a_weekday_in_the_story_beats_the_dateline() -> None:
+    text = "KOHAT, Jan 12 (APP): A grenade was hurled at a police mobile late Thursday."
+    assert _date(text, date(2024, 1, 12)) == date(2024, 1, 11)
+    assert _date("KOHAT, Jan 12 (APP): A grenade was hurled.", date(2024, 1, 12)) == date(
+        2024, 1, 12
+    )
+
+
 def test_the_day_something_was_said_is_not_the_incident_date() -> None:
     assert _date("Police on Wednesday said they had arrested two men.", date(2024, 3, 14)) is None
     text = "Labourers were shot late on Saturday night, officials said on Sunday."

@@ -69,6 +69,9 @@ def test_incident_reports(text: str) -> None:
         # reaction to an attack
         "The Senate on Wednesday condemned the attack on Chinese engineers in Besham that "
         "killed five, and offered condolences to the families.",
+        # a drone brought down before it did anything
+        "INCIDENT | 06/06/2024 | 1330 PKT | Tarbela Dam | Drone sighted over the site, no "
+        "payload. Shot down by guards. No damage.",
         # court and arrests about an old attack
         "An anti-terrorism court on Tuesday indicted three suspects in the 2022 university "
         "attack case.",
@@ -98,6 +101,17 @@ def test_full_draft_of_a_sitrep() -> None:
     assert draft.nationalities == ("Chinese",)
     for name, span in draft.spans.items():
         assert text[span.start : span.end] == span.text, name
+
+
+def test_a_flash_report_with_only_a_time_is_about_the_report_day() -> None:
+    draft = extract("FLASH 0845 hrs: Small arms fire on our convoy near Quetta. No cas.", DAY)
+    assert (draft.date, draft.time_local, draft.date_precision) == (
+        DAY,
+        "08:45",
+        DatePrecision.TIME,
+    )
+    undated = extract("update: firing on the convoy near Quetta, 2 guards zakhmi", DAY)
+    assert undated.date is None
 
 
 def test_conventions_for_missing_tolls() -> None:

@@ -75,6 +75,8 @@ def test_negated_and_counter_fire_are_not_the_attack() -> None:
         ("A suicide bomber rammed into a police van.", TargetType.POLICE),
         ("An IED went off on the railway track near Sibi.", TargetType.TRANSPORT),
         ("Mortar rounds fired at FC HQ from the hills.", TargetType.MILITARY),
+        ("Gunmen killed a dentist at his clinic in Saddar.", TargetType.BUSINESS),
+        ("Gwadar port ke main gate ke bahar grenade phenka gaya", TargetType.PORT),
     ],
 )
 def test_target_types(text: str, expected: TargetType) -> None:

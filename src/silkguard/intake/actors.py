@@ -73,6 +73,12 @@ _CLAIM = re.compile(r"\bclaim(?:ed|ing|s)?\b|\bresponsibility\b|\bowned\b", re.I
 _NO_CLAIM = re.compile(
     r"\bno (?:group|one|claim)\b|\bnobody\b|\b(?:not|yet to be) claimed\b|\bunclaimed\b", re.I
 )
+_BACKGROUND = re.compile(
+    r"\b(?:similar|previous|earlier|past|other) attacks\b|\bin the past\b|\bhad claimed\b|"
+    r"\bhas claimed\b.{0,40}\bbefore\b|\bhistory of\b",
+    re.I,
+)
+_OWNER = re.compile(r"['\u2019]s\s+")
 _DENIED = re.compile(r"\bden(?:ied|ies|y)\b|\brejected\b|\bdistanced\b", re.I)
 _SUSPECT = re.compile(
     r"\bsuspect\w*|\bblam\w+|\bbelieved to\b|\blinked to\b|\baffiliated\b|\ballegedly\b|"
@@ -166,6 +172,9 @@ def _groups_in(text: str) -> list[tuple[str, Span]]:
     for m in _ANY_GROUP.finditer(text):
         key, name = _GROUP_BY_SLOT[m.lastgroup or ""]
         stop = m.end()
+        owner = _OWNER.match(text, stop)
+        if owner is not None and _ANY_GROUP.match(text, owner.end()):
+            continue  # "TTP's Jamaat-ul-Ahrar claimed": the faction is the actor
         label = name
         if key == "taliban":
             unnamed = _UNNAMED_FACTION.search(text, max(0, m.start() - 20), m.end() + 20)
@@ -181,7 +190,7 @@ def _groups_in(text: str) -> list[tuple[str, Span]]:
 
 
 def _status(sentence: str) -> PerpetratorStatus | None:
-    if _DENIED.search(sentence):
+    if _DENIED.search(sentence) or _BACKGROUND.search(sentence):
         return None
     claim = _CLAIM.search(sentence)
     if claim is not None and not _NO_CLAIM.search(sentence):

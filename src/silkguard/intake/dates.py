@@ -77,6 +77,11 @@ _SAID_AFTER = re.compile(
     r"^\s+(?:\w+\s+)?(?:said|announced|reminded|approved|agreed|chaired)\b", re.I
 )
 _HEADER_CHARS = 60
+#: A wire dateline ("QUETTA, Jan 12 (APP):") gives the filing date: a weekday in the story
+#: ("late Thursday") is the better incident date.
+_DATELINE_CHARS = 40
+_DATELINE = re.compile(r"\s*(?:\([^)]{1,20}\)\s*)?[:\u2014\u2013-]")
+_DATELINE_RANK = 2.6
 _RANK: dict[str, float] = {
     "military": 4.0,
     "iso": 3.5,
@@ -237,6 +242,12 @@ def _finding(
         return None  # when something was said, not when it happened
     if kind == "short_numeric" and m.start() > _HEADER_CHARS:
         return None  # "24/7", scores and ratios in running text
+    if (
+        kind in {"month_day", "day_month"}
+        and m.start() < _DATELINE_CHARS
+        and _DATELINE.match(after)
+    ):
+        score = _DATELINE_RANK  # "KOHAT, Jan 12 (APP):" is when the story was filed
     if (value - report_date).days < -366:
         score -= 1.0  # a date from an earlier year is usually background
     return DateFinding(value, precision, Span(m.start(), m.end(), text[m.start() : m.end()]), score)

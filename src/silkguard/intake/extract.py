@@ -16,7 +16,7 @@ from silkguard.incidents.vocab import AttackType, DatePrecision, GeoPrecision
 from silkguard.intake.actors import find_nationals, find_perpetrator
 from silkguard.intake.casualties import Casualties, find_casualties
 from silkguard.intake.classify import score_incident
-from silkguard.intake.dates import find_date, find_time
+from silkguard.intake.dates import DateFinding, find_date, find_time
 from silkguard.intake.draft import IncidentDraft, Span
 from silkguard.intake.places import PlaceMatcher, find_road
 from silkguard.intake.text import (
@@ -34,6 +34,8 @@ _NO_TOLL_MEANS_NONE = frozenset(
     {AttackType.KIDNAPPING, AttackType.PLOT_FOILED, AttackType.HIJACKING, AttackType.SABOTAGE}
 )
 _UNREADABLE_CONFIDENCE = 0.02
+#: A time of day this close to the start heads a flash report or sitrep.
+_HEADER_CHARS = 40
 #: Longest summary kept on a draft (the native format's summary is a short description).
 SUMMARY_CHARS = 300
 _GEO_PRECISION = {
@@ -78,7 +80,12 @@ class Extractor:
         starts = [s.start for s in (attack[1] if attack else None, verdict.verb) if s is not None]
         target = find_target_type(body, min(starts) if starts else None)
         found_date = find_date(body, report_date)
-        found_time = find_time(body) if found_date is not None else None
+        found_time = find_time(body)
+        if found_date is None and found_time is not None and found_time[1].start < _HEADER_CHARS:
+            # a flash report headed "0845 hrs:" with no date is about the day it was sent
+            found_date = DateFinding(report_date, DatePrecision.DAY, found_time[1], 0.0)
+        if found_date is None:
+            found_time = None
         place = self._places.find(body)
         road = find_road(body)
         perpetrator = find_perpetrator(body)

@@ -146,7 +146,8 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (
         AttackType.SHOOTING,
         _rx(
-            r"\bshot\b|\bshoot\w*|\bfiring\b|\bopened fire\b|\bfired (?:at|on|upon|shots)\b|"
+            r"\bshot\b(?! down)|\bshoot\w*|\bfiring\b|\bopened fire\b|"
+            r"\bfired (?:at|on|upon|shots)\b|"
             r"\bgunm[ae]n\b|\bgunfire\b|\bsmall[- ]arms\b|\bsniper\b|\bambush(?:ed)?\b|\bgoli\w*|"
             r"\bfire ki\w*|\bGSW\b|\bgunshot\b|\bbullet[- ]riddled\b|\bbullets?\b"
         ),
@@ -171,7 +172,8 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
     (
         TargetType.PORT,
         _rx(
-            r"\bport (?:admin|area|terminal|authority|complex|gate)\b|\bharbou?r\b|\bberth\b|"
+            r"\bport (?:admin|area|terminal|authority|complex|gate|ke|ki|main)\b|\bport's\b|"
+            r"\bharbou?r\b|\bberth\b|"
             r"\b(?:on|at) (?:the )?(?:\w+ )?port\b"
         ),
     ),
@@ -199,6 +201,13 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
             r"\bworksite\b|\bdam\b|\bmine\b|\bcoal (?:field|block)\b|\blabou?r camp\b|\bhpp\b|"
             r"\bhydro ?power\b|\bhydel\b|"
             r"\b(?:project|construction|workers|worker's|workers'|site) camp\b"
+        ),
+    ),
+    (
+        TargetType.BUSINESS,
+        _rx(
+            r"\bclinic\b|\bfactory\b|\bmill\b|\btextile unit\b|\bbank\b|\brestaurant\b|"
+            r"\bcompany office\b|\bwarehouse\b|\bpetrol pump\b|\bfilling station\b"
         ),
     ),
     (
