@@ -43,6 +43,11 @@ from silkguard.intake.actors import find_nationals, find_perpetrator, perpetrato
         ("ek local worker ne supervisor pe chaku se hamla kiya", "insider (worker)", "suspected"),
         ("TTP militants stormed the post.", "Tehrik-i-Taliban Pakistan (TTP)", "suspected"),
         (
+            "FC ki gaari pe dhamaka. BLA ne zimmedari qabool ki hai",
+            "Balochistan Liberation Army (BLA)",
+            "claimed",
+        ),
+        (
             "IED near the FC fort. TTP's Jamaat-ul-Ahrar claimed.",
             "Jamaat-ul-Ahrar (JuA)",
             "claimed",

@@ -45,6 +45,8 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("The attack claimed the lives of four soldiers.", 4, None),
         ("Three FC personnel embraced martyrdom in the attack.", 3, None),
         ("Four bullet-riddled bodies were found near the highway.", 4, None),
+        ("Eleven miners were abducted; the bodies of seven of them were found on Friday.", 7, None),
+        ("Dacoits fired on the coach and one guard was shot in the leg.", None, 1),
         ("Militants opened fire, killing at least 11 people including 2 children.", 11, None),
         ("Militants stormed the post, killing six policemen and injuring eight others.", 6, 8),
         ("A bomber hit a police van, killing four policemen and a passer-by.", 5, None),

@@ -53,6 +53,12 @@ def matcher() -> PlaceMatcher:
             "Mardan",
             "Khyber Pakhtunkhwa",
         ),
+        # where the victims work is not where they were attacked
+        (
+            "Chinese engineers working at the Saindak mine were targeted near Taftan.",
+            "Taftan",
+            "Balochistan",
+        ),
         # a possessive
         ("A grenade was hurled into a hotel in Quetta's Pashtunabad.", "Quetta", "Balochistan"),
         # lower-case chat

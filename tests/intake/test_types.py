@@ -29,6 +29,10 @@ from silkguard.intake.types import (
         ("A bomb found near the gate was defused by the BDS.", AttackType.PLOT_FOILED),
         ("Militants attacked a check post with automatic weapons.", AttackType.ARMED_ASSAULT),
         ("Militants stormed the camp before dawn.", AttackType.ARMED_ASSAULT),
+        (
+            "SITREP: Complex attk on Levies post. Post overrun, weapons taken.",
+            AttackType.ARMED_ASSAULT,
+        ),
         ("A hand grenade was hurled at a shop.", AttackType.GRENADE),
         ("Rocket (prob 107mm) landed short of the port block.", AttackType.ROCKET),
         ("Mortar shells landed in the village.", AttackType.ROCKET),

@@ -69,7 +69,9 @@ _GROUP_GATE = (
 _GROUP_BY_SLOT = {f"g{i}": (key, name) for i, (key, name, _pat) in enumerate(GROUPS)}
 _FACTION = re.compile(r"[\s-]*(?P<f>majeed (?:brigade|bde)|fateh squad|jeeyand)", re.I)
 _LINKED = re.compile(r"-?(?:linked|affiliated|backed)\b", re.I)
-_CLAIM = re.compile(r"\bclaim(?:ed|ing|s)?\b|\bresponsibility\b|\bowned\b", re.I)
+_CLAIM = re.compile(
+    r"\bclaim(?:ed|ing|s)?\b|\bresponsibility\b|\bowned\b|\bzimm?[ae]dd?aa?ri\b", re.I
+)
 _NO_CLAIM = re.compile(
     r"\bno (?:group|one|claim)\b|\bnobody\b|\b(?:not|yet to be) claimed\b|\bunclaimed\b", re.I
 )

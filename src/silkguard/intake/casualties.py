@@ -30,7 +30,7 @@ _KILL = (
 )
 _INJURE = (
     r"injured|injuring|wounded|wounding|hurt|(?-i:WIA)|zakhmi|zakhmion|zakhm|chot|injuries|"
-    r"harmed"
+    r"harmed|shot in the (?:leg|legs|arm|arms|hand|shoulder|foot|feet|back|abdomen|chest|thigh)"
     r"|unharmed|unhurt|(?:was|were) (?:also )?hit"
 )
 _ANCHOR = re.compile(rf"\b(?:(?P<k>{_KILL})|(?P<i>{_INJURE}))\b", re.I)
@@ -64,6 +64,9 @@ _TOLL = re.compile(
     rf"stood|is|was|rises|climbs|jumps|reaches|mounts|mounted)\s+(?:to\s+|at\s+)?"
     rf"(?P<count>{COUNT_PATTERN})\b",
     re.I,
+)
+_BODIES = re.compile(
+    rf"\bbod(?:y|ies) of (?:the )?(?P<count>{COUNT_PATTERN})\b(?! (?:days?|hours?|weeks?))", re.I
 )
 _PERSON = (
     r"people|persons?|pers|personnel|pax|civs?|civilians?|others?|men|man|women|woman|"
@@ -148,6 +151,11 @@ def find_casualties(text: str) -> Casualties:
     for m in _ZERO_BOTH.finditer(text):
         for kind in ("killed", "injured"):
             zeros.setdefault(kind, Span(m.start(), m.end(), m.group(0)))
+    for m in _BODIES.finditer(text):
+        count = parse_count(m.group("count"))
+        if count is not None:
+            found = Span(m.start(), m.end(), m.group(0))
+            mentions.append(_Mention("killed", count, False, found, -2))
     for m in _TOLL.finditer(text):
         count = parse_count(m.group("count"))
         if count is not None:

@@ -71,7 +71,8 @@ _AWAY_BEFORE = re.compile(
     r"\b(?:belong(?:ed|s|ing)? to|hail(?:ed|s|ing)? from|native of|natives? of|residents? of|"
     r"travell?ing to|on (?:their|his|her|the) way to|going to|headed (?:to|for)|bound for|"
     r"towards|trained in|taken to|shifted to|moved to|rushed to|diverted to|transferred to|"
-    r"brought to|returned to|deployed (?:mainly )?in|trained in|came from|migrated from)"
+    r"brought to|returned to|deployed (?:mainly )?in|trained in|came from|migrated from|"
+    r"working (?:at|on|for|in|with)|employed (?:at|by|in)|posted (?:at|in))"
     r"\s+(?:the\s+)?$",
     re.I,
 )
@@ -278,7 +279,7 @@ def _strong_context(text: str, start: int) -> bool:
 def _context_score(text: str, span: Span) -> float:
     before = text[max(0, span.start - 40) : span.start]
     after = text[span.end : span.end + 20]
-    if _AWAY_BEFORE.search(before) and not _EVENT_BEFORE.search(before[-12:]):
+    if _AWAY_BEFORE.search(before):
         return -4.0
     if _ROUTE_NEXT.match(after):
         return 0.5
