@@ -95,7 +95,8 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (
         AttackType.ARMED_ASSAULT,
         _rx(
-            r"\bstorm(?:ed|ing)\b|\bcomplex (?:attack|attk|assault)\b|\boverr[au]n\b|\bexchange of fire\b|\bgun ?battle\b|"
+            r"\bstorm(?:ed|ing)\b|\bcomplex (?:attack|attk|assault)\b|\boverr[au]n\b|"
+            r"\bexchange of fire\b|\bgun ?battle\b|"
             r"\brepulsed\b|\binfiltrat\w*|\bautomatic weapons\b|\bheavy weapons\b|"
             r"\battacked (?:a|an|the|their|his) (?:\w+ )?(?:check ?post|post|camp|base|station|"
             r"checkpoint|fort|compound)\b|"
