@@ -66,6 +66,9 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("kal raat dhamaka, 3 log jaan bahaq aur 5 afraad zakhmi", 3, 5),
         ("pathrao hua, 1 driver ko mamooli chot", None, 1),
         ("Quetta mein dhamaka, 2 police ahalkar shaheed aur 4 zakhmi ho gaye", 2, 4),
+        ("2 bande bike pe aaye aur guard ko goli maar di, guard mar gaya", 1, None),
+        ("supervisor pe chaku se hamla kiya, supervisor ko haath pe zakhm aya", None, 1),
+        ("Acid was thrown on two schoolgirls; both suffered burns.", None, 2),
         ("koi zakhmi nahi, gaariyan jala di", None, 0),
     ],
 )

@@ -72,6 +72,9 @@ def test_incident_reports(text: str) -> None:
         # a drone brought down before it did anything
         "INCIDENT | 06/06/2024 | 1330 PKT | Tarbela Dam | Drone sighted over the site, no "
         "payload. Shot down by guards. No damage.",
+        # arrests for an old kidnapping
+        "PESHAWAR: Police on Friday arrested three men in connection with the kidnapping of a "
+        "Chinese engineer in Swat last year.",
         # court and arrests about an old attack
         "An anti-terrorism court on Tuesday indicted three suspects in the 2022 university "
         "attack case.",
@@ -112,6 +115,16 @@ def test_a_flash_report_with_only_a_time_is_about_the_report_day() -> None:
     )
     undated = extract("update: firing on the convoy near Quetta, 2 guards zakhmi", DAY)
     assert undated.date is None
+
+
+def test_security_operations_are_incidents_without_own_losses() -> None:
+    draft = extract(
+        "The ISPR said on Sunday that security forces had killed six terrorists in an "
+        "intelligence-based operation in Khyber district.",
+        DAY,
+    )
+    assert draft.is_incident
+    assert (draft.killed, draft.injured) == (0, 0)
 
 
 def test_conventions_for_missing_tolls() -> None:

@@ -36,6 +36,13 @@ from silkguard.intake.types import (
         ("A hand grenade was hurled at a shop.", AttackType.GRENADE),
         ("Rocket (prob 107mm) landed short of the port block.", AttackType.ROCKET),
         ("Mortar shells landed in the village.", AttackType.ROCKET),
+        ("SPOTREP: IDF (2 rds) on camp perimeter. Nil cas.", AttackType.ROCKET),
+        ("Assailants threw acid on two schoolgirls.", AttackType.OTHER),
+        ("A cracker blast outside the mill gate caused panic.", AttackType.IED),
+        (
+            "Security forces killed six terrorists in an intelligence-based operation.",
+            AttackType.ARMED_ASSAULT,
+        ),
         ("Gunmen opened fire on the car.", AttackType.SHOOTING),
         ("firing on our site gate, attackers bike pe the", AttackType.SHOOTING),
         ("Small-arms ambush on the minibus; escort returned fire.", AttackType.SHOOTING),
@@ -80,6 +87,7 @@ def test_negated_and_counter_fire_are_not_the_attack() -> None:
         ("An IED went off on the railway track near Sibi.", TargetType.TRANSPORT),
         ("Mortar rounds fired at FC HQ from the hills.", TargetType.MILITARY),
         ("Gunmen killed a dentist at his clinic in Saddar.", TargetType.BUSINESS),
+        ("Assailants threw acid on two schoolgirls near the road.", TargetType.EDUCATION),
         ("Gwadar port ke main gate ke bahar grenade phenka gaya", TargetType.PORT),
     ],
 )

@@ -25,12 +25,14 @@ _KILL = (
     r"shot dead|gunned down|killed|killing|dead|martyred|martyring|died|slain|"
     r"lost (?:their|his|her) lives?|claimed the li(?:fe|ves) of|claiming the li(?:fe|ves) of|"
     r"embraced (?:martyrdom|shahadat)|bodies|halaak|hallak|jaan-bahaq|jan-bahaq"
-    r"|(?-i:KIA)|maare gaye|mare gaye|mara gaya|mara|halak|jaan bahaq|jan bahaq|shaheed"
+    r"|(?-i:KIA)|maare gaye|mare gaye|mara gaya|mar gaya|mar gaye|mar gayi|mara|halak|"
+    r"jaan bahaq|jan bahaq|shaheed"
     r"|succumbed"
 )
 _INJURE = (
     r"injured|injuring|wounded|wounding|hurt|(?-i:WIA)|zakhmi|zakhmion|zakhm|chot|injuries|"
-    r"harmed|shot in the (?:leg|legs|arm|arms|hand|shoulder|foot|feet|back|abdomen|chest|thigh)"
+    r"harmed|suffered burns|burn injuries|"
+    r"shot in the (?:leg|legs|arm|arms|hand|shoulder|foot|feet|back|abdomen|chest|thigh)"
     r"|unharmed|unhurt|(?:was|were) (?:also )?hit"
 )
 _ANCHOR = re.compile(rf"\b(?:(?P<k>{_KILL})|(?P<i>{_INJURE}))\b", re.I)
@@ -102,10 +104,16 @@ _PLURAL_NOUN = re.compile(
     r"villagers|pilgrims|students|men|women|children)\b",
     re.I,
 )
-_ADJACENT = re.compile(rf"(?P<count>{COUNT_PATTERN})(?:\s+[\w.'-]+){{0,2}}\s*$", re.I)
+_ADJACENT = re.compile(rf"\b(?P<count>{COUNT_PATTERN})(?:\s+[\w.'-]+){{0,2}}\s*$", re.I)
 _SINGULAR = re.compile(
     r"\b(?:driver|guard|escort|soldier|policeman|constable|worker|engineer|supervisor|"
     r"watchman|helper|passenger|civilian|official|officer|national)\s*$",
+    re.I,
+)
+#: Roman Urdu "supervisor ko haath pe zakhm aya": the person marked with "ko".
+_SINGULAR_KO = re.compile(
+    r"\b(?:driver|guard|escort|soldier|constable|worker|engineer|supervisor|watchman|helper|"
+    r"passenger|jawan|sipahi|mazdoor|ahalkar)\s+ko\b",
     re.I,
 )
 _RIGHT_COUNT = re.compile(
@@ -114,7 +122,9 @@ _RIGHT_COUNT = re.compile(
 )
 _BOUNDARY = re.compile(r"[;:—|]|\s-\s|\b(?:when|after|as|while|but|whereas|because|kyunke)\b", re.I)
 _ASIDE = re.compile(
-    r"\([^)]*\)|,?\s*\b(?:including|among them|among whom|incl\.?)\s[^,]*(?:,|$)", re.I
+    r"\([^)]*\)|,?\s*\b(?:including|among them|among whom|incl\.?)\s[^,]*(?:,|$)|"
+    r",\s*(?:who|which|whose)\b[^,]*,",
+    re.I,
 )
 _AND = re.compile(r"^\s*,?\s*(?:and|aur|along with|together with|as well as)\s*$", re.I)
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+)?$", re.I)
@@ -288,6 +298,12 @@ def _left_count(left_text: str) -> tuple[int, int, bool] | str | None:
     start = len(left_text) - len(window)
     additive = re.search(r"\balso\b", window, re.I) is not None
     plain = _ASIDE.sub(lambda a: " " * len(a.group(0)), window)
+    # with the asides gone, a comma left ends an earlier clause ("... goli maar di, guard
+    # mar gaya": the guard, not the two men before the comma)
+    comma = plain.rfind(",")
+    if comma >= 0 and plain[comma + 1 :].strip():
+        start += comma + 1
+        plain = plain[comma + 1 :]
     nps = list(_NP.finditer(plain))
     if nps:
         first = nps[0]
@@ -310,7 +326,7 @@ def _left_count(left_text: str) -> tuple[int, int, bool] | str | None:
         count = parse_count(near.group("count"))
         if count is not None:
             return count, start + near.start(), additive
-    if _SINGULAR.search(plain):
+    if _SINGULAR.search(plain) or _SINGULAR_KO.search(plain):
         return 1, start, additive
     return None
 

@@ -48,7 +48,7 @@ _EVENT_VERBS = _rx(
     r"hamla|thrown at|landed|torched|rammed|shot dead|gunned down|injured|wounded|killed)\b"
 )
 _SITREP = re.compile(
-    r"\b(?:SITREP|KIA|WIA)\b|\b(?:[Ss]itrep|[Ii]ncident [Rr]eport|[Ff]lash [Rr]eport)\b"
+    r"\b(?:SITREP|SPOTREP|KIA|WIA)\b|\b(?:[Ss]itrep|[Ii]ncident [Rr]eport|[Ff]lash [Rr]eport)\b"
 )
 _POLICY = _rx(
     r"\b(?:meeting|chaired|review(?:ed)?|approved|agreed|announced|notification|advisory|"
@@ -70,7 +70,8 @@ _THREAT = _rx(
     r"\bthreatened\b|\bkhatra\b"
 )
 _PAST_REFERENCE = _rx(
-    r"\b(?:last (?:week|month|year)'?s?|recent|earlier|previous) "
+    r"\bin connection with (?:the )?(?:\w+ )?(?:kidnapping|attack|blast|bombing|killing|murder)\b|"
+    r"\blast year'?s?\b|\b(?:last (?:week|month|year)'?s?|recent|earlier|previous) "
     r"(?:\w+ )?(?:attack|blast|bombing|incident|killings?)\b|\bfamilies of (?:the )?"
     r"(?:\w+ )?(?:killed|victims|martyrs)\b|\banniversary\b|\bin memory of\b|\bfuneral\b"
 )

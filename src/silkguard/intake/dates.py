@@ -61,7 +61,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?P<rel>day before yesterday|parson|yesterday|last night|last evening|overnight|"
             r"kal raat|kal shaam|kal subah|kal|today|tonight|this (?:morning|afternoon|evening)|"
-            r"earlier today|aaj|"
+            r"earlier today|aaj|abhi abhi|"
             r"\d+ (?:min|mins|minutes|hours?|hrs) (?:ago|pehle|back))\b",
         ),
     ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from silkguard.incidents.vocab import AttackType, DatePrecision, GeoPrecision
+from silkguard.incidents.vocab import AttackType, DatePrecision, GeoPrecision, TargetType
 from silkguard.intake.actors import find_nationals, find_perpetrator
 from silkguard.intake.casualties import Casualties, find_casualties
 from silkguard.intake.classify import score_incident
@@ -120,7 +120,7 @@ class Extractor:
             geo_precision=_GEO_PRECISION[place.kind] if place else None,
             road=road.text if road else None,
             attack_type=attack[0] if attack else AttackType.UNKNOWN,
-            target_type=target[0] if target else None,
+            target_type=target[0] if target else TargetType.UNKNOWN,
             perpetrator=perpetrator.name if perpetrator else None,
             perpetrator_status=perpetrator.status if perpetrator else "unknown",
             killed=casualties.killed,
@@ -143,11 +143,16 @@ def _lead(text: str) -> str:
 
 def _casualties(text: str, attack: AttackType | None) -> Casualties:
     """Casualties with the conventions of incident data: a report that gives the injured but
-    no deaths had none; a kidnapping, foiled plot or sabotage with no toll hurt nobody."""
+    no deaths had none; a kidnapping, foiled plot or sabotage with no toll hurt nobody, nor
+    did an engagement that reports only attackers killed."""
     found = find_casualties(text)
     if found.killed is None and found.injured is not None:
         found.killed = 0
-    if found.killed is None and found.injured is None and attack in _NO_TOLL_MEANS_NONE:
+    if (
+        found.killed is None
+        and found.injured is None
+        and (attack in _NO_TOLL_MEANS_NONE or found.attackers_killed)
+    ):
         found.killed = found.injured = 0
     return found
 

@@ -13,7 +13,7 @@ NUMBER_WORDS: dict[str, int] = {
     "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
     "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
-    "dozen": 12, "a dozen": 12, "couple": 2, "a couple of": 2, "pair": 2,
+    "dozen": 12, "a dozen": 12, "couple": 2, "a couple of": 2, "pair": 2, "both": 2,
     # Roman Urdu; "do" (two) only counts in front of a person noun, see casualties.py
     "ek": 1, "do": 2, "teen": 3, "char": 4, "chaar": 4, "panch": 5, "paanch": 5,
     "chhe": 6, "chay": 6, "saat": 7, "aath": 8, "nau": 9, "das": 10,

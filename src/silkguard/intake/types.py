@@ -107,7 +107,8 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
         AttackType.IED,
         _rx(
             r"\bieds?\b|\brc-?ieds?\b|\bpbieds?\b|\broadside (?:bomb|blast|device|explosion)\b|"
-            r"\bimprovised explosive\b|"
+            r"\bimprovised explosive\b|\blow[- ]intensity (?:device|bomb|blast|explosion)\b|"
+            r"\bcracker (?:blast|bomb)\b|"
             r"\bland ?mines?\b|\bremote[- ]control(?:led)? (?:bomb|device|blast|ied)\b|"
             r"\bplanted (?:a |an )?(?:bomb|explosive|device)s?\b|\brigged with explosives\b|"
             r"\bmagnetic (?:bomb|device)\b|\bsticky bomb\b|\bcommand wire\b|\bpressure plate\b|"
@@ -120,7 +121,7 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (
         AttackType.ROCKET,
         _rx(
-            r"\brockets?\b|\bmortars?\b|\brpg\b|\bindirect fire\b|"
+            r"\brockets?\b|\bmortars?\b|\brpg\b|\bindirect fire\b|\bidf\b|"
             r"\b(?:107|122|120|82|81|60) ?mm\b|\bshelling\b"
         ),
     ),
@@ -154,10 +155,20 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
         ),
     ),
     (
+        # security forces' engagements come after every attack word: "a clearance operation
+        # was launched" after a roadside bomb does not make it an armed assault
+        AttackType.ARMED_ASSAULT,
+        _rx(
+            r"\b(?:intelligence[- ]based|search|clearance|security|combing) operation\b|"
+            r"\bencounter\b|\bclash(?:es|ed)?\b|\bibo\b"
+        ),
+    ),
+    (
         AttackType.OTHER,
         _rx(
             r"\bknife\b|\bstabb?(?:ed|ing)\b|\bchaku\b|\bchhuri\b|\bstones?\b|\bstone[- ]pelting\b|"
-            r"\bpathrao\b|\bpelted\b|\bacid attack\b|\baxe\b"
+            r"\bpathrao\b|\bpelted\b|\bacid (?:attack|thrown)\b|\b(?:threw|thrown|hurled) acid\b|"
+            r"\baxe\b"
         ),
     ),
     (
@@ -236,7 +247,13 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
             r"\belectricity towers?\b"
         ),
     ),
-    (TargetType.EDUCATION, _rx(r"\bschool\b|\bcollege\b|\buniversity\b|\bstudents?\b")),
+    (
+        TargetType.EDUCATION,
+        _rx(
+            r"\bschool\b|\bcollege\b|\buniversity\b|\bstudents?\b|\bschool(?:girl|boy)s?\b|"
+            r"\bschoolchildren\b|\bmadrassah?\b"
+        ),
+    ),
     (TargetType.RELIGIOUS, _rx(r"\bmosque\b|\bchurch\b|\bimambargah\b|\bshrine\b|\btemple\b")),
     (TargetType.NGO, _rx(r"\bngo\b|\bpolio (?:worker|team|vaccinat\w+)\b|\baid workers?\b")),
     (TargetType.MEDIA, _rx(r"\bjournalists?\b|\breporters? (?:was|were)\b|\bpress club\b")),
