@@ -204,3 +204,18 @@ def test_random_garbage_never_crashes() -> None:
             continue
         draft = extract(text, DAY)
         assert 0.0 <= draft.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "killed, " * 12_000,  # one run-on "sentence" full of anchors
+        "two soldiers were killed and three injured " * 2_000,
+        "(" * 30_000 + ")" * 30_000,
+        "-".join(["Quetta"] * 14_000),
+        "a" * 99_000,
+    ],
+)
+def test_pathological_text_under_the_limit(text: str) -> None:
+    draft = extract(text, DAY)
+    assert 0.0 <= draft.confidence <= 1.0

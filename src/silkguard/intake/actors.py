@@ -80,6 +80,7 @@ _BACKGROUND = re.compile(
     r"\bhas claimed\b.{0,40}\bbefore\b|\bhistory of\b",
     re.I,
 )
+_STATUS_CHARS = 300
 _OWNER = re.compile(r"['\u2019]s\s+")
 _DENIED = re.compile(r"\bden(?:ied|ies|y)\b|\brejected\b|\bdistanced\b", re.I)
 _SUSPECT = re.compile(
@@ -153,7 +154,11 @@ def find_perpetrator(text: str) -> Perpetrator | None:
     named = _groups_in(text) if any(g in lowered for g in _GROUP_GATE) else []
     for name, span in named:
         s_start, s_end = next((b for b in bounds if b[0] <= span.start < b[1]), (0, len(text)))
-        status = _status(text[s_start:s_end])
+        # the sentence around the name, bounded: a run-on text has no sentence ends
+        around = text[
+            max(s_start, span.start - _STATUS_CHARS) : min(s_end, span.end + _STATUS_CHARS)
+        ]
+        status = _status(around)
         if status is None:
             continue
         rank = 2 if status == "claimed" else 1

@@ -245,7 +245,7 @@ def _count_for(text: str, m: re.Match[str], word: str, window_start: int, s_end:
 
 def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | None:
     """``(count, end of its text)`` of the object after an active verb."""
-    right = text[start:s_end]
+    right = text[start : min(s_end, start + _WINDOW_CHARS)]
     cut = _BOUNDARY.search(right)
     right = right[: cut.start()] if cut else right
     offset = start + len(right) - len(right.lstrip())
