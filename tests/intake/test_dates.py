@@ -49,6 +49,8 @@ def test_absolute_dates(text: str, expected: date) -> None:
         ("parson raat Kharan mein firing hui", date(2024, 3, 10)),
         ("kal Gwadar ke paas firing hui", date(2024, 3, 11)),
         ("The convoy was hit last Tuesday.", date(2024, 3, 5)),
+        # a newspaper called "Aaj" is not "today"
+        ("Dera Ismail Khan (Daily Aaj): the attack took place on Sunday.", date(2024, 3, 10)),
     ],
 )
 def test_relative_dates_look_back_from_the_report(text: str, expected: date) -> None:

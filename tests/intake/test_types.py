@@ -44,6 +44,9 @@ from silkguard.intake.types import (
             AttackType.ARMED_ASSAULT,
         ),
         ("Gunmen opened fire on the car.", AttackType.SHOOTING),
+        ("Men on motorcycles opened indiscriminate fire on a polio team.", AttackType.SHOOTING),
+        ("A bomb planted in a rickshaw exploded in the bazaar.", AttackType.IED),
+        ("Terrorists blew up a girls' primary school at night.", AttackType.BOMBING),
         ("firing on our site gate, attackers bike pe the", AttackType.SHOOTING),
         ("Small-arms ambush on the minibus; escort returned fire.", AttackType.SHOOTING),
         ("Three engineers abducted from the solar site.", AttackType.KIDNAPPING),
@@ -88,6 +91,8 @@ def test_negated_and_counter_fire_are_not_the_attack() -> None:
         ("Mortar rounds fired at FC HQ from the hills.", TargetType.MILITARY),
         ("Gunmen killed a dentist at his clinic in Saddar.", TargetType.BUSINESS),
         ("Assailants threw acid on two schoolgirls near the road.", TargetType.EDUCATION),
+        ("Gunmen opened fire on a polio team and its police escort.", TargetType.NGO),
+        ("Their car was hit by stones near Turbat University.", TargetType.CONVOY),
         ("Gwadar port ke main gate ke bahar grenade phenka gaya", TargetType.PORT),
     ],
 )

@@ -23,7 +23,7 @@ __all__ = ["Casualties", "find_casualties"]
 
 _KILL = (
     r"shot dead|gunned down|killed|killing|dead|martyred|martyring|died|slain|"
-    r"lost (?:their|his|her) lives?|claimed the li(?:fe|ves) of|claiming the li(?:fe|ves) of|"
+    r"lost (?:their|his|her) li(?:fe|ves)|claimed the li(?:fe|ves) of|claiming the li(?:fe|ves) of|"
     r"embraced (?:martyrdom|shahadat)|bodies|halaak|hallak|jaan-bahaq|jan-bahaq"
     r"|(?-i:KIA)|maare gaye|mare gaye|mara gaya|mar gaya|mar gaye|mar gayi|mara|halak|"
     r"jaan bahaq|jan bahaq|shaheed"
@@ -67,6 +67,12 @@ _TOLL = re.compile(
     rf"(?P<count>{COUNT_PATTERN})\b",
     re.I,
 )
+_AMONG = re.compile(
+    rf"\bamong (?:the )?(?P<count>{COUNT_PATTERN}) (?:\w+ ){{0,2}}?"
+    rf"(?P<verb>killed|dead|wounded|injured|hurt)\b",
+    re.I,
+)
+_ANCHOR_KILL = re.compile(r"killed|dead", re.I)
 _BODIES = re.compile(
     rf"\bbod(?:y|ies) of (?:the )?(?P<count>{COUNT_PATTERN})\b(?! (?:days?|hours?|weeks?))", re.I
 )
@@ -161,6 +167,12 @@ def find_casualties(text: str) -> Casualties:
     for m in _ZERO_BOTH.finditer(text):
         for kind in ("killed", "injured"):
             zeros.setdefault(kind, Span(m.start(), m.end(), m.group(0)))
+    for m in _AMONG.finditer(text):  # "a woman and her children were among nine people wounded"
+        count = parse_count(m.group("count"))
+        if count is not None:
+            kind = "killed" if _ANCHOR_KILL.fullmatch(m.group("verb")) else "injured"
+            found = Span(m.start(), m.end(), m.group(0))
+            mentions.append(_Mention(kind, count, False, found, -3))
     for m in _BODIES.finditer(text):
         count = parse_count(m.group("count"))
         if count is not None:

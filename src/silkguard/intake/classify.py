@@ -43,7 +43,8 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 _EVENT_VERBS = _rx(
-    r"\b(?:attacked|opened fire|exploded|detonated|abducted|kidnapped|ambushed|hurled|stormed|"
+    r"\b(?:attacked|opened (?:\w+ ){0,2}fire|exploded|detonated|abducted|kidnapped|ambushed|"
+    r"hurled|stormed|"
     r"set (?:on )?fire|went off|blew (?:up|himself)|hit (?:a|an)|martyred|targeted|fired (?:at|on)|"
     r"hamla|thrown at|landed|torched|rammed|shot dead|gunned down|injured|wounded|killed)\b"
 )

@@ -240,6 +240,8 @@ def _finding(
     after = text[m.end() : m.end() + 25]
     if _SAID.search(before) or _SAID_AFTER.search(after):
         return None  # when something was said, not when it happened
+    if kind == "relative" and _proper_noun(text, m.start()):
+        return None  # "Daily Aaj", "Aaj TV": a name, not "today"
     if kind == "short_numeric" and m.start() > _HEADER_CHARS:
         return None  # "24/7", scores and ratios in running text
     if (
@@ -251,6 +253,12 @@ def _finding(
     if (value - report_date).days < -366:
         score -= 1.0  # a date from an earlier year is usually background
     return DateFinding(value, precision, Span(m.start(), m.end(), text[m.start() : m.end()]), score)
+
+
+def _proper_noun(text: str, start: int) -> bool:
+    """A capitalised word in mid-sentence."""
+    before = text[:start].rstrip()
+    return text[start].isupper() and bool(before) and before[-1] not in ".!?:;|\n-\u2014("
 
 
 def _month(name: str) -> int:

@@ -111,6 +111,7 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
             r"\bcracker (?:blast|bomb)\b|"
             r"\bland ?mines?\b|\bremote[- ]control(?:led)? (?:bomb|device|blast|ied)\b|"
             r"\bplanted (?:a |an )?(?:bomb|explosive|device)s?\b|\brigged with explosives\b|"
+            r"\b(?:bomb|explosives?|device) (?:was |were |had been )?planted\b|"
             r"\bmagnetic (?:bomb|device)\b|\bsticky bomb\b|\bcommand wire\b|\bpressure plate\b|"
             r"\bexplosive device\b|\bhit (?:a|an) (?:roadside )?(?:bomb|mine|ied)\b|"
             rf"\b(?:blast|explosion|blew up|bombed|dhamaka|dhamake)\b.{{0,60}}\b{_INFRA}\b|"
@@ -129,6 +130,7 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
         AttackType.BOMBING,
         _rx(
             r"\bblasts?\b|\bexplosions?\b|\bexploded\b|\bbomb(?:s|ing|ed)?\b|\bquadcopters?\b|"
+            r"\bblew up\b|\bblown up\b|\bblow up\b|"
             r"\bdrone (?:attack|strike)s?\b|\bexplosives? "
             r"went off\b|\bwent off\b|\bdhamak[ae]\b|\bdetonat\w*"
         ),
@@ -148,7 +150,7 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
     (
         AttackType.SHOOTING,
         _rx(
-            r"\bshot\b(?! down)|\bshoot\w*|\bfiring\b|\bopened fire\b|"
+            r"\bshot\b(?! down)|\bshoot\w*|\bfiring\b|\bopened (?:\w+ ){0,2}fire\b|"
             r"\bfired (?:at|on|upon|shots)\b|"
             r"\bgunm[ae]n\b|\bgunfire\b|\bsmall[- ]arms\b|\bsniper\b|\bambush(?:ed)?\b|\bgoli\w*|"
             r"\bfire ki\w*|\bGSW\b|\bgunshot\b|\bbullet[- ]riddled\b|\bbullets?\b"
@@ -194,7 +196,8 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
         _rx(
             r"\bconvoy\b|\bescort(?:ed|ing)? (?:vehicle|vehicles|party)\b|\bmotorcade\b|"
             r"\bgaariyan\b|\bgaari\b|\btravell?ing (?:to|from)\b|\bon (?:his|their) way\b|"
-            r"\bopened fire on (?:his|their|a|the) (?:car|vehicle|jeep)\b|\btheir vehicle\b"
+            r"\bopened fire on (?:his|their|a|the) (?:car|vehicle|jeep)\b|"
+            r"\b(?:their|his|her) (?:car|vehicle|jeep|pick-?up)\b"
         ),
     ),
     (
@@ -222,6 +225,7 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
             r"\bcompany office\b|\bwarehouse\b|\bpetrol pump\b|\bfilling station\b"
         ),
     ),
+    (TargetType.NGO, _rx(r"\bngo\b|\bpolio (?:worker|team|vaccinat\w+)\b|\baid workers?\b")),
     (
         TargetType.POLICE,
         _rx(
@@ -255,7 +259,6 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
         ),
     ),
     (TargetType.RELIGIOUS, _rx(r"\bmosque\b|\bchurch\b|\bimambargah\b|\bshrine\b|\btemple\b")),
-    (TargetType.NGO, _rx(r"\bngo\b|\bpolio (?:worker|team|vaccinat\w+)\b|\baid workers?\b")),
     (TargetType.MEDIA, _rx(r"\bjournalists?\b|\breporters? (?:was|were)\b|\bpress club\b")),
     (TargetType.TELECOM, _rx(r"\bmobile phone company\b|\bcellular tower\b|\btelecom\b")),
     (
