@@ -70,6 +70,7 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("supervisor pe chaku se hamla kiya, supervisor ko haath pe zakhm aya", None, 1),
         ("Acid was thrown on two schoolgirls; both suffered burns.", None, 2),
         ("A constable was martyred and another wounded at the post.", 1, 1),
+        ("Two men shot and injured a Japanese national and his Pakistani colleague.", None, 2),
         ("One worker lost his life while a Levies jawan sustained injuries.", 1, 1),
         ("A woman and her three children were among nine people wounded in the blast.", None, 9),
         ("koi zakhmi nahi, gaariyan jala di", None, 0),

@@ -103,6 +103,7 @@ def test_month_precision() -> None:
         ("blast at 7 am near the market", "07:00"),
         ("aaj 1615 pe pathrao hua", "16:15"),
         ("received 0930h, evacuated", "09:30"),
+        ("update 2245: zordar dhamaka suna gaya", "22:45"),
     ],
 )
 def test_times(text: str, expected: str) -> None:

@@ -92,6 +92,8 @@ def test_negated_and_counter_fire_are_not_the_attack() -> None:
         ("Gunmen killed a dentist at his clinic in Saddar.", TargetType.BUSINESS),
         ("Assailants threw acid on two schoolgirls near the road.", TargetType.EDUCATION),
         ("Gunmen opened fire on a polio team and its police escort.", TargetType.NGO),
+        ("Militants torched the residency's annexe overnight.", TargetType.GOVERNMENT),
+        ("Militants kidnapped a Chinese businessman from his home.", TargetType.BUSINESS),
         ("Their car was hit by stones near Turbat University.", TargetType.CONVOY),
         ("Gwadar port ke main gate ke bahar grenade phenka gaya", TargetType.PORT),
     ],

@@ -87,6 +87,7 @@ _PERSON = (
     r"schoolteachers?|tribesm[ae]n|youths?|youngsters?|farmers?|shepherds?|lawyers?|clerics?|"
     r"individuals?|miners?|managers?|foreigners?|pedestrians?|commuters?|worshippers?|vendors?|"
     r"cousins?|relatives?|nephews?|agents?|chini|cheeni|jawan|ahalkar|ahalkaron|sipahi|"
+    r"colleagues?|businessm[ae]n|owners?|"
     r"mulazim|mulazimeen|bacche|aurat|aurtein|workers"
 )
 _ATTACKER = (
@@ -137,7 +138,10 @@ _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+
 _NEG_AFTER = re.compile(r"\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
 _WINDOW_CHARS = 140
 #: "killed a schoolteacher": whoever an active verb kills or injures is a person.
-_AND_SOMEONE = re.compile(r"\s*,?\s*(?:and|aur)\s+(?:a|an|one)\s+[\w'\u2019-]+", re.I)
+_AND_SOMEONE = re.compile(
+    r"\s*,?\s*(?:and|aur)\s+(?:a|an|one|his|her|their)\s+(?:[\w'\u2019-]+\s+)?[\w'\u2019-]+",
+    re.I,
+)
 _SOMEONE = re.compile(r"(?:a|an|one)\s+(?:[\w'\u2019-]+\s+){0,2}?[\w'\u2019-]+", re.I)
 
 

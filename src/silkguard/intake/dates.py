@@ -104,7 +104,9 @@ _TIME = re.compile(
     re.I,
 )
 #: A four-digit time without a unit ("aaj 1615", "~1100") needs one of these words before it.
-_BARE_TIME_BEFORE = re.compile(r"(?:aaj|today|at|approx\.?|~|around|about|abt)\s*$", re.I)
+_BARE_TIME_BEFORE = re.compile(
+    r"(?:aaj|today|at|approx\.?|~|around|about|abt|update|flash|sitrep|spotrep)\s*$", re.I
+)
 _MILITARY_DTG = re.compile(
     rf"\b(?P<hhmm>[0-2]\d[0-5]\d)\s?[lz]?\s+(?P<day>\d{{1,2}})\s+{_MON}(?![a-z]){_YEAR}"
 )

@@ -222,7 +222,16 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
         TargetType.BUSINESS,
         _rx(
             r"\bclinic\b|\bfactory\b|\bmill\b|\btextile unit\b|\bbank\b|\brestaurant\b|"
+            r"\bindustrial (?:area|estate|zone)\b|\bbusinessm[ae]n\b|\bindustrialists?\b|"
             r"\bcompany office\b|\bwarehouse\b|\bpetrol pump\b|\bfilling station\b"
+        ),
+    ),
+    (
+        TargetType.GOVERNMENT,
+        _rx(
+            r"\bresidency\b|\bgovernment (?:building|office|school)s?\b|\bdc office\b|"
+            r"\bdeputy commissioner\b|\bassistant commissioner\b|\btehsil office\b|"
+            r"\bsecretariat\b|\bjudicial complex\b|\bcourt(?:house| premises)\b|\bjudge\b"
         ),
     ),
     (TargetType.NGO, _rx(r"\bngo\b|\bpolio (?:worker|team|vaccinat\w+)\b|\baid workers?\b")),
