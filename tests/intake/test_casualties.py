@@ -71,6 +71,7 @@ def test_parse_count(text: str, expected: int | None) -> None:
         ("Acid was thrown on two schoolgirls; both suffered burns.", None, 2),
         ("A constable was martyred and another wounded at the post.", 1, 1),
         ("Two men shot and injured a Japanese national and his Pakistani colleague.", None, 2),
+        ("Gunmen shot dead a former district nazim and his nephew near their home.", 2, None),
         ("One worker lost his life while a Levies jawan sustained injuries.", 1, 1),
         ("A woman and her three children were among nine people wounded in the blast.", None, 9),
         ("koi zakhmi nahi, gaariyan jala di", None, 0),

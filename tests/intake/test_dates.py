@@ -45,6 +45,7 @@ def test_absolute_dates(text: str, expected: date) -> None:
         ("aaj subah site pe dhamaka", TUESDAY),
         ("An IED exploded this morning on the bypass.", TUESDAY),
         ("abhi 10 min pehle firing hui", TUESDAY),
+        ("ek ghanta pehle bus pe goliyan chali", TUESDAY),
         ("The bodies were found three days ago.", date(2024, 3, 9)),
         ("parson raat Kharan mein firing hui", date(2024, 3, 10)),
         ("kal Gwadar ke paas firing hui", date(2024, 3, 11)),

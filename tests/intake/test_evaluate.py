@@ -119,12 +119,12 @@ WRITTEN = Path(__file__).parent / "data" / "written_reports.jsonl"
 
 
 def test_reports_written_for_these_tests_meet_the_goals() -> None:
-    """62 reports written for this package in the styles of the dev set but with other
+    """68 reports written for this package in the styles of the dev set but with other
     places, groups and phrasings (wire, sitrep, SPOTREP, WhatsApp Roman Urdu, translated
     Urdu press, non-incidents). They were written after the rules and used to correct them,
     so they guard against regressions; they are not a held-out measurement."""
     result = evaluate(WRITTEN)
-    assert result.reports == 62
+    assert result.reports == 68
     for name, goal in GOALS.items():
         score = result.score(name)
         assert score is not None

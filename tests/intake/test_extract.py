@@ -72,6 +72,8 @@ def test_incident_reports(text: str) -> None:
         # a drone brought down before it did anything
         "INCIDENT | 06/06/2024 | 1330 PKT | Tarbela Dam | Drone sighted over the site, no "
         "payload. Shot down by guards. No damage.",
+        # police crowd control is not an attack
+        "Over 40 people were injured when police baton-charged protesters in Turbat on Saturday.",
         # arrests for an old kidnapping
         "PESHAWAR: Police on Friday arrested three men in connection with the kidnapping of a "
         "Chinese engineer in Swat last year.",

@@ -49,6 +49,7 @@ from silkguard.intake.types import (
         ("Terrorists blew up a girls' primary school at night.", AttackType.BOMBING),
         ("firing on our site gate, attackers bike pe the", AttackType.SHOOTING),
         ("Small-arms ambush on the minibus; escort returned fire.", AttackType.SHOOTING),
+        ("Convoy C-7 hit by SAF from treeline 2 km N of Thakot.", AttackType.SHOOTING),
         ("Three engineers abducted from the solar site.", AttackType.KIDNAPPING),
         ("driver aur helper ko le gaye, gaariyan jala din", AttackType.KIDNAPPING),
         ("tanker pe firing hui, driver zakhmi, hospital le gaye", AttackType.SHOOTING),

@@ -137,11 +137,16 @@ _AND = re.compile(r"^\s*,?\s*(?:and|aur|along with|together with|as well as)\s*$
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|being|is|are|got)\s+(?:also\s+)?$", re.I)
 _NEG_AFTER = re.compile(r"\s*(?:\w+\s+)?(?:nahi|nahin|nhi|nahi hua|nahin hua)\b", re.I)
 _WINDOW_CHARS = 140
-#: "killed a schoolteacher": whoever an active verb kills or injures is a person.
 _AND_SOMEONE = re.compile(
     r"\s*,?\s*(?:and|aur)\s+(?:a|an|one|his|her|their)\s+(?:[\w'\u2019-]+\s+)?[\w'\u2019-]+",
     re.I,
 )
+_AND_SOMEONE_NEAR = re.compile(
+    r"(?:\s+[\w'\u2019-]+){0,3}?\s*,?\s*(?:and|aur)\s+(?:a|an|one|his|her|their)\s+"
+    r"(?:[\w'\u2019-]+\s+)?[\w'\u2019-]+",
+    re.I,
+)
+#: "killed a schoolteacher": whoever an active verb kills or injures is a person.
 _SOMEONE = re.compile(r"(?:a|an|one)\s+(?:[\w'\u2019-]+\s+){0,2}?[\w'\u2019-]+", re.I)
 
 
@@ -292,6 +297,9 @@ def _right_count(text: str, start: int, s_end: int) -> tuple[int, int] | str | N
             return count, start + bare.end()
     someone = _SOMEONE.match(body)
     if someone is not None and not _ATTACKER_RE.search(someone.group(0)):
+        more = _AND_SOMEONE_NEAR.match(body, someone.end())  # "a former nazim and his nephew"
+        if more is not None and not _ATTACKER_RE.search(more.group(0)):
+            return 2, offset + more.end()
         return 1, offset + someone.end()
     return None
 

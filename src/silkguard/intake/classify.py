@@ -32,6 +32,7 @@ _W_HOAX = -4.5
 _W_THREAT = -2.0
 _W_PAST_REFERENCE = -2.5
 _W_ACCIDENT = -4.0
+_W_CROWD_CONTROL = -3.0
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -75,6 +76,9 @@ _PAST_REFERENCE = _rx(
     r"\blast year'?s?\b|\b(?:last (?:week|month|year)'?s?|recent|earlier|previous) "
     r"(?:\w+ )?(?:attack|blast|bombing|incident|killings?)\b|\bfamilies of (?:the )?"
     r"(?:\w+ )?(?:killed|victims|martyrs)\b|\banniversary\b|\bin memory of\b|\bfuneral\b"
+)
+_CROWD_CONTROL = _rx(
+    r"\bbaton[- ]charg\w*|\blathi[- ]charg\w*|\btear ?gas\b|\bdispersed (?:the )?protesters\b"
 )
 _ACCIDENT = _rx(
     r"\b(?:road accident|traffic accident|accident|collision|collided|overturned|plunged|"
@@ -129,6 +133,8 @@ def score_incident(
         score += _W_THREAT if casualty_count == 0 else 0.0
     if _ACCIDENT.search(lowered):
         score += _W_ACCIDENT
+    if _CROWD_CONTROL.search(lowered):
+        score += _W_CROWD_CONTROL
     if _PAST_REFERENCE.search(lowered):
         score += _W_PAST_REFERENCE
     verb_span = Span(verb.start(), verb.end(), text[verb.start() : verb.end()]) if verb else None

@@ -62,7 +62,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?P<rel>day before yesterday|parson|yesterday|last night|last evening|overnight|"
             r"kal raat|kal shaam|kal subah|kal|today|tonight|this (?:morning|afternoon|evening)|"
             r"earlier today|aaj|abhi abhi|"
-            r"\d+ (?:min|mins|minutes|hours?|hrs) (?:ago|pehle|back))\b",
+            r"(?:\d+|ek|do|teen|aadha) (?:min|mins|minutes|hours?|hrs|ghant[ae]) "
+            r"(?:ago|pehle|back))\b",
         ),
     ),
     ("ago", re.compile(r"\b(?P<ago>(?:\d+|one|two|three|four|five|six) days? ago)\b")),

@@ -151,7 +151,7 @@ ATTACK_RULES: list[tuple[AttackType, re.Pattern[str]]] = [
         AttackType.SHOOTING,
         _rx(
             r"\bshot\b(?! down)|\bshoot\w*|\bfiring\b|\bopened (?:\w+ ){0,2}fire\b|"
-            r"\bfired (?:at|on|upon|shots)\b|"
+            r"\bfired (?:at|on|upon|shots)\b|\bsmall arms fire\b|\bsaf\b|"
             r"\bgunm[ae]n\b|\bgunfire\b|\bsmall[- ]arms\b|\bsniper\b|\bambush(?:ed)?\b|\bgoli\w*|"
             r"\bfire ki\w*|\bGSW\b|\bgunshot\b|\bbullet[- ]riddled\b|\bbullets?\b"
         ),
@@ -215,7 +215,7 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
             r"\bplant\b|\bcompound\b|\bexcavators?\b|\bdumpers?\b|\bcontractor'?s?\b|"
             r"\bworksite\b|\bdam\b|\bmine\b|\bcoal (?:field|block)\b|\blabou?r camp\b|\bhpp\b|"
             r"\bhydro ?power\b|\bhydel\b|"
-            r"\b(?:project|construction|workers|worker's|workers'|site) camp\b"
+            r"\b(?:project|construction|workers|worker's|workers'|site|their|labourers') camp\b"
         ),
     ),
     (
@@ -279,7 +279,10 @@ TARGET_RULES: list[tuple[TargetType, re.Pattern[str]]] = [
     ),
     (
         TargetType.POLITICAL,
-        _rx(r"\brally\b|\bpolitical\b|\bpoliticians?\b|\bcandidate\b|\bmpa\b|\bmna\b"),
+        _rx(
+            r"\brally\b|\bpolitical\b|\bpoliticians?\b|\bcandidate\b|\bmpa\b|\bmna\b|"
+            r"\bnazim\b|\bcouncillor\b|\bmayor\b|\bparty leader\b|\bjirga\b"
+        ),
     ),
     (
         TargetType.CIVILIANS,
