@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import random
 from datetime import date
 
@@ -153,6 +154,18 @@ def test_native_row_is_accepted_by_the_importer() -> None:
     assert row["claimed"] is True
     assert row["date_precision"] == "time"
     assert row["summary"] == "SITREP 1745L 16 AUG: Suicide VBIED vs FC convoy, Mastung bypass."
+
+
+def test_draft_as_json() -> None:
+    draft = extract(
+        "IED strike nr Panjgur on 12/03/2024, 2x FC KIA. Claim: BLF.", date(2024, 3, 12)
+    )
+    data = json.loads(json.dumps(draft.as_dict()))
+    assert data["date"] == "2024-03-12"
+    assert data["attack_type"] == "ied"
+    assert data["perpetrator_status"] == "claimed"
+    assert data["spans"]["killed"]["text"] == "2x FC KIA"
+    assert data["nationalities"] == []
 
 
 # -- robustness ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
 
 from silkguard.incidents.vocab import AttackType, DatePrecision, GeoPrecision, TargetType
@@ -63,6 +64,22 @@ class IncidentDraft:
     def span(self, name: str) -> Span | None:
         """The text supporting field ``name``, if any."""
         return self.spans.get(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field, with spans as ``{start, end, text}`` objects."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name == "spans":
+                value = {
+                    k: {"start": v.start, "end": v.end, "text": v.text} for k, v in value.items()
+                }
+            elif isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value.value if isinstance(value, StrEnum) else value
+        return out
 
 
 def to_native_row(draft: IncidentDraft, *, row_id: str | None = None) -> dict[str, Any]:
