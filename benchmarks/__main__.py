@@ -10,6 +10,7 @@ from benchmarks import (
     api_load,
     fanout_speed,
     import_gtd,
+    intake_speed,
     jobs_throughput,
     protection_speed,
     risk_backtest,
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "fanout": lambda _a: fanout_speed.run(),
     "jobs": lambda _a: jobs_throughput.run(),
     "protection": lambda _a: protection_speed.run(),
+    "intake": lambda _a: intake_speed.run(),
     "stix": lambda a: stix_speed.run(incidents=a.incidents or stix_speed.INCIDENTS),
 }
 
