@@ -993,6 +993,21 @@ ROUTES: tuple[RouteCase, ...] = (
         200,
     ),
     RouteCase(
+        "POST",
+        _p("/intake/reports"),
+        Permission.INCIDENT_CREATE,
+        lambda o, _r, _g: Call(
+            "POST",
+            _p("/intake/reports"),
+            {
+                "text": f"Gunmen opened fire on a police checkpost near Turbat, killing two "
+                f"constables ({o.unique('r')}).",
+                "report_date": "2024-05-02",
+            },
+        ),
+        201,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(

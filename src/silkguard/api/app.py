@@ -21,6 +21,7 @@ from silkguard.api.routes import admin as admin_routes
 from silkguard.api.routes import alerts as alert_routes
 from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
+from silkguard.api.routes import intake as intake_routes
 from silkguard.api.routes import movements as movement_routes
 from silkguard.api.routes import people as people_routes
 from silkguard.api.routes import plans as plan_routes
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people_routes.positions_router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(plan_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(intake_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.self_router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.public_router, prefix=API_PREFIX, responses=common)
     app.include_router(rollcall_page.router)

@@ -9,6 +9,7 @@ from silkguard.cli.demo import demo_command
 from silkguard.cli.geo import geocode_command
 from silkguard.cli.imports import import_app
 from silkguard.cli.incidents import incidents_app
+from silkguard.cli.intake import intake_app
 from silkguard.cli.jobs import jobs_app
 from silkguard.cli.movements import movements_app
 from silkguard.cli.network import network_app
@@ -29,6 +30,7 @@ app.add_typer(movements_app, name="movements")
 app.add_typer(positions_app, name="positions")
 app.add_typer(plan_app, name="plan")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(intake_app, name="intake")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
