@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from silkguard.alerts.vocab import AlertCategory, AlertSeverity
 from silkguard.core.tlp import TLP
@@ -54,8 +54,8 @@ class AlertCreate(BaseModel):
     category: AlertCategory
     messages: dict[str, Message] = Field(description="By language: en and zh required, ur optional")
     valid_minutes: Annotated[int, Field(ge=1, le=14 * 24 * 60, strict=True)] = 360
-    drill: bool = False
-    public: Annotated[bool, Field(description="Publish in the CAP feed")] = False
+    drill: StrictBool = False
+    public: Annotated[StrictBool, Field(description="Publish in the CAP feed")] = False
     tlp: TLP = TLP.AMBER
 
 

@@ -47,7 +47,8 @@ def demo_command(
     typer.echo(f"database: {cfg.database_url}")
     typer.echo(
         f"demo organisations added: {result.orgs_added}; users added: {result.users_added}; "
-        f"sites added: {result.sites_added}; demo incidents: {result.report.summary_line()}"
+        f"sites added: {result.sites_added}; people added: {result.people_added}; "
+        f"demo incidents: {result.report.summary_line()}"
     )
     by_year: Counter[int] = Counter(r[0].year for r in rows)
     by_province: Counter[str] = Counter(r[1] or "unknown" for r in rows)

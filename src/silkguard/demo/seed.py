@@ -1,10 +1,13 @@
-"""Seed the demo: organisations and the corridor's incidents, from data shipped in the package
-(so the demo runs without ../shared). Re-running changes nothing."""
+"""Seed the demo: organisations, users, sites, personnel (with consent and a recent position
+for most) and the corridor's incidents, from data shipped in the package (so the demo runs
+without ../shared). Re-running changes nothing."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,11 +17,14 @@ from sqlalchemy.orm import Session
 
 from silkguard.auth import service as auth_service
 from silkguard.auth.models import Organisation
+from silkguard.core.access import Principal
+from silkguard.core.clock import utcnow
 from silkguard.core.tlp import TLP
 from silkguard.incidents import service as incidents_service
 from silkguard.incidents.importers.pipeline import ImportFormat, plan_import
+from silkguard.people import personnel, positions
 from silkguard.people import service as people_service
-from silkguard.people.models import Site
+from silkguard.people.models import Person, Site
 
 __all__ = ["DEMO_PASSWORD", "DemoResult", "demo_file", "load_json", "seed_demo"]
 
@@ -46,6 +52,7 @@ class DemoResult:
     users_added: int
     report: incidents_service.ImportReport
     sites_added: int = 0
+    people_added: int = 0
 
 
 def _seed_users(session: Session) -> int:
@@ -94,6 +101,54 @@ def _seed_sites(session: Session) -> int:
     return added
 
 
+def _seed_people(session: Session) -> int:
+    """The demo personnel at their home sites; those who consented have a latest position a
+    few hundred metres from their site, so alerts over a site find them by position too."""
+    orgs = {o.slug: o.id for o in auth_service.list_orgs(session)}
+    sites = {(s.org_id, s.slug): s for s in session.scalars(select(Site))}
+    have = {(p.org_id, p.ref) for p in session.scalars(select(Person))}
+    added = 0
+    now = utcnow()
+    for k, row in enumerate(load_json("demo_people.json")):
+        org_id = orgs[row["org"]]
+        if (org_id, row["ref"]) in have:
+            continue
+        site = sites[(org_id, row["home_site"])]
+        who = Principal(org_id=org_id, role="admin", api_key_id=uuid.UUID(int=0))
+        person = personnel.create_person(
+            session,
+            principal=who,
+            ref=row["ref"],
+            name=row["name"],
+            function=row["function"],
+            phone=row["phone"],
+            email=row["email"],
+            languages=row["languages"],
+            channels=row["channels"],
+            home_site_id=site.id,
+            location_consent=row["location_consent"],
+            now=now,
+        )
+        if row["location_consent"]:
+            positions.ingest_positions(
+                session,
+                org_id=org_id,
+                source="http",
+                now=now,
+                items=[
+                    positions.PositionIn(
+                        person=str(person.id),
+                        at=now - timedelta(minutes=5 + k),
+                        lat=site.latitude + 0.002 * (k % 3),
+                        lon=site.longitude - 0.002 * (k % 2),
+                        accuracy_m=15.0,
+                    )
+                ],
+            )
+        added += 1
+    return added
+
+
 def seed_demo(session: Session, *, with_users: bool = True) -> DemoResult:
     """Add the demo organisations, users and sites and import the demo incidents (idempotent)."""
     have = set(session.execute(select(Organisation.slug)).scalars())
@@ -119,4 +174,6 @@ def seed_demo(session: Session, *, with_users: bool = True) -> DemoResult:
     )
     report = incidents_service.import_rows(session, plan=plan)
     sites_added = _seed_sites(session)
-    return DemoResult(added, users_added, report, sites_added)
+    session.flush()
+    people_added = _seed_people(session)
+    return DemoResult(added, users_added, report, sites_added, people_added)

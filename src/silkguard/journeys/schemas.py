@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from silkguard.core.tlp import TLP
 
@@ -71,7 +71,7 @@ class MovementCreate(BaseModel):
     purpose: Annotated[str, Field(max_length=2000)] = ""
     tlp: TLP = TLP.AMBER
     submit: Annotated[
-        bool, Field(description="Submit for approval at once (false keeps a draft)")
+        StrictBool, Field(description="Submit for approval at once (false keeps a draft)")
     ] = True
 
 

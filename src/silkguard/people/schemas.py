@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from silkguard.core.tlp import TLP
 from silkguard.people.models import SiteKind
@@ -100,7 +100,7 @@ class PersonCreate(BaseModel):
     home_site_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     location_consent: Annotated[
-        bool, Field(description="The person has given consent to location sharing")
+        StrictBool, Field(description="The person has given consent to location sharing")
     ] = False
 
 
@@ -131,14 +131,14 @@ class ConsentChange(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"given": True, "note": "signed form 2026-12-01"}]},
     )
-    given: bool
+    given: StrictBool
     note: Annotated[str, Field(max_length=2000)] = ""
 
 
 class ConsentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     purpose: str
-    given: bool
+    given: StrictBool
     at: datetime
     recorded_by: str
     note: str

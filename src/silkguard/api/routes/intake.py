@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from silkguard.api.deps import SessionDep, require
 from silkguard.api.problems import problem_responses
@@ -40,7 +40,8 @@ class ReportIn(BaseModel):
     report_date: date = Field(description="The date the report was written (resolves 'yesterday')")
     tlp: TLP = TLP.AMBER
     force: Annotated[
-        bool, Field(description="Store a draft even when the text does not read as an incident")
+        StrictBool,
+        Field(description="Store a draft even when the text does not read as an incident"),
     ] = False
 
 
