@@ -68,7 +68,10 @@ def test_demo_seeds_and_is_idempotent(cli_env: str) -> None:
     assert "Gwadar port" in first.stdout
     second = runner.invoke(app, ["demo", "--no-serve", "--no-forecast"])
     assert second.exit_code == 0, second.output
-    again = "demo organisations added: 0; users added: 0; sites added: 0; people added: 0; demo incidents: 0 new"
+    again = (
+        "demo organisations added: 0; users added: 0; sites added: 0; people added: 0; "
+        "demo incidents: 0 new"
+    )
     assert again in second.stdout
     assert "526 unchanged" in second.stdout
 

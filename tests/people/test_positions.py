@@ -235,3 +235,39 @@ def test_person_fields_are_validated(session: Session, alpha: Principal) -> None
         personnel.create_person(session, principal=alpha, ref="dup", name="B")
     with pytest.raises(NotFound):
         personnel.get_person(session, principal=alpha, person_id=uuid.uuid4())
+
+
+def test_large_batches_take_the_bulk_path_with_the_same_rules(
+    session: Session, alpha: Principal
+) -> None:
+    """Above ``_COPY_FROM`` rows PostgreSQL loads by COPY: duplicates, repeats and late reports
+    must come out exactly as on the row-by-row path."""
+    people = [_person(session, alpha, f"bulk{k}") for k in range(40)]
+    n = pos._COPY_FROM + 100
+    items = [
+        pos.PositionIn(
+            person=f"dev-bulk{k % 40}", at=_at(30 - k / 100), lat=33.0 + k / 1e4, lon=71.0
+        )
+        for k in range(n)
+    ]
+    first = pos.ingest_positions(session, org_id=alpha.org_id, items=items, source="http", now=NOW)
+    assert (first.accepted, first.duplicates) == (n, 0)
+    again = pos.ingest_positions(
+        session, org_id=alpha.org_id, items=items[:50] + items[-500:], source="http", now=NOW
+    )
+    assert (again.accepted, again.duplicates) == (0, 550)
+    assert _count(session) == n
+    session.expire_all()
+    for k, p in enumerate(people):
+        latest = session.get(LatestPosition, p.id)
+        assert latest is not None
+        newest = max(i for i in range(n) if i % 40 == k)
+        assert latest.at == _at(30 - newest / 100)
+    # a late bulk batch never moves a latest position back
+    late = [
+        pos.PositionIn(person=f"dev-bulk{k % 40}", at=_at(60 + k / 100), lat=20.0, lon=60.0)
+        for k in range(pos._COPY_FROM + 1)
+    ]
+    pos.ingest_positions(session, org_id=alpha.org_id, items=late, source="http", now=NOW)
+    session.expire_all()
+    assert all(session.get(LatestPosition, p.id).latitude > 30 for p in people)  # type: ignore[union-attr]

@@ -201,7 +201,7 @@ class Recorded(BaseModel):
 @public_router.post(
     "/rollcall/{token}",
     summary="Answer a roll-call with the token from your message (no login)",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(400, 404, 409, 422),
 )
 def answer_rollcall(
     token: str, body: RollCallAnswer, session: SessionDep, settings: SettingsDep
@@ -232,7 +232,7 @@ class InboundSms(BaseModel):
 @public_router.post(
     "/sms/inbound",
     summary="Inbound SMS from the gateway: SAFE / HELP / SOS answers",
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(400, 401, 404, 409, 422),
 )
 def inbound_sms(
     body: InboundSms,

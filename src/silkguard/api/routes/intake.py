@@ -37,7 +37,9 @@ class ReportIn(BaseModel):
         },
     )
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
-    report_date: date = Field(description="The date the report was written (resolves 'yesterday')")
+    report_date: date = Field(
+        strict=True, description="The date the report was written (resolves 'yesterday')"
+    )
     tlp: TLP = TLP.AMBER
     force: Annotated[
         StrictBool,
