@@ -38,6 +38,7 @@ from silkguard.incidents import review as incidents_review
 from silkguard.incidents.models import Incident, IncidentRecipient, IncidentShare
 from silkguard.incidents.schemas import IncidentCreate
 from silkguard.incidents.vocab import AttackType, TargetType
+from silkguard.intake import tips as tips_service
 from silkguard.journeys import service as movements_service
 from silkguard.journeys.policy import load_policy
 from silkguard.people import personnel
@@ -57,6 +58,9 @@ EXEMPT = {
     ("POST", f"{API_PREFIX}/rollcall/{{token}}"),
     ("POST", f"{API_PREFIX}/sms/inbound"),
     ("GET", f"{API_PREFIX}/public/alerts.atom"),
+    ("POST", f"{API_PREFIX}/public/tips/{{org}}"),
+    ("GET", f"{API_PREFIX}/public/tips/status/{{token}}"),
+    ("POST", f"{API_PREFIX}/public/tips/status/{{token}}"),
     ("GET", f"{API_PREFIX}/public/alerts/{{alert_id}}.cap"),
 }
 ALERT_TEXT = {
@@ -303,6 +307,14 @@ class Objects:
             timer = alerts_service.start_escort(session, person_id=person, minutes=30)
             session.commit()
             return timer.id
+
+    def tip(self, org: str) -> uuid.UUID:
+        with self.factory() as session:
+            made = tips_service.submit_tip(
+                session, org_slug=org, what="Men filming the gate of the camp", where="Gwadar"
+            )
+            session.commit()
+            return made.tip.id
 
     def policy_revision(self) -> int:
         return 1 + next(self._n)
@@ -1008,6 +1020,23 @@ ROUTES: tuple[RouteCase, ...] = (
         201,
     ),
     RouteCase(
+        "GET",
+        _p("/tips"),
+        Permission.INCIDENT_REVIEW,
+        lambda _o, _r, _g: Call("GET", _p("/tips")),
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/tips/{tip_id}/triage"),
+        Permission.INCIDENT_REVIEW,
+        lambda o, _r, g: Call(
+            "POST", _p(f"/tips/{o.tip(g)}/triage"), {"outcome": "not_actionable"}
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(
@@ -1102,6 +1131,7 @@ def test_every_route_needs_a_principal(world: World) -> None:
             person_id=uuid.uuid4(),
             alert_id=uuid.uuid4(),
             timer_id=uuid.uuid4(),
+            tip_id=uuid.uuid4(),
             district="Gwadar",
         )
         r = world.client.request(route.method, path)

@@ -28,6 +28,7 @@ from silkguard.api.routes import plans as plan_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import rollcall_page
 from silkguard.api.routes import sites as site_routes
+from silkguard.api.routes import tips as tip_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
 from silkguard.core.db import make_engine, make_session_factory
 from silkguard.core.settings import Settings, get_settings
@@ -125,7 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alert_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(plan_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(intake_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(tip_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(tip_routes.public_router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.self_router, prefix=API_PREFIX, responses=common)
     app.include_router(alert_routes.public_router, prefix=API_PREFIX, responses=common)
     app.include_router(rollcall_page.router)
+    app.include_router(tip_routes.page_router)
     return app

@@ -20,7 +20,7 @@ from silkguard.incidents import review
 from silkguard.incidents.models import Incident
 from silkguard.incidents.query import visible
 from silkguard.incidents.schemas import IncidentCreate
-from silkguard.incidents.vocab import AttackType, DatePrecision, TargetType
+from silkguard.incidents.vocab import AttackType, DatePrecision, SourceKind, TargetType
 from silkguard.intake.draft import IncidentDraft
 from silkguard.intake.extract import default_extractor
 
@@ -94,6 +94,7 @@ def submit_report(
     report_date: date,
     tlp: TLP = TLP.AMBER,
     force: bool = False,
+    source_kind: str = SourceKind.FIELD.value,
 ) -> Submitted:
     """Extract a report; store it as a draft incident when it reads as one (or ``force``)."""
     draft = default_extractor().extract(text, report_date)
@@ -123,6 +124,7 @@ def submit_report(
     incident = review.create_draft(session, principal=principal, data=data)
     source = incident.sources[-1] if incident.sources else None
     if source is not None:
+        source.source_kind = SourceKind(source_kind).value
         source.raw = {
             **(source.raw or {}),
             "intake": draft.as_dict(),

@@ -12,6 +12,7 @@ from silkguard.alerts import models as _alert_models
 from silkguard.auth import models as _auth_models
 from silkguard.core.db import Base
 from silkguard.incidents import models as _incident_models
+from silkguard.intake import models as _intake_models
 from silkguard.journeys import models as _journey_models
 from silkguard.people import models as _people_models
 from silkguard.risk import models as _risk_models
@@ -23,6 +24,7 @@ _LOADED = (
     _alert_models,
     _auth_models,
     _incident_models,
+    _intake_models,
     _journey_models,
     _people_models,
     _risk_models,
