@@ -3,6 +3,9 @@ without login; a private one is not; an SOS needs a person linked to the caller.
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -107,3 +110,55 @@ def test_the_roll_call_page_a_message_links_to(fresh_world: World) -> None:
     assert board["safe"] == [str(person_id)]
     bad = w.client.post("/r/not-a-token", data={"answer": "safe"})
     assert bad.status_code == 404
+
+
+def test_the_board_streams_as_server_sent_events(fresh_world: World) -> None:
+    w = fresh_world
+    factory = w.client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        who = Principal(
+            org_id=w.orgs["alpha"], role="admin", user_id=w.users[("alpha", Role.ADMIN)]
+        )
+        person = personnel.create_person(
+            session,
+            principal=who,
+            ref="sse",
+            name="Streamed",
+            device_id="tab-sse",
+            location_consent=True,
+        )
+        session.commit()
+        person_id = person.id
+    ctl = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    w.client.post(
+        "/api/v1/positions",
+        json={
+            "positions": [
+                {"person": "tab-sse", "at": utcnow().isoformat(), "lat": 25.13, "lon": 62.33}
+            ]
+        },
+        headers=ctl,
+    )
+    alert = _raise(w, public=False)
+    token = rollcall_token(w.settings.secret_key, uuid.UUID(str(alert["id"])), person_id)
+
+    def answer_then_close() -> None:
+        time.sleep(0.6)
+        w.client.post(f"/api/v1/rollcall/{token}", json={"answer": "safe"})
+        time.sleep(0.6)
+        w.client.post(f"/api/v1/alerts/{alert['id']}/close", headers=ctl)
+
+    helper = threading.Thread(target=answer_then_close)
+    events = []
+    with w.client.stream(
+        "GET", f"/api/v1/alerts/{alert['id']}/events?poll_s=0.2&max_s=20", headers=ctl
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        helper.start()
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+    helper.join()
+    assert events[0]["unaccounted"] == [str(person_id)]
+    assert any(e["safe"] == [str(person_id)] for e in events)
+    assert events[-1]["status"] == "closed"

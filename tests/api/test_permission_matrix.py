@@ -1037,6 +1037,14 @@ ROUTES: tuple[RouteCase, ...] = (
         owned=True,
     ),
     RouteCase(
+        "GET",
+        _p("/alerts/{alert_id}/events"),
+        Permission.ALERT_READ,
+        lambda o, _r, g: Call("GET", _p(f"/alerts/{o.alert(g)}/events?max_s=1&poll_s=0.5")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(

@@ -6,11 +6,16 @@ SMS gateway's inbound webhook (``/api/v1/sms/inbound``)."""
 from __future__ import annotations
 
 import hmac
+import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+import anyio
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -284,3 +289,46 @@ def public_feed(session: SessionDep, settings: SettingsDep) -> Response:
 def public_cap(alert_id: uuid.UUID, session: SessionDep) -> Response:
     alert = alerts.get_public_alert(session, alert_id=alert_id)
     return Response(content=cap_document(alerts.to_cap(alert, sender=_SENDER)), media_type=_CAP)
+
+
+@router.get(
+    "/{alert_id}/events",
+    summary="Live roll-call board as server-sent events (one 'board' event per change)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404)},
+)
+async def alert_events(
+    alert_id: uuid.UUID,
+    request: Request,
+    principal: Reader,
+    poll_s: Annotated[float, Query(ge=0.2, le=30)] = 1.0,
+    max_s: Annotated[float, Query(ge=1, le=3600)] = 600.0,
+) -> StreamingResponse:
+    """Reads the board from the database, so it works the same behind several API workers
+    whichever worker received the answers; the stream ends when the alert is closed or after
+    ``max_s`` seconds (clients reconnect)."""
+    factory = request.app.state.session_factory
+
+    def read() -> str:
+        with factory() as session:
+            b = alerts.board(session, principal=principal, alert_id=alert_id)
+            return BoardRead.model_validate(b, from_attributes=True).model_dump_json()
+
+    first = await to_thread.run_sync(read)  # a 404 before the stream starts
+
+    async def stream() -> AsyncIterator[str]:
+        last = first
+        yield f"event: board\ndata: {first}\n\n"
+        deadline = time.monotonic() + max_s
+        while time.monotonic() < deadline and not await request.is_disconnected():
+            await anyio.sleep(poll_s)
+            now = await to_thread.run_sync(read)
+            if now != last:
+                last = now
+                yield f"event: board\ndata: {now}\n\n"
+                if '"status":"closed"' in now:
+                    return
+            else:
+                yield ": keep-alive\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
