@@ -76,3 +76,29 @@ def test_network_import_then_info(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert "13 nodes" in shown.stdout
     assert "residential" in shown.stdout
+
+
+def test_route_compares_departures_in_a_window(cli_env: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "route",
+            "Karachi",
+            "Gwadar",
+            "--depart",
+            "2026-12-03T04:00",
+            "--depart-until",
+            "2026-12-03T12:00",
+            "--every",
+            "2h",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Departures, best first" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "2026-12-03" in line]
+    assert len(rows) == 5
+    assert "06:00" in rows[0]  # the first departure that arrives before dark comes first
+    assert "0.0 h" in rows[0]
+    bad = runner.invoke(app, ["route", "Karachi", "Gwadar", "--depart", "tomorrow"])
+    assert bad.exit_code != 0
+    assert "--depart" in bad.output

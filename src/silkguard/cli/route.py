@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,8 +14,11 @@ from rich.table import Table
 from shapely import contains_xy
 from shapely.geometry import shape
 
+from silkguard.cli.risk import parse_duration
 from silkguard.cli.store import unit_of_work
 from silkguard.core.errors import InvalidInput, NotFound
+from silkguard.journeys.departures import compare_departures
+from silkguard.journeys.policy import LOCAL_TZ
 from silkguard.journeys.routes import (
     DEFAULT_LAMBDA,
     RoutePlan,
@@ -80,6 +84,40 @@ def _print_plan(graph: RoadGraph, plan: RoutePlan, exposure_known: bool) -> None
         _console.print(front)
 
 
+def _local(text: str, option: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"{option} {text!r} is not an ISO date and time, e.g. 2026-12-03T08:00"
+        raise InvalidInput(msg) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=LOCAL_TZ)
+
+
+def _print_departures(
+    trip_s: float, exposure: float, depart: str, until: str | None, every: str
+) -> None:
+    start = _local(depart, "--depart")
+    end = _local(until, "--depart-until") if until else start
+    options = compare_departures(
+        trip_s=trip_s,
+        exposure=exposure,
+        earliest=start,
+        latest=end,
+        every=parse_duration(every, option="--every"),
+    )
+    table = Table(
+        "depart (PKT)", "arrive (PKT)", "night driving", "score", title="Departures, best first"
+    )
+    for o in options:
+        table.add_row(
+            f"{o.depart.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+            f"{o.arrive.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+            f"{o.night_s / 3600:.1f} h",
+            f"{o.score:.2f}",
+        )
+    _console.print(table)
+
+
 def route_command(
     origin: Annotated[str, typer.Argument(metavar="FROM", help="Place name or LAT,LON.")],
     destination: Annotated[str, typer.Argument(metavar="TO", help="Place name or LAT,LON.")],
@@ -104,6 +142,17 @@ def route_command(
     geojson: Annotated[
         Path | None, typer.Option(help="Write the routes as a GeoJSON FeatureCollection.")
     ] = None,
+    depart: Annotated[
+        str | None,
+        typer.Option(
+            help="Departure (ISO, Pakistan time if no zone): shows the arrival and night driving."
+        ),
+    ] = None,
+    depart_until: Annotated[
+        str | None,
+        typer.Option(help="With --depart: compare departures up to this time (a window)."),
+    ] = None,
+    every: Annotated[str, typer.Option(help="Step between compared departures (30m, 1h).")] = "1h",
 ) -> None:
     """Propose routes priced by travel time plus exposure to the latest risk forecast, with
     the riskiest stretches and why."""
@@ -128,6 +177,8 @@ def route_command(
         _console.print(f"[bold]{labels}[/]")
         _print_plan(graph, plan, run is not None)
         best = plan.routes[0]
+        if depart is not None:
+            _print_departures(best.time_s, best.exposure, depart, depart_until, every)
         if run is not None:
             segments = risk_service.level_for_route(
                 session, run=run, coords=best.coordinates(graph)
