@@ -241,7 +241,16 @@ def test_share_commands(fresh_world: World, tmp_path: Any, monkeypatch: pytest.M
         out = tmp_path / "alpha.json"
         done = runner.invoke(
             app,
-            ["share", "export", "--as", "alpha.analyst", "--out", str(out), "--since", "2000"],
+            [
+                "share",
+                "export",
+                "--as",
+                "alpha.analyst",
+                "--out",
+                str(out),
+                "--since",
+                "2000-01-01",
+            ],
         )
         assert done.exit_code == 0, done.output
         assert "7 incidents" in done.stdout  # confirmed only without --drafts

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from silkguard.api.deps import get_principal
 from silkguard.auth.roles import Permission
@@ -345,7 +345,12 @@ def status(request: Request, status_id: str) -> Response:
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(rest: str) -> Response:
+def unknown(request: Request, rest: str) -> Response:
+    """TAXII URLs end in a slash: a path without one is redirected (clients build status URLs
+    without it); anything else is a TAXII 404."""
+    if rest and not rest.endswith("/"):
+        url = request.url.replace(path=f"{request.url.path}/")
+        return RedirectResponse(str(url), status_code=307)
     return _error(
         404,
         "Not found",
