@@ -24,6 +24,7 @@ from silkguard.api.deps import get_principal
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
+from silkguard.core.db import read_only
 from silkguard.core.errors import (
     InvalidInput,
     NotFound,
@@ -116,13 +117,17 @@ def _authenticate(request: Request, session: Session) -> Principal:
     return get_principal(request, session, settings, credentials=bearer, x_api_key=key)
 
 
-def _serve(request: Request, handler: Callable[[Session, Principal], Response]) -> Response:
+def _serve(
+    request: Request, handler: Callable[[Session, Principal], Response], *, writes: bool = False
+) -> Response:
     """Negotiate, authenticate, run ``handler`` in one unit of work, and turn every error into
     a TAXII error message."""
     session: Session = request.app.state.session_factory()
     try:
         _check_accept(request)
         principal = _authenticate(request, session)
+        if not writes:
+            read_only(session)  # SQLite: reads neither wait for nor block writers
         response = handler(session, principal)
         session.commit()
         return response
@@ -285,7 +290,7 @@ async def add_objects(request: Request, collection_id: str) -> Response:
         request.app.state.taxii_statuses.put(principal.org_id, status)
         return _respond(status, 202)
 
-    return await run_in_threadpool(_serve, request, handle)
+    return await run_in_threadpool(lambda: _serve(request, handle, writes=True))
 
 
 @router.get(f"/{API_ROOT}/collections/{{collection_id}}/manifest/")
