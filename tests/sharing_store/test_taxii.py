@@ -336,3 +336,30 @@ def test_strict_and_red_incidents_never_reach_another_organisation(served: Serve
     assert world.incidents[("alpha", TLP.GREEN)] in group  # a member's GREEN incident
     assert world.incidents[("bravo", TLP.GREEN)] not in group  # bravo is no member
     assert not [o for o in seen["Partner incidents"] if o["type"] == "incident"]
+
+
+def test_bearer_tokens_version_filters_and_media_types(served: Served) -> None:
+    coll = _collection(served, served.alpha_key, "Alpha incidents")
+    bearer = requests.get(
+        f"{coll.url}objects/",
+        params={"match[type]": "incident", "match[version]": "2026-01-01T00:00:00.000Z"},
+        headers={"Accept": "application/taxii+json", **served.world.headers("alpha", Role.ANALYST)},
+        timeout=10,
+    )
+    assert bearer.status_code == 200, bearer.text
+    (only,) = bearer.json()["objects"]
+    assert only["id"] == incident_stix_id(served.bulk[0][0])
+    too_many = _taxii(served, f"api/collections/{coll.id}/objects/?limit=-1", served.alpha_key)
+    assert too_many.status_code == 422
+    plain_json = requests.post(
+        f"{coll.url}objects/",
+        data=b'{"objects": []}',
+        headers={
+            "Accept": TAXII_MEDIA_TYPE,
+            "Content-Type": "application/json",
+            "X-API-Key": served.alpha_key,
+        },
+        timeout=10,
+    )
+    assert plain_json.status_code == 415
+    assert plain_json.headers["Content-Type"] == TAXII_MEDIA_TYPE
