@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from silkguard.auth.models import AuditEntry
 from silkguard.auth.roles import Role
 from silkguard.cli.main import app
 from silkguard.cli.store import dispose_engines
@@ -267,6 +268,12 @@ def test_share_commands(fresh_world: World, tmp_path: Any, monkeypatch: pytest.M
         )
         assert partial.exit_code == 0, partial.output
         assert "5 new draft incidents" in partial.stdout
+        with open_session(world) as session:
+            (entry,) = session.execute(
+                select(AuditEntry).where(AuditEntry.action == "incident.import")
+            ).scalars()
+            assert entry.detail["new"] == 5
+            assert entry.actor == f"user:{world.users[('partner', Role.ANALYST)]}"
         listed = runner.invoke(app, ["share", "collections", "--as", "partner.partner"])
         assert listed.exit_code == 0, listed.output
         assert "Partner incidents" in listed.stdout

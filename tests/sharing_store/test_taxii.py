@@ -18,10 +18,11 @@ from typing import Any, cast
 import pytest
 import requests
 import uvicorn
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, select
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
 from silkguard.api.app import create_app
+from silkguard.auth.models import AuditEntry
 from silkguard.auth.roles import Role
 from silkguard.core.tlp import TLP
 from silkguard.incidents.models import Incident
@@ -266,6 +267,15 @@ def test_post_an_envelope_and_read_its_status(served: Served) -> None:
     assert summaries == ["bravo GREEN test incident"]
     ext = next(iter(new["objects"][0]["extensions"].values()))
     assert ext["status"] == "draft"
+    with open_session(world) as session:
+        entry = session.execute(
+            select(AuditEntry).where(
+                AuditEntry.action == "incident.import", AuditEntry.object_id == status.id
+            )
+        ).scalar_one()
+        assert entry.detail["new"] == 1
+        assert entry.detail["rejected"] == 1
+        assert entry.actor.startswith("key:")
 
 
 def _taxii(served: Served, path: str, key: str, **headers: str) -> requests.Response:

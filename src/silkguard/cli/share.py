@@ -10,9 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from silkguard.auth import audit
 from silkguard.cli.movements import principal_for
 from silkguard.cli.risk import parse_when
 from silkguard.cli.store import unit_of_work
+from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput
 from silkguard.core.tlp import parse_tlp
 from silkguard.sharing import taxii
@@ -89,6 +91,24 @@ def import_command(
         principal = principal_for(session, as_user)
         report = import_bundle(
             session, principal=principal, data=data, skip_bad=skip_bad, default_tlp=parse_tlp(tlp)
+        )
+        audit.record(
+            session,
+            action="incident.import",
+            actor=principal.actor,
+            org_id=principal.org_id,
+            object_type="stix_bundle",
+            object_id=str(file),
+            detail={
+                "via": "cli",
+                "new": report.new,
+                "merged": report.merged,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "rejected": len(report.errors),
+                "incident_ids": [str(i) for i in report.incident_ids[:1000]],
+            },
+            now=utcnow(),
         )
     typer.echo(report.summary_line())
     for error in report.errors:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from silkguard.api.audit import audit
 from silkguard.api.deps import get_principal
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
@@ -33,7 +34,7 @@ from silkguard.core.errors import (
     Unauthenticated,
 )
 from silkguard.sharing import taxii
-from silkguard.sharing.service import require
+from silkguard.sharing.service import ShareImportReport, require
 
 __all__ = ["TAXII_PREFIX", "router"]
 
@@ -288,9 +289,31 @@ async def add_objects(request: Request, collection_id: str) -> Response:
         report, objects = taxii.add_objects(session, principal, envelope)
         status = taxii.status_resource(report, objects, requested_at)
         request.app.state.taxii_statuses.put(principal.org_id, status)
+        audit(
+            session,
+            request,
+            principal,
+            "incident.import",
+            status["id"],
+            _import_detail(report, coll.id),
+            object_type="taxii_status",
+        )
         return _respond(status, 202)
 
     return await run_in_threadpool(lambda: _serve(request, handle, writes=True))
+
+
+def _import_detail(report: ShareImportReport, collection_id: str) -> dict[str, Any]:
+    return {
+        "via": "taxii",
+        "collection": collection_id,
+        "new": report.new,
+        "merged": report.merged,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": len(report.errors),
+        "incident_ids": [str(i) for i in report.incident_ids[:1000]],
+    }
 
 
 @router.get(f"/{API_ROOT}/collections/{{collection_id}}/manifest/")
