@@ -28,11 +28,13 @@ from silkguard.api.routes import plans as plan_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import rollcall_page
 from silkguard.api.routes import sites as site_routes
+from silkguard.api.routes import taxii as taxii_routes
 from silkguard.api.routes import tips as tip_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
 from silkguard.core.db import make_engine, make_session_factory
 from silkguard.core.settings import Settings, get_settings
 from silkguard.jobs import JobRunner
+from silkguard.sharing.taxii import StatusStore
 from silkguard.worker import tasks as worker_tasks
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs().enqueue("alerts.dispatch", alert_id=str(alert_id))
 
     app.state.dispatch_alert = dispatch_alert
+    app.state.taxii_statuses = StatusStore()  # TAXII 2.1 status resources (in memory)
     install_problem_handlers(app)
 
     app.add_middleware(RequestGuard, max_body_bytes=cfg.max_body_bytes)
@@ -132,4 +135,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alert_routes.public_router, prefix=API_PREFIX, responses=common)
     app.include_router(rollcall_page.router)
     app.include_router(tip_routes.page_router)
+    app.include_router(taxii_routes.router)  # /taxii2/: TAXII 2.1, its own media type
     return app

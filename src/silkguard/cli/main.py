@@ -18,6 +18,7 @@ from silkguard.cli.positions import positions_app
 from silkguard.cli.risk import risk_app
 from silkguard.cli.route import route_command
 from silkguard.cli.serve import serve_command
+from silkguard.cli.share import share_app
 
 __all__ = ["app", "main"]
 
@@ -35,6 +36,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(share_app, name="share")
 app.command("geocode")(geocode_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
