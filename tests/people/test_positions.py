@@ -238,12 +238,13 @@ def test_person_fields_are_validated(session: Session, alpha: Principal) -> None
 
 
 def test_large_batches_take_the_bulk_path_with_the_same_rules(
-    session: Session, alpha: Principal
+    session: Session, alpha: Principal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Above ``_COPY_FROM`` rows PostgreSQL loads by COPY: duplicates, repeats and late reports
-    must come out exactly as on the row-by-row path."""
+    """Above ``_COPY_FROM`` rows PostgreSQL loads by COPY (positions and latest positions):
+    duplicates, repeats and late reports must come out exactly as on the row-by-row path."""
+    monkeypatch.setattr(pos, "_COPY_FROM", 30)  # so the 40 latest positions take it too
     people = [_person(session, alpha, f"bulk{k}") for k in range(40)]
-    n = pos._COPY_FROM + 100
+    n = 600
     items = [
         pos.PositionIn(
             person=f"dev-bulk{k % 40}", at=_at(30 - k / 100), lat=33.0 + k / 1e4, lon=71.0
@@ -266,7 +267,7 @@ def test_large_batches_take_the_bulk_path_with_the_same_rules(
     # a late bulk batch never moves a latest position back
     late = [
         pos.PositionIn(person=f"dev-bulk{k % 40}", at=_at(60 + k / 100), lat=20.0, lon=60.0)
-        for k in range(pos._COPY_FROM + 1)
+        for k in range(501)
     ]
     pos.ingest_positions(session, org_id=alpha.org_id, items=late, source="http", now=NOW)
     session.expire_all()

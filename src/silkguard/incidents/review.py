@@ -24,7 +24,16 @@ from silkguard.incidents.query import get_visible
 from silkguard.incidents.schemas import IncidentCreate, IncidentUpdate
 from silkguard.incidents.vocab import GeoPrecision, IncidentStatus, SourceKind
 
-__all__ = ["check_version", "confirm", "create_draft", "merge", "reject", "split", "update"]
+__all__ = [
+    "check_version",
+    "confirm",
+    "create_draft",
+    "merge",
+    "new_draft",
+    "reject",
+    "split",
+    "update",
+]
 
 
 def _require_own(incident: Incident, principal: Principal, verb: str) -> None:
@@ -61,6 +70,45 @@ def _check_audience(session: Session, principal: Principal, data: IncidentCreate
             unknown = ", ".join(sorted(str(u) for u in people - known))
             msg = f"recipients: no user has the id(s) {unknown}; name existing users"
             raise InvalidInput(msg)
+
+
+def new_draft(
+    fields: IncidentFields, *, org_id: uuid.UUID, created_by: uuid.UUID | None, now: datetime
+) -> Incident:
+    """A new draft incident of ``org_id`` holding ``fields`` (not yet added to a session)."""
+    return Incident(
+        id=uuid.uuid4(),
+        org_id=org_id,
+        created_by=created_by,
+        occurred_at=fields.occurred_at,
+        date_precision=fields.date_precision.value,
+        latitude=fields.latitude,
+        longitude=fields.longitude,
+        geo_precision=fields.geo_precision.value,
+        place=fields.place,
+        district=fields.district,
+        province=fields.province,
+        country=fields.country,
+        h3_r4=fields.h3.get(4),
+        h3_r6=fields.h3.get(6),
+        h3_r8=fields.h3.get(8),
+        attack_type=fields.attack_type.value,
+        target_type=fields.target_type.value,
+        perpetrator=fields.perpetrator,
+        claimed=fields.claimed,
+        killed=fields.killed,
+        injured=fields.injured,
+        killed_foreign=fields.killed_foreign,
+        injured_foreign=fields.injured_foreign,
+        nationalities=fields.nationalities,
+        on_the_move=fields.on_the_move,
+        summary=fields.summary,
+        tlp=fields.tlp.value,
+        status=IncidentStatus.DRAFT.value,
+        overrides={},
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def create_draft(session: Session, *, principal: Principal, data: IncidentCreate) -> Incident:
@@ -103,38 +151,7 @@ def create_draft(session: Session, *, principal: Principal, data: IncidentCreate
             f"province {problems[0].value!r}: {problems[0].reason}; {problems[0].fix}"
         )
     now = utcnow()
-    incident = Incident(
-        id=uuid.uuid4(),
-        org_id=principal.org_id,
-        created_by=principal.user_id,
-        occurred_at=fields.occurred_at,
-        date_precision=fields.date_precision.value,
-        latitude=fields.latitude,
-        longitude=fields.longitude,
-        geo_precision=fields.geo_precision.value,
-        place=fields.place,
-        district=fields.district,
-        province=fields.province,
-        h3_r4=fields.h3.get(4),
-        h3_r6=fields.h3.get(6),
-        h3_r8=fields.h3.get(8),
-        attack_type=fields.attack_type.value,
-        target_type=fields.target_type.value,
-        perpetrator=fields.perpetrator,
-        claimed=fields.claimed,
-        killed=fields.killed,
-        injured=fields.injured,
-        killed_foreign=fields.killed_foreign,
-        injured_foreign=fields.injured_foreign,
-        nationalities=fields.nationalities,
-        on_the_move=fields.on_the_move,
-        summary=fields.summary,
-        tlp=fields.tlp.value,
-        status=IncidentStatus.DRAFT.value,
-        overrides={},
-        created_at=now,
-        updated_at=now,
-    )
+    incident = new_draft(fields, org_id=principal.org_id, created_by=principal.user_id, now=now)
     session.add(incident)
     raw = data.model_dump(mode="json")
     session.add(

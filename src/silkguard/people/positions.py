@@ -252,24 +252,32 @@ _COPY_COLUMNS = (
 _COPY_FROM = 500
 
 
-def _copy_insert(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert ``rows`` into ``positions`` on PostgreSQL by COPY; returns how many were new."""
+def _copy_in(
+    session: Session, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]], tail: str
+) -> int:
+    """COPY ``rows`` into a session-local temporary twin of ``table``, then one
+    ``INSERT INTO table ... SELECT ... {tail}``; returns the rows the insert wrote."""
     dbapi = session.connection().connection.driver_connection
-    cols = ", ".join(_COPY_COLUMNS)
+    cols = ", ".join(columns)
+    staging = f"sg_{table}_in"
     with dbapi.cursor() as cur:  # type: ignore[union-attr]
         cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS sg_positions_in "
-            "(LIKE positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
-        cur.execute("TRUNCATE sg_positions_in")
-        with cur.copy(f"COPY sg_positions_in ({cols}) FROM STDIN") as copy:
+        cur.execute(f"TRUNCATE {staging}")
+        with cur.copy(f"COPY {staging} ({cols}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[c] for c in _COPY_COLUMNS])
-        cur.execute(
-            f"INSERT INTO positions ({cols}) SELECT {cols} FROM sg_positions_in "  # noqa: S608 - fixed column names
-            "ON CONFLICT (person_id, at) DO NOTHING"
-        )
+                copy.write_row([row[c] for c in columns])
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} {tail}")  # noqa: S608 - fixed names
         return int(cur.rowcount)
+
+
+def _copy_insert(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert ``rows`` into ``positions`` on PostgreSQL by COPY; returns how many were new."""
+    return _copy_in(
+        session, "positions", _COPY_COLUMNS, rows, "ON CONFLICT (person_id, at) DO NOTHING"
+    )
 
 
 _LATEST_COLUMNS = ("person_id", "org_id", "at", "latitude", "longitude", "accuracy_m", "h3_r7")
@@ -277,23 +285,15 @@ _LATEST_COLUMNS = ("person_id", "org_id", "at", "latitude", "longitude", "accura
 
 def _copy_latest(session: Session, rows: list[dict[str, Any]]) -> None:
     """Upsert the latest positions on PostgreSQL by COPY and one INSERT ... ON CONFLICT."""
-    dbapi = session.connection().connection.driver_connection
-    cols = ", ".join(_LATEST_COLUMNS)
-    with dbapi.cursor() as cur:  # type: ignore[union-attr]
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS sg_latest_in "
-            "(LIKE latest_positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        cur.execute("TRUNCATE sg_latest_in")
-        with cur.copy(f"COPY sg_latest_in ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in _LATEST_COLUMNS])
-        cur.execute(
-            f"INSERT INTO latest_positions ({cols}) SELECT {cols} FROM sg_latest_in "  # noqa: S608 - fixed column names
-            "ON CONFLICT (person_id) DO UPDATE SET at = excluded.at, latitude = "
-            "excluded.latitude, longitude = excluded.longitude, accuracy_m = "
-            "excluded.accuracy_m, h3_r7 = excluded.h3_r7 WHERE latest_positions.at < excluded.at"
-        )
+    _copy_in(
+        session,
+        "latest_positions",
+        _LATEST_COLUMNS,
+        rows,
+        "ON CONFLICT (person_id) DO UPDATE SET at = excluded.at, latitude = excluded.latitude, "
+        "longitude = excluded.longitude, accuracy_m = excluded.accuracy_m, "
+        "h3_r7 = excluded.h3_r7 WHERE latest_positions.at < excluded.at",
+    )
 
 
 def _update_latest(

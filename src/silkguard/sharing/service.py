@@ -27,6 +27,7 @@ from silkguard.incidents.dedup import StoredIncident, find_match, max_reach_km, 
 from silkguard.incidents.fields import IncidentFields, content_hash
 from silkguard.incidents.models import Incident, IncidentShare, SourceRecord
 from silkguard.incidents.query import visible
+from silkguard.incidents.review import new_draft
 from silkguard.incidents.vocab import (
     AttackType,
     DatePrecision,
@@ -489,38 +490,8 @@ def _insert(
         match = find_match(fields, candidates, window_days=1, radius_km=25.0)
         raw = _raw(inc)
         if match is None:
-            incident = Incident(
-                id=uuid.uuid4(),
-                org_id=principal.org_id,
-                created_by=principal.user_id,
-                occurred_at=fields.occurred_at,
-                date_precision=fields.date_precision.value,
-                latitude=fields.latitude,
-                longitude=fields.longitude,
-                geo_precision=fields.geo_precision.value,
-                place=fields.place,
-                district=fields.district,
-                province=fields.province,
-                country=fields.country,
-                h3_r4=fields.h3.get(4),
-                h3_r6=fields.h3.get(6),
-                h3_r8=fields.h3.get(8),
-                attack_type=fields.attack_type.value,
-                target_type=fields.target_type.value,
-                perpetrator=fields.perpetrator,
-                claimed=fields.claimed,
-                killed=fields.killed,
-                injured=fields.injured,
-                killed_foreign=fields.killed_foreign,
-                injured_foreign=fields.injured_foreign,
-                nationalities=fields.nationalities,
-                on_the_move=fields.on_the_move,
-                summary=fields.summary,
-                tlp=fields.tlp.value,
-                status=IncidentStatus.DRAFT.value,
-                overrides={},
-                created_at=now,
-                updated_at=now,
+            incident = new_draft(
+                fields, org_id=principal.org_id, created_by=principal.user_id, now=now
             )
             session.add(incident)
             incident_id = incident.id
