@@ -316,6 +316,25 @@ class Objects:
             session.commit()
             return made.tip.id
 
+    def revealable(self, org: str) -> uuid.UUID:
+        """A person of ``org`` on the roll-call of an active alert, so their exact position
+        may be shown (privacy by default hides it otherwise)."""
+        person = self.person(org)
+        with self.factory() as session:
+            alerts_service.raise_alert(
+                session,
+                principal=self.analyst(org),
+                org_id=self.world.orgs[org],
+                area={"type": "Circle", "center": [62.33, 25.13], "radius_km": 1},
+                severity="moderate",
+                category="security",
+                messages=ALERT_TEXT,
+                secret="matrix",
+                extra_people={person: "manual"},
+            )
+            session.commit()
+        return person
+
     def policy_revision(self) -> int:
         return 1 + next(self._n)
 
@@ -875,7 +894,7 @@ ROUTES: tuple[RouteCase, ...] = (
         "GET",
         _p("/people/{person_id}/positions"),
         Permission.PERSONAL_DATA_READ,
-        lambda o, _r, g: Call("GET", _p(f"/people/{o.person(g)}/positions?reason=matrix")),
+        lambda o, _r, g: Call("GET", _p(f"/people/{o.revealable(g)}/positions?reason=matrix")),
         200,
         owned=True,
     ),
@@ -883,7 +902,9 @@ ROUTES: tuple[RouteCase, ...] = (
         "GET",
         _p("/people/{person_id}/latest-position"),
         Permission.PERSONAL_DATA_READ,
-        lambda o, _r, g: Call("GET", _p(f"/people/{o.person(g)}/latest-position?reason=matrix")),
+        lambda o, _r, g: Call(
+            "GET", _p(f"/people/{o.revealable(g)}/latest-position?reason=matrix")
+        ),
         200,
         owned=True,
     ),
@@ -1043,6 +1064,13 @@ ROUTES: tuple[RouteCase, ...] = (
         lambda o, _r, g: Call("GET", _p(f"/alerts/{o.alert(g)}/events?max_s=1&poll_s=0.5")),
         200,
         owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/positions/summary"),
+        Permission.SITE_READ,
+        lambda _o, _r, _g: Call("GET", _p("/positions/summary")),
+        200,
     ),
     RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200

@@ -29,8 +29,9 @@ from silkguard.auth.models import Organisation
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, PayloadTooLarge
-from silkguard.geo.cells import cells_for_arrays
-from silkguard.people.models import LatestPosition, Person, Position, PositionReject
+from silkguard.geo.cells import cell_int_to_str, cells_for_arrays
+from silkguard.geo.distance import haversine_km_array
+from silkguard.people.models import LatestPosition, Person, Position, PositionReject, Site
 
 __all__ = [
     "MAX_ACCURACY_M",
@@ -44,6 +45,7 @@ __all__ = [
     "positions_of",
     "purge_positions",
     "record_reject",
+    "summary",
 ]
 
 MAX_CLOCK_SKEW = timedelta(minutes=2)
@@ -469,3 +471,34 @@ def count_positions(session: Session, *, org_id: uuid.UUID) -> int:
         session.scalar(select(func.count()).select_from(Position).where(Position.org_id == org_id))
         or 0
     )
+
+
+def summary(
+    session: Session, *, org_id: uuid.UUID, min_count: int = 3
+) -> dict[str, list[dict[str, Any]]]:
+    """How many of the organisation's people are at each site (latest position within the
+    site's perimeter radius) and in each H3 cell of about 5 km² (resolution 7); cells with
+    fewer than ``min_count`` people are left out so nobody is singled out."""
+    rows = session.execute(
+        select(LatestPosition.latitude, LatestPosition.longitude, LatestPosition.h3_r7).where(
+            LatestPosition.org_id == org_id
+        )
+    ).all()
+    lats = np.array([r[0] for r in rows], dtype=np.float64)
+    lons = np.array([r[1] for r in rows], dtype=np.float64)
+    sites = []
+    for site in session.scalars(select(Site).where(Site.org_id == org_id).order_by(Site.slug)):
+        inside = 0
+        if len(rows):
+            d = haversine_km_array(site.latitude, site.longitude, lats, lons)
+            inside = int((d <= site.perimeter_radius_m / 1000.0).sum())
+        sites.append({"site_id": str(site.id), "slug": site.slug, "people": inside})
+    counts: dict[int, int] = {}
+    for r in rows:
+        counts[int(r[2])] = counts.get(int(r[2]), 0) + 1
+    cells = [
+        {"h3": cell_int_to_str(cell), "people": n}
+        for cell, n in sorted(counts.items())
+        if n >= min_count
+    ]
+    return {"sites": sites, "cells": cells}

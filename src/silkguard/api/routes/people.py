@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from silkguard.alerts.privacy import reveal_grounds
 from silkguard.api.audit import audit
 from silkguard.api.deps import SessionDep, require
 from silkguard.api.problems import problem_responses
@@ -39,6 +40,7 @@ positions_router = APIRouter(prefix="/positions", tags=["people"], responses=pro
 Reader = Annotated[Principal, Depends(require(Permission.PERSONAL_DATA_READ))]
 Manager = Annotated[Principal, Depends(require(Permission.PERSON_MANAGE))]
 Reporter = Annotated[Principal, Depends(require(Permission.POSITION_REPORT))]
+SiteReader = Annotated[Principal, Depends(require(Permission.SITE_READ))]
 ReasonParam = Annotated[
     str,
     Query(min_length=1, max_length=500, description="Why the position is read (audited)"),
@@ -122,7 +124,7 @@ def change_consent(
 
 @router.get(
     "/{person_id}/positions",
-    summary="A person's track (audited, with the reason)",
+    summary="A person's track while there is a protective reason (audited)",
     responses=problem_responses(404, 422),
 )
 def person_track(
@@ -136,13 +138,14 @@ def person_track(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[PositionRead]:
     personnel.get_person(session, principal=principal, person_id=person_id)
+    grounds = _grounds(session, person_id)
     start = since if since is not None else utcnow() - timedelta(hours=24)
     track = pos.positions_of(
         session,
         principal=principal,
         person_id=person_id,
         since=start,
-        reason=reason,
+        reason=f"{reason} ({grounds})",
         limit=limit,
     )
     out = [PositionRead.model_validate(p) for p in track]
@@ -152,17 +155,40 @@ def person_track(
 
 @router.get(
     "/{person_id}/latest-position",
-    summary="A person's latest position (audited, with the reason); null when none",
+    summary="A person's latest position while there is a protective reason (audited)",
     responses=problem_responses(404, 422),
 )
 def person_latest(
     person_id: uuid.UUID, session: SessionDep, principal: Reader, reason: ReasonParam
 ) -> PositionRead | None:
     personnel.get_person(session, principal=principal, person_id=person_id)
-    found = pos.latest_position(session, principal=principal, person_id=person_id, reason=reason)
+    grounds = _grounds(session, person_id)
+    found = pos.latest_position(
+        session, principal=principal, person_id=person_id, reason=f"{reason} ({grounds})"
+    )
     out = None if found is None else PositionRead.model_validate(found)
     session.commit()
     return out
+
+
+def _grounds(session: SessionDep, person_id: uuid.UUID) -> str:
+    grounds = reveal_grounds(session, person_id=person_id)
+    if grounds is None:
+        msg = (
+            "exact positions are shown only while the person is on the roll-call of an active "
+            "alert or SOS, or travelling on a movement under way; otherwise see "
+            "/api/v1/positions/summary for counts per site and area"
+        )
+        raise PermissionDenied(msg)
+    return grounds
+
+
+@positions_router.get(
+    "/summary",
+    summary="How many of your people are at each site and in each ~5 km2 cell (no names)",
+)
+def positions_summary(session: SessionDep, principal: SiteReader) -> dict[str, Any]:
+    return pos.summary(session, org_id=principal.org_id)
 
 
 @positions_router.post(
