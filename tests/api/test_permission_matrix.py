@@ -1073,6 +1073,16 @@ ROUTES: tuple[RouteCase, ...] = (
         200,
     ),
     RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/departure"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call(
+            "POST", _p(f"/movements/{o.movement(g, 'submitted')}/departure?seed=3")
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
         "GET", _p("/sites"), Permission.SITE_READ, lambda _o, _r, _g: Call("GET", _p("/sites")), 200
     ),
     RouteCase(

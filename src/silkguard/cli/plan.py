@@ -1,9 +1,10 @@
-"""``silkguard plan solve|sample|explain``: randomised guard coverage of an organisation's
+"""``silkguard plan solve|sample|explain|departure``: randomised guard coverage of an organisation's
 sites (a Stackelberg security game solved exactly), explained, and drawn into calendars."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated
 
 import typer
@@ -13,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.cli.movements import principal_for
+from silkguard.cli.risk import parse_duration
 from silkguard.cli.store import unit_of_work
 from silkguard.core.access import Principal
-from silkguard.core.errors import NotFound, PermissionDenied
+from silkguard.core.errors import InvalidInput, NotFound, PermissionDenied
+from silkguard.journeys.policy import LOCAL_TZ
 from silkguard.protection import service as planner
 
 __all__ = ["plan_app"]
@@ -117,3 +120,34 @@ def sample_command(
         where = ", ".join(names[t] for t in a.targets) or "reserve"
         table.add_row(str(when), str(a.unit + 1), where)
     _console.print(table)
+
+
+@plan_app.command("departure")
+def departure_command(
+    movement: Annotated[str, typer.Argument(help="Movement id.")],
+    as_user: AsUser,
+    every: Annotated[str, typer.Option(help="Step between candidate departures.")] = "15m",
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed (default: fresh; recorded).")
+    ] = None,
+) -> None:
+    """Draw a movement's departure at random among the equally good departures of its window
+    (least night driving), so that nobody watching can learn a pattern."""
+    with unit_of_work() as session:
+        who = _who(session, as_user, Permission.MOVEMENT_REQUEST)
+        try:
+            movement_id = uuid.UUID(movement)
+        except ValueError:
+            msg = f"movement id {movement!r} is not a UUID"
+            raise InvalidInput(msg) from None
+        choice = planner.randomize_departure(
+            session,
+            principal=who,
+            movement_id=movement_id,
+            every=parse_duration(every, option="--every"),
+            seed=seed,
+        )
+    _console.print(
+        f"depart at {choice.chosen.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M} PKT "
+        f"(drawn among {len(choice.candidates)} equally good departures; seed {choice.seed})"
+    )

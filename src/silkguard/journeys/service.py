@@ -69,6 +69,7 @@ __all__ = [
     "on_overdue",
     "org_policy",
     "policy_revisions",
+    "record_note",
     "reject",
     "report_incident",
     "request_movement",
@@ -950,6 +951,23 @@ def check_in(
         detail={"lat": lat, "lon": lon, "note": note},
     )
     _flush(session, m)
+    return ev
+
+
+def record_note(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    detail: dict[str, Any],
+    now: datetime | None = None,
+) -> MovementEvent:
+    """A note in a movement's history (and the audit trail), e.g. a randomised departure."""
+    at = now or utcnow()
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    ev = _event(session, m, actor=principal.actor, kind="note", now=at, detail=detail)
+    _audit(session, principal, m, f"movement.{detail.get('action', 'note')}", at, detail)
     return ev
 
 

@@ -18,8 +18,10 @@ Nothing here scores people: only sites, their headcount and criticality, and the
 from __future__ import annotations
 
 import math
+import secrets
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -28,6 +30,8 @@ from silkguard.auth import audit
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, NotFound
+from silkguard.journeys import service as movements
+from silkguard.journeys.departures import compare_departures
 from silkguard.people import service as people_service
 from silkguard.people.models import Site
 from silkguard.protection.game import Payoffs, ResourceType, SecurityGame
@@ -177,3 +181,63 @@ def sample_sites(
         now=utcnow(),
     )
     return plan, cal
+
+
+# -- movements: an unpredictable departure ------------------------------------------------------
+
+#: Departures whose score is within this share of the best are equally acceptable.
+DEPARTURE_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class DepartureChoice:
+    movement_id: str
+    chosen: datetime
+    candidates: list[datetime]
+    seed: int
+
+
+def randomize_departure(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    every: timedelta = timedelta(minutes=15),
+    seed: int | None = None,
+) -> DepartureChoice:
+    """Draw the departure of a movement at random among the departures of its window that
+    are as good as the best (night driving within :data:`DEPARTURE_TOLERANCE` of the least),
+    so that watchers cannot learn a pattern; the draw, its seed and the candidates go into
+    the movement's history and the audit trail."""
+    m = movements.get_movement(session, principal=principal, movement_id=movement_id)
+    if m.state not in ("draft", "submitted", "approved"):
+        msg = (
+            f"movement {movement_id} is {m.state}; only a movement not yet under way gets a "
+            "departure"
+        )
+        raise InvalidInput(msg)
+    options = compare_departures(
+        trip_s=float(m.route.get("time_s", 0.0)),
+        exposure=float(m.route.get("exposure") or 0.0),
+        earliest=m.departure_start,
+        latest=m.departure_end,
+        every=every,
+    )
+    best = options[0].score
+    ok = sorted(o.depart for o in options if o.score <= best * (1 + DEPARTURE_TOLERANCE) + 1e-9)
+    used = seed if seed is not None else secrets.randbelow(2**62)
+    chosen = ok[int(np.random.default_rng(used).integers(len(ok)))]
+    at = utcnow()
+    movements.record_note(
+        session,
+        principal=principal,
+        movement_id=m.id,
+        detail={
+            "action": "randomized_departure",
+            "departure": chosen.isoformat(),
+            "candidates": len(ok),
+            "seed": used,
+        },
+        now=at,
+    )
+    return DepartureChoice(movement_id=str(m.id), chosen=chosen, candidates=ok, seed=used)

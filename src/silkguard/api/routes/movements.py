@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -33,6 +34,7 @@ from silkguard.journeys.schemas import (
     Reason,
 )
 from silkguard.journeys.states import MovementState
+from silkguard.protection import service as planner
 
 __all__ = ["router"]
 
@@ -249,6 +251,33 @@ def check_in(
     )
     m = movements.get_movement(session, principal=principal, movement_id=ev.movement_id)
     return _finish(session, m)
+
+
+@router.post(
+    "/{movement_id}/departure",
+    summary="Draw the departure at random among the equally good ones of the window (audited)",
+    responses=problem_responses(400, 404, 422),
+)
+def randomize_departure(
+    movement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Requester,
+    every_minutes: Annotated[int, Query(ge=1, le=240)] = 15,
+    seed: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> dict[str, Any]:
+    choice = planner.randomize_departure(
+        session,
+        principal=principal,
+        movement_id=movement_id,
+        every=timedelta(minutes=every_minutes),
+        seed=seed,
+    )
+    session.commit()
+    return {
+        "departure": choice.chosen.isoformat(),
+        "candidates": [d.isoformat() for d in choice.candidates],
+        "seed": choice.seed,
+    }
 
 
 # -- helpers ----------------------------------------------------------------------------------
