@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from silkguard.api.deps import SessionDep, require
 from silkguard.api.problems import problem_responses
@@ -38,13 +38,22 @@ class ReportIn(BaseModel):
     )
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
     report_date: date = Field(
-        strict=True, description="The date the report was written (resolves 'yesterday')"
+        description="The date the report was written, YYYY-MM-DD (resolves 'yesterday')"
     )
     tlp: TLP = TLP.AMBER
     force: Annotated[
         StrictBool,
         Field(description="Store a draft even when the text does not read as an incident"),
     ] = False
+
+    @field_validator("report_date", mode="before")
+    @classmethod
+    def _a_date_string(cls, value: object) -> object:
+        # pydantic would read 0 as 1970-01-01; a report date is written as YYYY-MM-DD
+        if not isinstance(value, str | date):
+            msg = "give the date as YYYY-MM-DD"
+            raise ValueError(msg)
+        return value
 
 
 class ReportOut(BaseModel):
