@@ -8,10 +8,16 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: demo test lint typecheck layers pytest pytest-postgres bench clean
 
-$(STAMP): pyproject.toml
+WEB := src/silkguard/web
+
+# Setup: the virtual environment, the dashboard's npm packages (from the lockfile) and, for the
+# browser tests, the system Chromium when it is missing (scripts/ensure_chromium.sh).
+$(STAMP): pyproject.toml $(WEB)/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	sh scripts/ensure_chromium.sh
 	touch $(STAMP)
 
 demo: $(STAMP)

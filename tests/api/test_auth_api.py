@@ -164,6 +164,8 @@ def test_me_names_org_role_and_permissions(world: World, role: Role) -> None:
         "org_id": str(world.orgs["bravo"]),
         "role": role.value,
         "permissions": sorted(p.value for p in ROLE_PERMISSIONS[role]),
+        "org_slug": "bravo",
+        "username": f"bravo.{role.value}",
     }
 
 

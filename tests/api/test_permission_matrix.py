@@ -27,6 +27,7 @@ from shapely.geometry import shape
 from sqlalchemy import select
 
 from silkguard.alerts import service as alerts_service
+from silkguard.alerts.models import AlertRecipient
 from silkguard.api.app import API_PREFIX
 from silkguard.auth import service as auth_service
 from silkguard.auth.models import SharingGroupMember
@@ -299,6 +300,23 @@ class Objects:
             )
             session.commit()
             return made.id
+
+    def my_rollcall(self, role: Role) -> uuid.UUID:
+        """An active alert with the caller's own person on its roll-call."""
+        person = self.person(CALLER_ORG, linked_to=role)
+        made = self.alert(CALLER_ORG)
+        with self.factory() as session:
+            session.add(
+                AlertRecipient(
+                    alert_id=made,
+                    person_id=person,
+                    reasons="site",
+                    language="en",
+                    token_hash=uuid.uuid4().hex * 2,
+                )
+            )
+            session.commit()
+        return made
 
     def escort(self, role: Role) -> uuid.UUID:
         """A running escort timer of the caller's own person."""
@@ -985,6 +1003,24 @@ ROUTES: tuple[RouteCase, ...] = (
             Call("POST", _p("/sos"), {"lat": 25.13, "lon": 62.33}),
         )[1],
         201,
+    ),
+    RouteCase(
+        "GET", _p("/map/outlines"), None, lambda _o, _r, _g: Call("GET", _p("/map/outlines")), 200
+    ),
+    RouteCase("GET", _p("/map/roads"), None, lambda _o, _r, _g: Call("GET", _p("/map/roads")), 200),
+    RouteCase(
+        "GET",
+        _p("/me/rollcalls"),
+        None,
+        lambda o, r, _g: (o.my_rollcall(r), Call("GET", _p("/me/rollcalls")))[1],
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/me/rollcalls/{alert_id}"),
+        None,
+        lambda o, r, _g: Call("POST", _p(f"/me/rollcalls/{o.my_rollcall(r)}"), {"answer": "safe"}),
+        200,
     ),
     RouteCase(
         "POST",

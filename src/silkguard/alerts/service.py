@@ -616,6 +616,59 @@ def answer_rollcall(
     if rec is None:
         msg = "this roll-call link is not valid; use the link of the latest message"
         raise NotFound(msg)
+    return _record_answer(session, rec, answer=answer, via=via, code=code, secret=secret, at=at)
+
+
+def open_rollcalls(session: Session, *, person_id: uuid.UUID) -> list[tuple[Alert, AlertRecipient]]:
+    """The active alerts that count a person among their affected, newest first: what a
+    signed-in member of staff is asked to answer."""
+    rows = session.execute(
+        select(Alert, AlertRecipient)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(AlertRecipient.person_id == person_id, Alert.status == "active")
+        .order_by(Alert.created_at.desc())
+    ).all()
+    return [(a, r) for a, r in rows]
+
+
+def answer_own_rollcall(
+    session: Session,
+    *,
+    alert_id: uuid.UUID,
+    person_id: uuid.UUID,
+    answer: str,
+    via: str,
+    code: str | None = None,
+    secret: str,
+    now: datetime | None = None,
+) -> AlertRecipient:
+    """A signed-in person answers the roll-call of an alert they are affected by (the same
+    rules as the one-time link, duress code included)."""
+    at = now or utcnow()
+    if answer not in ANSWERS:
+        msg = f"answer {answer!r}: use 'safe' or 'need_help'"
+        raise InvalidInput(msg)
+    rec = session.execute(
+        select(AlertRecipient).where(
+            AlertRecipient.alert_id == alert_id, AlertRecipient.person_id == person_id
+        )
+    ).scalar_one_or_none()
+    if rec is None:
+        msg = f"alert {alert_id} has no roll-call for you; see GET /api/v1/me/rollcalls"
+        raise NotFound(msg)
+    return _record_answer(session, rec, answer=answer, via=via, code=code, secret=secret, at=at)
+
+
+def _record_answer(
+    session: Session,
+    rec: AlertRecipient,
+    *,
+    answer: str,
+    via: str,
+    code: str | None,
+    secret: str,
+    at: datetime,
+) -> AlertRecipient:
     alert = session.get(Alert, rec.alert_id)
     assert alert is not None
     if alert.status != "active":

@@ -22,6 +22,7 @@ from silkguard.api.routes import alerts as alert_routes
 from silkguard.api.routes import auth as auth_routes
 from silkguard.api.routes import incidents as incident_routes
 from silkguard.api.routes import intake as intake_routes
+from silkguard.api.routes import maps as map_routes
 from silkguard.api.routes import movements as movement_routes
 from silkguard.api.routes import people as people_routes
 from silkguard.api.routes import plans as plan_routes
@@ -35,6 +36,7 @@ from silkguard.core.db import make_engine, make_session_factory
 from silkguard.core.settings import Settings, get_settings
 from silkguard.jobs import JobRunner
 from silkguard.sharing.taxii import StatusStore
+from silkguard.web import mount_dashboard
 from silkguard.worker import tasks as worker_tasks
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -115,6 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Answers without touching the database; for load balancers and benchmarks."""
         return Health(status="ok", version=__version__)
 
+    _include_routes(app)
+    return app
+
+
+def _include_routes(app: FastAPI) -> None:
+    """Every router of the API, then the dashboard at ``/``."""
     # Every routed operation can answer 401, 413 (body_limit) and 422 (as problem documents,
     # not FastAPI's default validation body); routes add their own codes.
     common = problem_responses(401, 413, 422)
@@ -136,4 +144,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rollcall_page.router)
     app.include_router(tip_routes.page_router)
     app.include_router(taxii_routes.router)  # /taxii2/: TAXII 2.1, its own media type
-    return app
+    app.include_router(map_routes.router, prefix=API_PREFIX, responses=common)
+    mount_dashboard(app)  # / : the dashboard (static files over this API)

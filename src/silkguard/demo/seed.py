@@ -107,6 +107,7 @@ def _seed_people(session: Session) -> int:
     orgs = {o.slug: o.id for o in auth_service.list_orgs(session)}
     sites = {(s.org_id, s.slug): s for s in session.scalars(select(Site))}
     have = {(p.org_id, p.ref) for p in session.scalars(select(Person))}
+    users = {u.username: u.id for u in auth_service.list_users(session)}
     added = 0
     now = utcnow()
     for k, row in enumerate(load_json("demo_people.json")):
@@ -127,6 +128,7 @@ def _seed_people(session: Session) -> int:
             channels=row["channels"],
             home_site_id=site.id,
             location_consent=row["location_consent"],
+            user_id=users.get(row["user"]) if "user" in row else None,
             now=now,
         )
         if row["location_consent"]:

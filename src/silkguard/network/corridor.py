@@ -27,7 +27,14 @@ from silkguard.core.errors import InvalidInput
 from silkguard.geo.distance import haversine_km
 from silkguard.network.graph import ROAD_CLASSES, RoadGraph
 
-__all__ = ["CORRIDOR_SPEEDS_KMH", "corridor_graph", "corridor_roads", "town_names", "town_node"]
+__all__ = [
+    "CORRIDOR_SPEEDS_KMH",
+    "corridor_graph",
+    "corridor_roads",
+    "roads_geojson",
+    "town_names",
+    "town_node",
+]
 
 #: Free-flow speed per road class on the shipped network, km/h (mountain roads are slowed by
 #: the longer winding length, not by a lower speed).
@@ -46,6 +53,42 @@ def corridor_roads() -> dict[str, Any]:
     text = resources.files("silkguard.network").joinpath("data", "corridor_roads.json")
     data: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
     return data
+
+
+@cache
+def roads_geojson() -> dict[str, Any]:
+    """The shipped roads as a GeoJSON FeatureCollection of LineStrings (``[lon, lat]``), one
+    feature per road with its id, name and class, and the towns as Points: the corridor layer
+    of the dashboard map and the situation report."""
+    data = corridor_roads()
+    towns: dict[str, list[float]] = data["towns"]
+    features: list[dict[str, Any]] = []
+    for road in data["roads"]:
+        coords = []
+        for point in road["points"]:
+            lat, lon = towns[point] if isinstance(point, str) else point
+            coords.append([float(lon), float(lat)])
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "kind": "road",
+                    "id": road["id"],
+                    "name": road["name"],
+                    "class": road["class"],
+                },
+                "geometry": {"type": "LineString", "coordinates": coords},
+            }
+        )
+    features.extend(
+        {
+            "type": "Feature",
+            "properties": {"kind": "town", "name": name},
+            "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+        }
+        for name, (lat, lon) in towns.items()
+    )
+    return {"type": "FeatureCollection", "about": data["about"], "features": features}
 
 
 @cache

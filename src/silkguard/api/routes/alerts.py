@@ -9,7 +9,7 @@ import hmac
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import anyio
@@ -130,7 +130,10 @@ def close_alert(alert_id: uuid.UUID, session: SessionDep, principal: Raiser) -> 
 
 def _me(session: Session, principal: Principal) -> Person:
     if principal.user_id is None:
-        msg = "SOS and escort timers are for people: sign in as yourself (not with an API key)"
+        msg = (
+            "SOS, escort timers and your roll-calls are for people: sign in as yourself "
+            "(not with an API key)"
+        )
         raise PermissionDenied(msg)
     person = personnel.person_of_user(session, user_id=principal.user_id)
     if person is None:
@@ -167,6 +170,78 @@ def sos(
     return out
 
 
+class Recorded(BaseModel):
+    recorded: bool
+    answer: str
+
+
+class MyRollCall(BaseModel):
+    """An active alert that counts you among the affected, in your language."""
+
+    alert_id: uuid.UUID
+    severity: str
+    category: str
+    drill: bool
+    headline: str
+    body: str
+    language: str
+    created_at: datetime
+    answer: str
+    answered_at: datetime | None
+
+
+@self_router.get(
+    "/me/rollcalls",
+    summary="Your open roll-calls: the active alerts you are asked to answer",
+)
+def my_rollcalls(session: SessionDep, principal: CurrentPrincipal) -> list[MyRollCall]:
+    person = _me(session, principal)
+    out = []
+    for alert, rec in alerts.open_rollcalls(session, person_id=person.id):
+        msg = alert.messages.get(rec.language) or alert.messages.get("en") or {}
+        out.append(
+            MyRollCall(
+                alert_id=alert.id,
+                severity=alert.severity,
+                category=alert.category,
+                drill=alert.drill,
+                headline=str(msg.get("headline", "")),
+                body=str(msg.get("body", "")),
+                language=rec.language,
+                created_at=alert.created_at,
+                answer=rec.answer,
+                answered_at=rec.answered_at,
+            )
+        )
+    return out
+
+
+@self_router.post(
+    "/me/rollcalls/{alert_id}",
+    summary="Answer the roll-call of an alert as yourself: safe or need help",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def answer_my_rollcall(
+    alert_id: uuid.UUID,
+    body: RollCallAnswer,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+) -> Recorded:
+    person = _me(session, principal)
+    rec = alerts.answer_own_rollcall(
+        session,
+        alert_id=alert_id,
+        person_id=person.id,
+        answer=body.answer,
+        via="app",
+        code=body.code,
+        secret=settings.secret_key,
+    )
+    session.commit()
+    return Recorded(recorded=True, answer=rec.answer)
+
+
 @self_router.post(
     "/escort",
     status_code=201,
@@ -196,11 +271,6 @@ def cancel_escort(
     out = EscortRead.model_validate(timer)
     session.commit()
     return out
-
-
-class Recorded(BaseModel):
-    recorded: bool
-    answer: str
 
 
 @public_router.post(

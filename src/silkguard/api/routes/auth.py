@@ -12,7 +12,7 @@ from silkguard.api.audit import audit
 from silkguard.api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from silkguard.api.problems import problem_responses
 from silkguard.auth import service as auth_service
-from silkguard.auth.models import User
+from silkguard.auth.models import Organisation, User
 from silkguard.auth.roles import ROLE_PERMISSIONS, Role
 from silkguard.auth.tokens import create_access_token
 from silkguard.core.clock import utcnow
@@ -49,6 +49,10 @@ class Me(BaseModel):
     org_id: uuid.UUID
     role: Role
     permissions: list[str]
+    org_slug: str = Field(
+        description="Your organisation's short name (its tip line is /tip/<slug>)"
+    )
+    username: str | None = Field(default=None, description="Your user name (none for an API key)")
 
 
 def _client(request: Request) -> str:
@@ -162,8 +166,10 @@ def logout(
 
 
 @router.get("/me", summary="Who am I", response_model=Me, responses=problem_responses(401))
-def me(principal: CurrentPrincipal) -> Me:
+def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
     """The caller's organisation, role and permissions."""
+    org = session.get(Organisation, principal.org_id)
+    user = session.get(User, principal.user_id) if principal.user_id else None
     perms = sorted(p.value for p in ROLE_PERMISSIONS[Role(principal.role)])
     if principal.scopes:
         perms = [p for p in perms if p in principal.scopes]
@@ -173,4 +179,6 @@ def me(principal: CurrentPrincipal) -> Me:
         org_id=principal.org_id,
         role=Role(principal.role),
         permissions=perms,
+        org_slug=org.slug if org else "",
+        username=user.username if user else None,
     )

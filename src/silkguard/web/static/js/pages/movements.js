@@ -1,0 +1,154 @@
+// Movement control: the board (counts per state, overdue highlighted), requesting a movement
+// (the proposed route with its risk, the rules that fired and the measures they require),
+// approving or rejecting with the fired rules in view, and the journey itself: start,
+// check in, arrive.
+import { api } from "../api.js";
+import { LEVEL_COLOURS, fromPkInput, h, levelBadge, pkInputValue, pkTime } from "../dom.js";
+import { t, tv } from "../i18n.js";
+
+const MEASURES = ["police_escort", "military_escort", "armoured_vehicles", "tracker", "satellite_phone", "advance_recce",
+  "close_protection", "convoy", "medic"];
+const STATES = ["submitted", "approved", "under_way", "overdue", "draft", "rejected", "arrived", "incident", "cancelled"];
+let miniMap = null;
+
+export function leave() {
+  if (miniMap) miniMap.remove();
+  miniMap = null;
+}
+
+export async function render(main, ctx) {
+  if (ctx.param) return renderDetail(main, ctx, ctx.param);
+  const perms = ctx.me.permissions;
+  main.append(h("h1", {}, t("movements.title")));
+  const board = await api("/movements/board");
+  main.append(h("div.counts", { id: "movement-counts" }, STATES.map((s) =>
+    h("div.count", { dataset: { state: s, n: String(board.counts[s] || 0) } }, h("strong", {}, String(board.counts[s] || 0)), h("span", {}, tv("state", s))))));
+  if (board.overdue.length) {
+    main.append(h("section.overdue", { role: "alert" }, h("h2", {}, t("movements.overdue", { n: board.overdue.length })),
+      h("ul", {}, board.overdue.map((m) => h("li", {}, h("a", { href: `#/movements/${m.id}` },
+        `${m.origin_label} → ${m.destination_label} · ${t("movements.due")} ${pkTime(m.planned_arrival)}`))))));
+  }
+  if (perms.includes("movement.request")) main.append(requestForm(ctx));
+  const rows = await api("/movements", { query: { limit: 100 } });
+  main.append(h("h2", {}, t("movements.list")),
+    h("table.grid", { id: "movement-table" },
+      h("thead", {}, h("tr", {}, ["movements.route", "movements.departure", "movements.arrival", "movements.level",
+        "movements.state", "movements.decision"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, rows.map((m) => h("tr", { class: m.state === "overdue" ? "is-overdue" : "" },
+        h("td", {}, h("a", { href: `#/movements/${m.id}` }, `${m.origin_label} → ${m.destination_label}`)),
+        h("td", {}, pkTime(m.departure_start)), h("td", {}, pkTime(m.planned_arrival)),
+        h("td", {}, levelBadge(m.max_level)), h("td", {}, tv("state", m.state)),
+        h("td", {}, tv("decision", m.decision_status)))))));
+}
+
+function requestForm(ctx) {
+  const now = new Date(Date.now() + 24 * 3600 * 1000);
+  now.setUTCHours(3, 0, 0, 0); // 08:00 Pakistan time tomorrow
+  const origin = h("input", { id: "m-origin", required: true, list: "towns", placeholder: "Gilgit" });
+  const destination = h("input", { id: "m-destination", required: true, list: "towns", placeholder: "Sost" });
+  const via = h("input", { id: "m-via", placeholder: t("movements.via_hint") });
+  const departure = h("input", { id: "m-departure", type: "datetime-local", required: true, value: pkInputValue(now) });
+  const arrival = h("input", { id: "m-arrival", type: "datetime-local", required: true, value: pkInputValue(new Date(now.getTime() + 8 * 3600 * 1000)) });
+  const vehicles = h("input", { id: "m-vehicles", type: "number", min: 1, max: 100, value: 2 });
+  const party = h("input", { id: "m-party", type: "number", min: 1, max: 500, value: 3 });
+  const purpose = h("input", { id: "m-purpose", placeholder: t("movements.purpose_hint") });
+  const form = h("form.card", { id: "movement-request" }, h("h2", {}, t("movements.request")),
+    h("div.row", {}, h("label", {}, t("movements.origin"), origin), h("label", {}, t("movements.destination"), destination),
+      h("label", {}, t("movements.via"), via)),
+    h("div.row", {}, h("label", {}, t("movements.departure_pkt"), departure), h("label", {}, t("movements.arrival_pkt"), arrival)),
+    h("div.row", {}, h("label", {}, t("movements.vehicles"), vehicles), h("label", {}, t("movements.party"), party),
+      h("label", {}, t("movements.purpose"), purpose)),
+    h("button", { type: "submit" }, t("movements.propose")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = {
+      origin: origin.value.trim(), destination: destination.value.trim(),
+      via: via.value.split(";").map((s) => s.trim()).filter(Boolean),
+      departure: fromPkInput(departure.value), arrival: fromPkInput(arrival.value),
+      vehicles: Number(vehicles.value), party: Number(party.value),
+    };
+    if (purpose.value.trim()) body.purpose = purpose.value.trim();
+    try {
+      const m = await api("/movements", { method: "POST", body });
+      location.hash = `#/movements/${m.id}`;
+    } catch (err) {
+      ctx.showError(err);
+    }
+  });
+  return form;
+}
+
+async function renderDetail(main, ctx, id) {
+  const res = await api(`/movements/${id}`, { raw: true });
+  const m = await res.json();
+  const perms = ctx.me.permissions;
+  const d = m.decision || {};
+  const a = m.assessment || {};
+  main.append(h("p", {}, h("a", { href: "#/movements" }, `← ${t("movements.back")}`)),
+    h("h1", {}, `${m.origin.label} → ${m.destination.label}`),
+    h("p.summary", { id: "movement-summary", dataset: { state: m.state, decision: d.status || "" } },
+      h("span.badge", {}, tv("state", m.state)), " ", t("movements.max_level"), " ", levelBadge(a.max_level), " · ",
+      `${t("movements.decision")}: `, h("strong", { id: "decision-status" }, tv("decision", d.status)),
+      ` · ${(m.route.length_km).toFixed(0)} km · ${(m.route.time_s / 3600).toFixed(1)} h · ${t("movements.departure")} ${pkTime(m.departure_start)}`));
+  const box = h("div.map.small", { id: "movement-map" });
+  main.append(box);
+  if (window.L) {
+    miniMap = L.map(box, { preferCanvas: true, minZoom: 4, maxZoom: 15 });
+    const line = m.route.coordinates.map(([lon, lat]) => [lat, lon]);
+    const levels = a.levels_by_segment || [];
+    L.polyline(line, { color: "#455a64", weight: 6 }).addTo(miniMap);
+    for (const r of a.riskiest || []) {
+      L.polyline([r.start, r.end], { color: LEVEL_COLOURS[r.level], weight: 8 }).bindTooltip(r.reason).addTo(miniMap);
+    }
+    miniMap.fitBounds(L.latLngBounds(line).pad(0.2));
+    box.dataset.segments = String(levels.length);
+  }
+  main.append(h("h2", {}, t("movements.fired")),
+    h("table.grid", { id: "fired-rules" }, h("thead", {}, h("tr", {}, ["movements.rule", "movements.effect", "movements.why"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, (d.fired || []).map((r) => h("tr", {}, h("td", {}, h("strong", {}, r.rule), h("div", {}, r.description)),
+        h("td", {}, tv("effect", r.effect)), h("td", {}, r.why))))));
+  if (!(d.fired || []).length) main.append(h("p.empty", {}, t("movements.no_rules")));
+  main.append(h("h3", {}, t("movements.required")),
+    h("ul", { id: "required-measures" }, (d.required_measures || []).map((x) => h("li", { dataset: { measure: x } }, tv("measure", x)))));
+  if ((d.reasons || []).length) main.append(h("ul.reasons", {}, d.reasons.map((r) => h("li", {}, r))));
+  main.append(h("p", {}, t("movements.approvals", { have: (m.approvals || []).length, need: d.approvals_required ?? 0 })));
+
+  const act = (path, body) => api(`/movements/${m.id}${path}`, { method: "POST", body })
+    .then(() => { ctx.status(t("common.saved")); window.dispatchEvent(new HashChangeEvent("hashchange")); })
+    .catch(ctx.showError);
+  const actions = h("div.actions.card", { id: "movement-actions" });
+  if (perms.includes("movement.request") && ["draft", "submitted"].includes(m.state)) {
+    const boxes = MEASURES.map((x) => h("label.check", {}, h("input", { type: "checkbox", value: x, checked: m.measures.includes(x) }), tv("measure", x)));
+    const save = h("button", { type: "button", id: "save-measures" }, t("movements.save_measures"));
+    save.addEventListener("click", () => api(`/movements/${m.id}/measures`, { method: "PUT",
+      body: { measures: boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value) } })
+      .then(() => window.dispatchEvent(new HashChangeEvent("hashchange"))).catch(ctx.showError));
+    actions.append(h("fieldset", {}, h("legend", {}, t("movements.measures")), boxes, save));
+    if (m.state === "draft") actions.append(button(t("movements.submit"), () => act("/submit")));
+  }
+  if (perms.includes("movement.approve") && m.state === "submitted") {
+    const reason = h("input", { id: "reject-reason", placeholder: t("movements.reject_reason") });
+    actions.append(button(t("movements.approve"), () => act("/approve"), "approve"), reason,
+      button(t("movements.reject"), () => act("/reject", { reason: reason.value }), "reject", "danger"));
+  }
+  if (perms.includes("movement.request")) {
+    if (m.state === "approved") actions.append(button(t("movements.start"), () => act("/start"), "start"));
+    if (["under_way", "overdue"].includes(m.state)) {
+      const here = m.route.coordinates[Math.floor(m.route.coordinates.length / 2)];
+      actions.append(button(t("movements.check_in"), () => act("/check-ins", { lat: here[1], lon: here[0], note: t("movements.check_in_note") }), "check-in"),
+        button(t("movements.arrive"), () => act("/arrive"), "arrive"));
+    }
+    if (["draft", "submitted", "approved"].includes(m.state)) {
+      actions.append(button(t("movements.cancel"), () => act("/cancel", { reason: t("movements.cancel_reason") }), "cancel", "danger"));
+    }
+  }
+  if (actions.childNodes.length) main.append(actions);
+  main.append(h("h2", {}, t("movements.history")),
+    h("ol.events", {}, (m.events || []).map((e) => h("li", {}, `${pkTime(e.at)} · ${e.kind} · ${e.from_state ? tv("state", e.from_state) : ""} → ${e.to_state ? tv("state", e.to_state) : ""}`))));
+}
+
+function button(label, onClick, name = "", kind = "") {
+  const b = h(`button${kind ? `.${kind}` : ""}`, { type: "button", dataset: { action: name } }, label);
+  b.addEventListener("click", onClick);
+  return b;
+}
