@@ -32,7 +32,7 @@ from silkguard.api.routes import sites as site_routes
 from silkguard.api.routes import taxii as taxii_routes
 from silkguard.api.routes import tips as tip_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
-from silkguard.core.db import make_engine, make_session_factory
+from silkguard.core.db import make_engine, make_session_factory, read_only_engine
 from silkguard.core.settings import Settings, get_settings
 from silkguard.jobs import JobRunner
 from silkguard.sharing.taxii import StatusStore
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = cfg
     app.state.engine = engine
+    app.state.read_engine = read_only_engine(engine)
     app.state.session_factory = make_session_factory(engine)
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
     # background work (deliveries, reminders, overdue checks, purge): in this process by

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -19,7 +19,7 @@ from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.auth.tokens import decode_access_token
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
-from silkguard.core.db import read_only
+from silkguard.core.db import for_writing, read_only
 from silkguard.core.errors import PermissionDenied, Unauthenticated
 from silkguard.core.settings import Settings
 
@@ -82,9 +82,25 @@ async def reject_nul_characters(request: Request) -> None:
         raise RequestValidationError([{"loc": where, "msg": _NUL_REASON, "type": "value_error"}])
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for the request; the route commits, anything uncommitted is rolled back."""
-    session: Session = request.app.state.session_factory()
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request; the route commits, anything uncommitted is rolled back.
+
+    Opened and closed on the event loop, not in the thread pool: the closing ROLLBACK never
+    waits for a lock, whereas a thread hop would need a token of the pool the routes run in.
+    On SQLite a route that only reads holds the write lock (BEGIN IMMEDIATE) until that
+    rollback; when every token was taken by requests waiting for the same lock, the close
+    could not run and they all failed with "database is locked" after the busy timeout
+    (the dashboard's pages send several requests at once).
+
+    For the same reason a GET or HEAD gets a read-only session (DEFERRED on SQLite): an
+    ordinary transaction takes SQLite's write lock and keeps it until the response has been
+    serialised, which FastAPI does on another thread of the pool. GET routes that write an
+    audit record call core.db.for_writing first and commit before they return."""
+    factory = request.app.state.session_factory
+    if request.method in ("GET", "HEAD"):
+        session: Session = factory(bind=request.app.state.read_engine)
+    else:
+        session = factory()
     try:
         yield session
     finally:
@@ -123,6 +139,7 @@ def get_principal(
             # SQLite: another writer got in first; the write is retried in an ordinary
             # (IMMEDIATE) transaction, which waits for the lock.
             session.rollback()
+            for_writing(session)
             key = auth_service.verify_api_key(session, key=x_api_key, now=now)
             session.commit()
         read_only(session)
@@ -145,8 +162,8 @@ def get_principal(
     else:
         msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
         raise Unauthenticated(msg)
-    # End the read: the route opens its own transaction (an ordinary one unless it asks for
-    # read_only), so a write in it never runs on this snapshot.
+    # End the read: the route opens its own transaction (read-only for GET and HEAD, see
+    # get_session), so a write in it never runs on this snapshot.
     session.commit()
     request.state.principal = principal
     return principal

@@ -16,14 +16,17 @@ from silkguard.core.errors import InvalidInput
 __all__ = [
     "Base",
     "analyze",
+    "for_writing",
     "is_sqlite",
     "make_engine",
     "make_session_factory",
     "read_only",
+    "read_only_engine",
     "session_scope",
 ]
 
 _READ_ONLY = "silkguard_read_only"
+_WRITE = "silkguard_write"
 
 
 class Base(DeclarativeBase):
@@ -65,7 +68,8 @@ def _configure_sqlite(engine: Engine) -> None:
     # each other and with the writer, each on its own snapshot.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        deferred = conn.get_execution_options().get(_READ_ONLY, False)
+        options = conn.get_execution_options()
+        deferred = options.get(_READ_ONLY, False) and not options.get(_WRITE, False)
         conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
@@ -76,6 +80,24 @@ def read_only(session: Session) -> None:
     retry in an ordinary transaction. On PostgreSQL nothing changes."""
     if not session.in_transaction():
         session.connection(execution_options={_READ_ONLY: True})
+
+
+def read_only_engine(engine: Engine) -> Engine:
+    """The engine's twin (same pool) whose transactions are read-only: DEFERRED on SQLite,
+    unchanged on PostgreSQL. Sessions bound to it read without taking the write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
+def for_writing(session: Session) -> None:
+    """End the session's read-only transaction, if it has one, and open an ordinary one
+    (IMMEDIATE on SQLite, waiting for the write lock) for what follows. GET routes read in
+    read-only sessions; those that also write (an audit record of a read of personal data)
+    call this first, and commit before they return."""
+    if session.in_transaction():
+        if not session.connection().get_execution_options().get(_READ_ONLY, False):
+            return
+        session.commit()
+    session.connection(execution_options={_WRITE: True})
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -20,6 +20,7 @@ from silkguard.auth.models import OrgKind, User
 from silkguard.auth.roles import Permission, Role
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
+from silkguard.core.db import for_writing
 from silkguard.core.errors import NotFound, PermissionDenied
 from silkguard.incidents.schemas import IsoDateTime
 
@@ -202,6 +203,7 @@ def _own_user(session: SessionDep, principal: Principal, user_id: uuid.UUID) -> 
 )
 def list_users(request: Request, session: SessionDep, principal: UserReader) -> list[UserRead]:
     """Reading user records is a read of personal data and is audited."""
+    for_writing(session)  # the read is audited
     users = auth_service.list_users(session, org_id=principal.org_id)
     body = [UserRead.model_validate(u) for u in users]
     audit(

@@ -20,6 +20,7 @@ from silkguard.api.problems import problem_responses
 from silkguard.auth.roles import Permission, Role
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
+from silkguard.core.db import for_writing
 from silkguard.core.errors import PermissionDenied
 from silkguard.people import personnel
 from silkguard.people import positions as pos
@@ -54,6 +55,7 @@ def list_people(
     request: Request,
     site: Annotated[uuid.UUID | None, Query(description="Only people based at this site")] = None,
 ) -> list[PersonRead]:
+    for_writing(session)  # the read is audited
     found = personnel.list_people(session, principal=principal, site_id=site)
     audit(
         session,
@@ -90,6 +92,7 @@ def create_person(body: PersonCreate, session: SessionDep, principal: Manager) -
 def get_person(
     person_id: uuid.UUID, session: SessionDep, principal: Reader, request: Request
 ) -> PersonRead:
+    for_writing(session)  # the read is audited
     person = personnel.get_person(session, principal=principal, person_id=person_id)
     audit(
         session,
@@ -137,6 +140,7 @@ def person_track(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[PositionRead]:
+    for_writing(session)  # the read is audited
     personnel.get_person(session, principal=principal, person_id=person_id)
     grounds = _grounds(session, person_id)
     start = since if since is not None else utcnow() - timedelta(hours=24)
@@ -161,6 +165,7 @@ def person_track(
 def person_latest(
     person_id: uuid.UUID, session: SessionDep, principal: Reader, reason: ReasonParam
 ) -> PositionRead | None:
+    for_writing(session)  # the read is audited
     personnel.get_person(session, principal=principal, person_id=person_id)
     grounds = _grounds(session, person_id)
     found = pos.latest_position(

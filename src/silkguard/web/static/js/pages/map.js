@@ -83,6 +83,8 @@ export async function render(main, ctx) {
   });
   provinces.addTo(map);
   roads.addTo(map);
+  box.dataset.outlines = String(provinces.getLayers().length);
+  box.dataset.roads = String(roads.getLayers().length);
   const incidents = L.markerClusterGroup({ maxClusterRadius: 40 });
   incidents.addTo(map);
   const risk = L.layerGroup().addTo(map);

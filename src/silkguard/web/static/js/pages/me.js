@@ -1,6 +1,6 @@
 // "My safety", made for a phone: answer the roll-call of any alert you are affected by with
 // one tap, raise an SOS, and reach the community tip form.
-import { api } from "../api.js";
+import { ApiError, api } from "../api.js";
 import { h, pkTime } from "../dom.js";
 import { t, tv } from "../i18n.js";
 
@@ -10,7 +10,9 @@ export async function render(main, ctx) {
   try {
     calls = await api("/me/rollcalls");
   } catch (err) {
-    main.append(h("p.empty", {}, err.message));
+    // a user who is not linked to a person (an administrator, an analyst) has no roll-calls
+    const unlinked = err instanceof ApiError && [403, 404].includes(err.status);
+    main.append(h("p.empty", { id: "me-open", dataset: { n: "0" } }, unlinked ? t("me.not_linked") : err.message));
     return;
   }
   const open = calls.filter((c) => c.answer === "unaccounted");

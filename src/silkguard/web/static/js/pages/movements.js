@@ -109,7 +109,11 @@ async function renderDetail(main, ctx, id) {
         h("td", {}, tv("effect", r.effect)), h("td", {}, r.why))))));
   if (!(d.fired || []).length) main.append(h("p.empty", {}, t("movements.no_rules")));
   main.append(h("h3", {}, t("movements.required")),
-    h("ul", { id: "required-measures" }, (d.required_measures || []).map((x) => h("li", { dataset: { measure: x } }, tv("measure", x)))));
+    h("ul", { id: "required-measures" }, (d.required_measures || []).map((x) => {
+      const met = !(d.missing_measures || []).includes(x);
+      return h("li", { class: met ? "ok" : "bad", dataset: { measure: x, met: met ? "yes" : "no" } },
+        `${met ? "✓" : "✗"} ${tv("measure", x)} · `, h("em", {}, t(met ? "movements.measure_in_place" : "movements.measure_missing")));
+    })));
   if ((d.reasons || []).length) main.append(h("ul.reasons", {}, d.reasons.map((r) => h("li", {}, r))));
   main.append(h("p", {}, t("movements.approvals", { have: (m.approvals || []).length, need: d.approvals_required ?? 0 })));
 
@@ -144,7 +148,7 @@ async function renderDetail(main, ctx, id) {
   }
   if (actions.childNodes.length) main.append(actions);
   main.append(h("h2", {}, t("movements.history")),
-    h("ol.events", {}, (m.events || []).map((e) => h("li", {}, `${pkTime(e.at)} · ${e.kind} · ${e.from_state ? tv("state", e.from_state) : ""} → ${e.to_state ? tv("state", e.to_state) : ""}`))));
+    h("ol.events", {}, (m.events || []).map((e) => h("li", {}, `${pkTime(e.at)} · ${tv("event", e.kind)} · ${e.from_state ? tv("state", e.from_state) : ""} → ${e.to_state ? tv("state", e.to_state) : ""}`))));
 }
 
 function button(label, onClick, name = "", kind = "") {
