@@ -214,3 +214,69 @@ def test_bad_requests_are_explained_and_store_nothing(fresh_world: World) -> Non
     assert "policy document:7:" in broken.json()["detail"]
     assert "min_level" in broken.json()["detail"]
     assert w.client.get(f"{M}/policy", headers=controller).json()["revision"] == 1
+
+
+def test_route_options_compare_routes_and_a_request_takes_the_chosen_one(
+    fresh_world: World,
+) -> None:
+    w = fresh_world
+    controller = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    assert _put_policy(w, 2).status_code == 200
+    trip = {**REQUEST, "origin": "Thatta", "destination": "Khuzdar"}
+    ask = {k: v for k, v in trip.items() if k != "purpose"}
+    before = w.client.get(M, headers=controller).json()
+
+    r = w.client.post(f"{M}/routes", json={**ask, "alternatives": 3}, headers=controller)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    options = body["options"]
+    assert len(options) == 3
+    assert [o["rank"] for o in options] == [0, 1, 2]
+    assert [p["label"] for p in body["points"]] == ["Thatta", "Khuzdar"]
+    # without a forecast the routes go by travel time: the recommended one is the quickest,
+    # and the others really are different roads
+    times = [o["route"]["time_s"] for o in options]
+    assert times[0] == min(times)
+    lines = [o["route"]["coordinates"] for o in options]
+    assert len({str(c) for c in lines}) == 3
+    for o in options:
+        assert o["decision"]["status"] == "needs_measures"
+        assert set(o["decision"]["missing_measures"]) == {"police_escort", "tracker"}
+        assert o["assessment"]["max_level"] == 1
+    assert body["pareto"] == []  # no forecast, no trade-off
+    # planning stores nothing
+    assert w.client.get(M, headers=controller).json() == before
+
+    # the controller requests the third option: the movement follows that road
+    made = w.client.post(M, json={**trip, "route": 2}, headers=controller)
+    assert made.status_code == 201, made.text
+    assert made.json()["route"]["coordinates"] == lines[2]
+    # asking for more alternatives keeps the first ones in place
+    more = w.client.post(f"{M}/routes", json={**ask, "alternatives": 5}, headers=controller)
+    found = [o["route"]["coordinates"] for o in more.json()["options"]]
+    assert found[:3] == lines
+    assert len(found) < 5
+    # a route that was never proposed is refused, and nothing is stored
+    count = len(w.client.get(M, headers=controller).json())
+    missing = w.client.post(M, json={**trip, "route": len(found)}, headers=controller)
+    assert missing.status_code == 422, missing.text
+    assert "was not proposed" in missing.json()["detail"]
+    assert len(w.client.get(M, headers=controller).json()) == count
+
+
+def test_route_options_reject_bad_input_with_the_field(fresh_world: World) -> None:
+    w = fresh_world
+    controller = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    ask = {k: v for k, v in REQUEST.items() if k != "purpose"}
+    for bad, where in (
+        ({**ask, "alternatives": 9}, "alternatives"),
+        ({**ask, "destination": "Atlantis"}, "Atlantis"),
+        ({**ask, "measures": ["moat"]}, "moat"),
+        ({**ask, "arrival": "2030-01-31T16:00:00+05:00"}, "arrival"),
+    ):
+        r = w.client.post(f"{M}/routes", json=bad, headers=controller)
+        assert r.status_code in (400, 404, 422), (bad, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
+        assert where in r.text, (where, r.text)
+    partner = w.client.post(f"{M}/routes", json=ask, headers=w.headers("alpha", Role.PARTNER))
+    assert partner.status_code == 403

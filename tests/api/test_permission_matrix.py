@@ -753,6 +753,23 @@ ROUTES: tuple[RouteCase, ...] = (
         201,
     ),
     RouteCase(
+        "POST",
+        _p("/movements/routes"),
+        Permission.MOVEMENT_REQUEST,
+        lambda _o, _r, _g: Call(
+            "POST",
+            _p("/movements/routes"),
+            {
+                "origin": "Gwadar",
+                "destination": "Turbat",
+                "departure": "2030-01-05T09:00:00+05:00",
+                "arrival": "2030-01-05T14:00:00+05:00",
+                "alternatives": 2,
+            },
+        ),
+        200,
+    ),
+    RouteCase(
         "GET",
         _p("/movements/policy"),
         Permission.MOVEMENT_READ,

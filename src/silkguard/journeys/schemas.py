@@ -18,9 +18,13 @@ __all__ = [
     "MovementCreate",
     "MovementDetail",
     "MovementRead",
+    "ParetoPoint",
     "PolicyRevisionRead",
     "PolicyWrite",
     "Reason",
+    "RouteOptionRead",
+    "RouteOptionsRead",
+    "RouteOptionsRequest",
 ]
 
 _PLACE = Field(
@@ -30,7 +34,70 @@ _PLACE = Field(
 )
 
 
-class MovementCreate(BaseModel):
+class _Trip(BaseModel):
+    """What a movement is: where, when and how many (shared by requests and route options)."""
+
+    origin: Annotated[str, _PLACE]
+    destination: Annotated[str, _PLACE]
+    via: Annotated[list[Annotated[str, _PLACE]], Field(max_length=10)] = []
+    departure: Annotated[AwareDatetime, Field(description="Earliest departure (with offset)")]
+    departure_latest: Annotated[
+        AwareDatetime | None,
+        Field(description="Latest departure: the end of the departure window (default: none)"),
+    ] = None
+    arrival: Annotated[AwareDatetime, Field(description="Planned arrival when leaving on time")]
+    vehicles: Annotated[int, Field(ge=1, le=100, strict=True)] = 1
+    party: Annotated[int, Field(ge=1, le=500, strict=True, description="People moving")] = 1
+    measures: Annotated[
+        list[str],
+        Field(max_length=20, description="Protective measures planned (policy vocabulary)"),
+    ] = []
+
+
+class RouteOptionsRequest(_Trip):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "origin": "Chilas",
+                    "destination": "Dasu",
+                    "departure": "2026-12-03T08:00:00+05:00",
+                    "arrival": "2026-12-03T14:00:00+05:00",
+                    "vehicles": 2,
+                    "party": 4,
+                    "alternatives": 3,
+                }
+            ]
+        },
+    )
+    alternatives: Annotated[
+        int, Field(ge=1, le=5, strict=True, description="How many diverse routes to propose")
+    ] = 3
+
+
+class RouteOptionRead(BaseModel):
+    rank: Annotated[int, Field(description="0 is the recommended route; request it by this")]
+    route: dict[str, Any]
+    assessment: dict[str, Any]
+    decision: dict[str, Any]
+
+
+class ParetoPoint(BaseModel):
+    risk_weight: Annotated[float, Field(description="lambda: seconds worth one exposure unit")]
+    time_s: float
+    exposure: float
+
+
+class RouteOptionsRead(BaseModel):
+    points: list[dict[str, Any]]
+    options: list[RouteOptionRead]
+    pareto: Annotated[
+        list[ParetoPoint], Field(description="The time/risk trade-off (empty without forecast)")
+    ]
+
+
+class MovementCreate(_Trip):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -49,25 +116,20 @@ class MovementCreate(BaseModel):
             ]
         },
     )
-    origin: Annotated[str, _PLACE]
-    destination: Annotated[str, _PLACE]
-    via: Annotated[list[Annotated[str, _PLACE]], Field(max_length=10)] = []
-    departure: Annotated[AwareDatetime, Field(description="Earliest departure (with offset)")]
-    departure_latest: Annotated[
-        AwareDatetime | None,
-        Field(description="Latest departure: the end of the departure window (default: none)"),
-    ] = None
-    arrival: Annotated[AwareDatetime, Field(description="Planned arrival when leaving on time")]
-    vehicles: Annotated[int, Field(ge=1, le=100, strict=True)] = 1
-    party: Annotated[int, Field(ge=1, le=500, strict=True, description="People moving")] = 1
     party_ids: Annotated[
         list[uuid.UUID],
         Field(max_length=500, description="The people moving (so alerts on the route reach them)"),
     ] = []
-    measures: Annotated[
-        list[str],
-        Field(max_length=20, description="Protective measures planned (policy vocabulary)"),
-    ] = []
+    route: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=4,
+            strict=True,
+            description="Which proposed route (rank from POST /movements/routes); 0 is the "
+            "recommended one",
+        ),
+    ] = 0
     purpose: Annotated[str, Field(max_length=2000)] = ""
     tlp: TLP = TLP.AMBER
     submit: Annotated[

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
@@ -46,7 +48,13 @@ from silkguard.journeys.policy import (
     evaluate,
     load_policy,
 )
-from silkguard.journeys.routes import DEFAULT_LAMBDA, edge_exposure, plan_route, resolve_place
+from silkguard.journeys.routes import (
+    DEFAULT_LAMBDA,
+    RouteSummary,
+    edge_exposure,
+    plan_route,
+    resolve_place,
+)
 from silkguard.journeys.states import Action, MovementState, transition
 from silkguard.network.corridor import corridor_graph
 from silkguard.network.graph import RoadGraph
@@ -56,6 +64,8 @@ from silkguard.risk.models import ForecastRun
 
 __all__ = [
     "OVERDUE_GRACE",
+    "RouteOption",
+    "RouteOptions",
     "approve",
     "arrive",
     "board",
@@ -73,6 +83,7 @@ __all__ = [
     "reject",
     "report_incident",
     "request_movement",
+    "route_options",
     "set_policy",
     "start",
     "submit",
@@ -86,6 +97,7 @@ RISKIEST_SEGMENTS = 5
 MAX_PARTY = 500
 MAX_VEHICLES = 100
 MAX_VIA = 10
+MAX_ALTERNATIVES = 5
 MAX_TEXT = 2000
 _APPROVER_ROLES = frozenset({Role.APPROVER.value, Role.ADMIN.value})
 
@@ -416,36 +428,36 @@ def _approvals(session: Session, m: Movement) -> int:
 # -- requesting -------------------------------------------------------------------------------
 
 
-def _route_levels(
-    session: Session,
-    principal: Principal,
-    graph: RoadGraph,
-    nodes: list[int],
-    lam: float,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Plan the route through ``nodes`` and assess it: (route document, assessment document)."""
-    run: ForecastRun | None
+def _forecast(
+    session: Session, principal: Principal, graph: RoadGraph
+) -> tuple[ForecastRun | None, npt.NDArray[np.float64]]:
+    """The newest forecast the principal may see and each edge's exposure under it (zeros
+    without a forecast: routes then go by travel time alone)."""
     try:
         run = risk_service.latest_run(session, principal=principal)
     except NotFound:
-        run = None
-    exposure = (
-        edge_exposure(graph, risk_service.load_surface(session, run))
-        if run is not None
-        else np.zeros(graph.n_edges)
-    )
-    plan = plan_route(graph, exposure, nodes, lam=lam, k=1)
-    best = plan.routes[0]
-    coords = best.coordinates(graph)
-    route = {
-        "coordinates": [[lon, lat] for lon, lat in coords],
+        return None, np.zeros(graph.n_edges)
+    return run, edge_exposure(graph, risk_service.load_surface(session, run))
+
+
+def _route_doc(
+    graph: RoadGraph, best: RouteSummary, lam: float, run: ForecastRun | None
+) -> dict[str, Any]:
+    return {
+        "coordinates": [[lon, lat] for lon, lat in best.coordinates(graph)],
         "time_s": best.time_s,
         "length_km": best.length_km,
         "exposure": best.exposure if run is not None else None,
         "lambda": lam,
     }
+
+
+def _assessment_doc(
+    session: Session, run: ForecastRun | None, coords: list[tuple[float, float]]
+) -> dict[str, Any]:
+    """The threat level of every ~10 km of the route, the riskiest stretches and why."""
     if run is None:
-        assessment: dict[str, Any] = {
+        return {
             "max_level": 1,
             "forecast_id": None,
             "levels_by_segment": None,
@@ -453,12 +465,11 @@ def _route_levels(
             "note": "no risk forecast yet: routed by travel time only and assessed at level 1; "
             "run a forecast and re-plan before relying on this decision",
         }
-        return route, assessment
     segments = risk_service.level_for_route(session, run=run, coords=coords)
     levels = [int(s.reading.level) for s in segments]
     starts = np.cumsum([0.0] + [s.length_km for s in segments])
     worst = sorted(segments, key=lambda s: (-s.reading.level, s.index))[:RISKIEST_SEGMENTS]
-    assessment = {
+    return {
         "max_level": max(levels, default=1),
         "forecast_id": str(run.id),
         "forecast_model": run.model,
@@ -477,7 +488,143 @@ def _route_levels(
             for s in sorted(worst, key=lambda s: s.index)
         ],
     }
-    return route, assessment
+
+
+def _routes(
+    session: Session,
+    principal: Principal,
+    graph: RoadGraph,
+    nodes: list[int],
+    lam: float,
+    k: int,
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[tuple[float, float, float]]]:
+    """Plan up to ``k`` diverse routes through ``nodes`` and assess each: a list of (route
+    document, assessment document), best first, and the time/risk Pareto front."""
+    run, exposure = _forecast(session, principal, graph)
+    plan = plan_route(graph, exposure, nodes, lam=lam, k=k)
+    out = []
+    for summary in plan.routes:
+        doc = _route_doc(graph, summary, lam, run)
+        out.append((doc, _assessment_doc(session, run, summary.coordinates(graph))))
+    return out, plan.pareto if run is not None else []
+
+
+def _decide(
+    pol: Policy,
+    assessment_doc: dict[str, Any],
+    *,
+    departure: datetime,
+    latest: datetime,
+    arrival: datetime,
+    vehicles: int,
+    party: int,
+    measures: Iterable[str],
+) -> Decision:
+    """The policy's decision on a movement over an assessed route; the policy applies to the
+    whole span the party may be on the road (``departure`` to ``arrival`` plus the window)."""
+    levels = assessment_doc["levels_by_segment"]
+    return evaluate(
+        pol,
+        Assessment(
+            max_level=int(assessment_doc["max_level"]),
+            departure=departure,
+            arrival=arrival + (latest - departure),
+            vehicles=vehicles,
+            party=party,
+            measures=frozenset(measures),
+            levels_by_segment=tuple(levels) if levels else None,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class RouteOption:
+    """One route a movement could take, with its assessment and the policy's decision."""
+
+    rank: int
+    route: dict[str, Any]
+    assessment: dict[str, Any]
+    decision: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    """The routes proposed for a movement, best first (under time + lambda x exposure)."""
+
+    points: list[dict[str, Any]]
+    options: list[RouteOption]
+    #: (lambda, time_s, exposure) along the time/risk trade-off (empty without a forecast)
+    pareto: list[tuple[float, float, float]]
+
+
+def _check_via(via: Sequence[str]) -> None:
+    if len(via) > MAX_VIA:
+        msg = f"at most {MAX_VIA} places to pass through, got {len(via)}"
+        raise InvalidInput(msg)
+
+
+def _points(g: RoadGraph, resolved: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    return [
+        {"label": label, "lat": float(g.node_lat[n]), "lon": float(g.node_lon[n])}
+        for n, label in resolved
+    ]
+
+
+def route_options(
+    session: Session,
+    *,
+    principal: Principal,
+    origin: str,
+    destination: str,
+    departure: datetime,
+    arrival: datetime,
+    via: Sequence[str] = (),
+    departure_latest: datetime | None = None,
+    vehicles: int = 1,
+    party: int = 1,
+    measures: Iterable[str] = (),
+    alternatives: int = 3,
+    lam: float = DEFAULT_LAMBDA,
+    graph: RoadGraph | None = None,
+    now: datetime | None = None,
+) -> RouteOptions:
+    """The routes a movement could take (up to ``alternatives`` diverse ones; one when it
+    passes through ``via`` places), each assessed and judged by the organisation's policy as
+    :func:`request_movement` would; nothing is stored. ``request_movement(route=i)`` then
+    requests option ``i`` (the same inputs and forecast give the same options)."""
+    at = now or utcnow()
+    latest = _check_times(departure, departure_latest, arrival, at)
+    clean = _check_measures(measures)
+    _check_count("vehicles", vehicles, MAX_VEHICLES)
+    _check_count("party", party, MAX_PARTY)
+    _check_count("alternatives", alternatives, MAX_ALTERNATIVES)
+    _check_via(via)
+    g = graph if graph is not None else corridor_graph()
+    resolved = [resolve_place(g, p) for p in [origin, *via, destination]]
+    planned, pareto = _routes(session, principal, g, [n for n, _ in resolved], lam, alternatives)
+    pol = org_policy(session, org_id=principal.org_id)
+    options = [
+        RouteOption(
+            rank=i,
+            route=route,
+            assessment=assessment,
+            decision=_decision_doc(
+                pol,
+                _decide(
+                    pol,
+                    assessment,
+                    departure=departure,
+                    latest=latest,
+                    arrival=arrival,
+                    vehicles=vehicles,
+                    party=party,
+                    measures=clean,
+                ),
+            ),
+        )
+        for i, (route, assessment) in enumerate(planned)
+    ]
+    return RouteOptions(points=_points(g, resolved), options=options, pareto=pareto)
 
 
 def request_movement(
@@ -499,6 +646,7 @@ def request_movement(
     submit: bool = True,
     policy: Policy | None = None,
     lam: float = DEFAULT_LAMBDA,
+    route: int = 0,
     graph: RoadGraph | None = None,
     now: datetime | None = None,
 ) -> Movement:
@@ -508,6 +656,7 @@ def request_movement(
     through in order. ``departure``..``departure_latest`` is the departure window and
     ``arrival`` the planned arrival when leaving at ``departure``; the policy is applied to the
     whole span the party may be on the road (``departure`` to ``arrival`` plus the window).
+    ``route`` picks one of :func:`route_options` (0, the recommended route, by default).
     Nothing is stored unless every check passes."""
     at = now or utcnow()
     latest = _check_times(departure, departure_latest, arrival, at)
@@ -517,8 +666,9 @@ def request_movement(
     party = max(party, len(members))
     _check_count("party", party, MAX_PARTY)
     _check_members(session, principal, members)
-    if len(via) > MAX_VIA:
-        msg = f"at most {MAX_VIA} places to pass through, got {len(via)}"
+    _check_via(via)
+    if not 0 <= route < MAX_ALTERNATIVES:
+        msg = f"route must be the number of a proposed route, 0 to {MAX_ALTERNATIVES - 1}"
         raise InvalidInput(msg)
     if len(purpose) > MAX_TEXT:
         msg = f"purpose has {len(purpose)} characters; at most {MAX_TEXT}"
@@ -527,23 +677,29 @@ def request_movement(
     g = graph if graph is not None else corridor_graph()
     places = [origin, *via, destination]
     resolved = [resolve_place(g, p) for p in places]
-    route, assessment_doc = _route_levels(session, principal, g, [n for n, _ in resolved], lam)
-    points = [
-        {"label": label, "lat": float(g.node_lat[n]), "lon": float(g.node_lon[n])}
-        for n, label in resolved
-    ]
+    # the penalty method finds alternatives in a fixed sequence, so the routes proposed with
+    # fewer alternatives are the first ones of this list
+    k = MAX_ALTERNATIVES if route else 1
+    planned, _ = _routes(session, principal, g, [n for n, _ in resolved], lam, k)
+    if route >= len(planned):
+        msg = (
+            f"route {route} was not proposed: only {len(planned)} route(s) lead there "
+            f"(numbered from 0); ask for the route options again"
+        )
+        raise InvalidInput(msg)
+    route_doc, assessment_doc = planned[route]
+    points = _points(g, resolved)
     pol = policy if policy is not None else org_policy(session, org_id=principal.org_id)
-    levels = assessment_doc["levels_by_segment"]
-    a = Assessment(
-        max_level=int(assessment_doc["max_level"]),
+    decision = _decide(
+        pol,
+        assessment_doc,
         departure=departure,
-        arrival=arrival + (latest - departure),
+        latest=latest,
+        arrival=arrival,
         vehicles=vehicles,
         party=party,
-        measures=frozenset(clean_measures),
-        levels_by_segment=tuple(levels) if levels else None,
+        measures=clean_measures,
     )
-    decision = evaluate(pol, a)
     m = Movement(
         id=uuid.uuid4(),
         org_id=principal.org_id,
@@ -565,7 +721,7 @@ def request_movement(
         vehicles=vehicles,
         measures=clean_measures,
         state=MovementState.DRAFT.value,
-        route=route,
+        route=route_doc,
         assessment=assessment_doc,
         decision=_decision_doc(pol, decision),
         created_at=at,

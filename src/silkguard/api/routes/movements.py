@@ -29,9 +29,13 @@ from silkguard.journeys.schemas import (
     MovementCreate,
     MovementDetail,
     MovementRead,
+    ParetoPoint,
     PolicyRevisionRead,
     PolicyWrite,
     Reason,
+    RouteOptionRead,
+    RouteOptionsRead,
+    RouteOptionsRequest,
 )
 from silkguard.journeys.states import MovementState
 from silkguard.protection import service as planner
@@ -91,6 +95,40 @@ def movement_board(session: SessionDep, principal: Reader) -> MovementBoard:
 
 
 @router.post(
+    "/routes",
+    summary="Route options for a movement: each route's risk, threat levels and what the "
+    "policy would require (nothing is stored)",
+    responses=problem_responses(400, 404, 422),
+)
+def route_options(
+    body: RouteOptionsRequest, session: SessionDep, principal: Requester
+) -> RouteOptionsRead:
+    """Up to ``alternatives`` diverse routes (one when the movement passes through ``via``
+    places), best first under travel time plus the risk weight times exposure to the newest
+    forecast; each with its riskiest stretches and the decision the organisation's policy
+    would take on it. Request the chosen one with ``POST /movements`` and its ``route`` rank."""
+    found = movements.route_options(
+        session,
+        principal=principal,
+        origin=body.origin,
+        destination=body.destination,
+        via=body.via,
+        departure=body.departure,
+        departure_latest=body.departure_latest,
+        arrival=body.arrival,
+        vehicles=body.vehicles,
+        party=body.party,
+        measures=body.measures,
+        alternatives=body.alternatives,
+    )
+    return RouteOptionsRead(
+        points=found.points,
+        options=[RouteOptionRead.model_validate(asdict(o)) for o in found.options],
+        pareto=[ParetoPoint(risk_weight=w, time_s=t, exposure=r) for w, t, r in found.pareto],
+    )
+
+
+@router.post(
     "",
     status_code=201,
     summary="Request a movement: route, risk, required measures and the policy's decision",
@@ -115,6 +153,7 @@ def request_movement(
         purpose=body.purpose,
         tlp=body.tlp.value,
         submit=body.submit,
+        route=body.route,
     )
     return _finish(session, m)
 
