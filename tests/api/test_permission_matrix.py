@@ -1027,6 +1027,15 @@ ROUTES: tuple[RouteCase, ...] = (
     RouteCase("GET", _p("/map/roads"), None, lambda _o, _r, _g: Call("GET", _p("/map/roads")), 200),
     RouteCase(
         "GET",
+        _p("/reports/sitrep"),
+        Permission.REPORT_READ,
+        lambda _o, _r, _g: Call(
+            "GET", _p("/reports/sitrep?from=2024-03-01&to=2024-03-07&format=html")
+        ),
+        200,
+    ),
+    RouteCase(
+        "GET",
         _p("/me/rollcalls"),
         None,
         lambda o, r, _g: (o.my_rollcall(r), Call("GET", _p("/me/rollcalls")))[1],

@@ -29,8 +29,15 @@ def test_partner_has_no_write_permission() -> None:
         Permission.INCIDENT_READ,
         Permission.INCIDENT_EXPORT,
         Permission.RISK_READ,
+        Permission.REPORT_READ,
     }
     assert not any(p.writes for p in ROLE_PERMISSIONS[Role.PARTNER])
+
+
+def test_every_role_but_staff_reads_situation_reports() -> None:
+    readers = {r for r in Role if allowed(r, Permission.REPORT_READ)}
+    assert readers == set(Role) - {Role.STAFF}
+    assert not Permission.REPORT_READ.writes
 
 
 def test_every_permission_is_dotted_and_held_by_someone_besides_admin_or_admin_only() -> None:

@@ -514,11 +514,25 @@ def get_alert(session: Session, *, principal: Principal | None, alert_id: uuid.U
 
 
 def list_alerts(
-    session: Session, *, principal: Principal, status: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    principal: Principal | None,
+    status: str | None = None,
+    limit: int = 100,
+    raised_from: datetime | None = None,
+    raised_before: datetime | None = None,
 ) -> Sequence[Alert]:
-    stmt = select(Alert).where(Alert.org_id == principal.org_id)
+    """The caller's organisation's alerts, newest first (trusted callers pass ``None`` and see
+    every organisation's), optionally raised in ``[raised_from, raised_before)``."""
+    stmt = select(Alert)
+    if principal is not None:
+        stmt = stmt.where(Alert.org_id == principal.org_id)
     if status is not None:
         stmt = stmt.where(Alert.status == status)
+    if raised_from is not None:
+        stmt = stmt.where(Alert.created_at >= raised_from)
+    if raised_before is not None:
+        stmt = stmt.where(Alert.created_at < raised_before)
     return session.scalars(stmt.order_by(Alert.created_at.desc()).limit(limit)).all()
 
 

@@ -26,6 +26,7 @@ from silkguard.api.routes import maps as map_routes
 from silkguard.api.routes import movements as movement_routes
 from silkguard.api.routes import people as people_routes
 from silkguard.api.routes import plans as plan_routes
+from silkguard.api.routes import reports as report_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import rollcall_page
 from silkguard.api.routes import sites as site_routes
@@ -146,4 +147,5 @@ def _include_routes(app: FastAPI) -> None:
     app.include_router(tip_routes.page_router)
     app.include_router(taxii_routes.router)  # /taxii2/: TAXII 2.1, its own media type
     app.include_router(map_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(report_routes.router, prefix=API_PREFIX, responses=common)
     mount_dashboard(app)  # / : the dashboard (static files over this API)

@@ -106,7 +106,11 @@ async def _silkguard_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"Retry-After": str(max(1, round(exc.retry_after_s)))}
     if exc.http_status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    return _respond(request, exc.http_status, exc.msg, title=exc.title, headers=headers)
+    field = getattr(exc, "field", None)
+    invalid = [InvalidParam(name=field, reason=exc.msg)] if field else None
+    return _respond(
+        request, exc.http_status, exc.msg, title=exc.title, headers=headers, invalid=invalid
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,19 +9,22 @@ role                   permissions
 =====================  =================================================================
 admin                  every permission
 analyst                incident.* (read, create, update, review, merge, export),
-                       risk.* (read, manage), org.read, sharing.manage, plan.read, site.read
+                       risk.* (read, manage), org.read, sharing.manage, plan.read, site.read,
+                       report.read
 movement_controller    incident.read, movement.request (request and run movements),
                        movement.read, site.* (read, manage), alert.raise,
-                       personal_data.read, person.manage, position.report, risk.read;
+                       personal_data.read, person.manage, position.report, risk.read,
+                       report.read;
                        approving is left to approvers, so
                        the control room cannot wave its own movements through
-approver               incident.read, movement.read, movement.approve, risk.read, site.read
+approver               incident.read, movement.read, movement.approve, risk.read, site.read,
+                       report.read
                        (admins alone replace the movement policy: movement.policy)
 staff                  incident.read (what TLP and sharing groups allow, as for every
                        role), movement.request, movement.read, risk.read, site.read,
                        position.report (their own device reports positions)
-partner                incident.read, incident.export, risk.read (what TLP and sharing
-                       groups allow)
+partner                incident.read, incident.export, risk.read, report.read (what TLP and
+                       sharing groups allow)
 =====================  =================================================================
 
 A permission is ``<object>.<verb>``; ``read`` and ``export`` verbs change nothing
@@ -85,6 +88,7 @@ class Permission(StrEnum):
     SITE_MANAGE = "site.manage"
     PERSON_MANAGE = "person.manage"  # add people, record their consent
     POSITION_REPORT = "position.report"  # send positions (devices, trackers, apps)
+    REPORT_READ = "report.read"  # situation reports (each shows only what its reader may see)
 
     @property
     def subject(self) -> str:
@@ -114,11 +118,13 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.ADMIN: frozenset(Permission),
         Role.ANALYST: _all_of("incident")
         | _all_of("risk")
-        | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ, _P.SITE_READ, _P.ALERT_READ},
+        | {_P.ORG_READ, _P.SHARING_MANAGE, _P.PLAN_READ, _P.SITE_READ, _P.ALERT_READ}
+        | {_P.REPORT_READ},
         Role.MOVEMENT_CONTROLLER: frozenset({_P.MOVEMENT_REQUEST, _P.MOVEMENT_READ})
         | _all_of("site")
         | {_P.PERSON_MANAGE, _P.POSITION_REPORT, _P.ALERT_READ}
-        | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ, _P.RISK_READ},
+        | {_P.INCIDENT_READ, _P.ALERT_RAISE, _P.PERSONAL_DATA_READ, _P.RISK_READ}
+        | {_P.REPORT_READ},
         Role.APPROVER: frozenset(
             {
                 _P.INCIDENT_READ,
@@ -127,6 +133,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 _P.RISK_READ,
                 _P.SITE_READ,
                 _P.ALERT_READ,
+                _P.REPORT_READ,
             }
         ),
         Role.STAFF: frozenset(
@@ -139,7 +146,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 _P.POSITION_REPORT,
             }
         ),
-        Role.PARTNER: frozenset({_P.INCIDENT_READ, _P.INCIDENT_EXPORT, _P.RISK_READ}),
+        Role.PARTNER: frozenset(
+            {_P.INCIDENT_READ, _P.INCIDENT_EXPORT, _P.RISK_READ, _P.REPORT_READ}
+        ),
     }
 )
 

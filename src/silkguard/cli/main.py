@@ -15,6 +15,7 @@ from silkguard.cli.movements import movements_app
 from silkguard.cli.network import network_app
 from silkguard.cli.plan import plan_app
 from silkguard.cli.positions import positions_app
+from silkguard.cli.report import report_app
 from silkguard.cli.risk import risk_app
 from silkguard.cli.route import route_command
 from silkguard.cli.serve import serve_command
@@ -37,6 +38,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(share_app, name="share")
+app.add_typer(report_app, name="report")
 app.command("geocode")(geocode_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)

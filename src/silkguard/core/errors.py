@@ -34,9 +34,16 @@ class SilkguardError(Exception):
 
 
 class InvalidInput(SilkguardError):
+    """Bad input; ``field`` names the parameter at fault when there is one (the API lists it
+    in the problem document's ``invalid_params``)."""
+
     http_status = 422
     exit_code = 2
     title = "Invalid input"
+
+    def __init__(self, msg: str, *, field: str | None = None) -> None:
+        super().__init__(msg)
+        self.field = field
 
 
 class NotFound(SilkguardError):

@@ -140,11 +140,18 @@ def list_movements(
     principal: Principal | None,
     state: str | None = None,
     limit: int = 200,
+    departs_from: datetime | None = None,
+    departs_before: datetime | None = None,
 ) -> Sequence[Movement]:
-    """Movements the caller may see, by departure (earliest first), optionally in one state."""
+    """Movements the caller may see, by departure (earliest first), optionally in one state
+    or with the start of their departure window in ``[departs_from, departs_before)``."""
     stmt = select(Movement).order_by(Movement.departure_start, Movement.id).limit(limit)
     if principal is not None:
         stmt = stmt.where(movement_visible(principal))
+    if departs_from is not None:
+        stmt = stmt.where(Movement.departure_start >= departs_from)
+    if departs_before is not None:
+        stmt = stmt.where(Movement.departure_start < departs_before)
     if state is not None:
         stmt = stmt.where(Movement.state == _parse_state(state).value)
     return session.execute(stmt).scalars().all()

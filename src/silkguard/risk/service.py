@@ -72,6 +72,7 @@ __all__ = [
     "set_policy",
     "site_levels",
     "store_backtest",
+    "stored_levels",
     "surface_geojson",
 ]
 
@@ -557,17 +558,42 @@ def site_levels(
 
 
 def level_changes(
-    session: Session, *, principal: Principal | None, after_id: int = 0, limit: int = 100
+    session: Session,
+    *,
+    principal: Principal | None,
+    after_id: int = 0,
+    limit: int = 100,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Sequence[LevelChange]:
-    """Level changes after ``after_id`` in order (an outbox others can follow)."""
+    """Level changes after ``after_id`` in order (an outbox others can follow), optionally only
+    those recorded in ``[since, until)``."""
     stmt = (
         select(LevelChange).where(LevelChange.id > after_id).order_by(LevelChange.id).limit(limit)
     )
+    if since is not None:
+        stmt = stmt.where(LevelChange.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(LevelChange.created_at < until)
     if principal is not None:
         stmt = stmt.where(
             visible_clause(principal, org_col=LevelChange.org_id, tlp_col=LevelChange.tlp)
         )
     return session.execute(stmt).scalars().all()
+
+
+def stored_levels(
+    session: Session, *, run: ForecastRun, principal: Principal | None
+) -> Sequence[ThreatLevelRecord]:
+    """The district and site levels stored with ``run`` that the caller may see."""
+    stmt = select(ThreatLevelRecord).where(ThreatLevelRecord.forecast_id == run.id)
+    if principal is not None:
+        stmt = stmt.where(
+            visible_clause(
+                principal, org_col=ThreatLevelRecord.org_id, tlp_col=ThreatLevelRecord.tlp
+            )
+        )
+    return session.execute(stmt.order_by(ThreatLevelRecord.subject_key)).scalars().all()
 
 
 MAX_SURFACE_FEATURES = 25_000
