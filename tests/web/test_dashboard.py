@@ -129,6 +129,11 @@ def test_analyst_signs_in_and_sees_the_demo_incidents_on_the_map(visit: OpenVisi
     assert v.page.evaluate("document.documentElement.lang") == "zh-Hans"
 
 
+def _pk_input(page: Page, selector: str) -> str:
+    """A datetime-local field of the dashboard (Pakistan time) as an ISO time with offset."""
+    return f"{page.input_value(selector)}:00+05:00"
+
+
 def _all_incidents(v: Visit, **query: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     cursor = None
@@ -155,6 +160,27 @@ def test_movement_through_a_high_threat_area_needs_escort_and_two_approvers(
     ctl.page.fill("#m-destination", "Dasu")
     ctl.page.fill("#m-vehicles", "2")
     ctl.page.fill("#m-party", "4")
+    # compare the routes first: each with its highest level and what the policy needs
+    ctl.page.click("#compare-routes")
+    ctl.page.wait_for_selector("#route-options tbody tr", timeout=TIMEOUT)
+    options = ctl.api(
+        "POST",
+        "/movements/routes",
+        json={
+            "origin": "Chilas",
+            "destination": "Dasu",
+            "departure": _pk_input(ctl.page, "#m-departure"),
+            "arrival": _pk_input(ctl.page, "#m-arrival"),
+            "vehicles": 2,
+            "party": 4,
+            "alternatives": 3,
+        },
+    )["options"]
+    rows = ctl.page.locator("#route-options tbody tr")
+    assert rows.count() == len(options) >= 1
+    assert rows.first.get_attribute("data-decision") == "needs_measures"
+    assert int(rows.first.get_attribute("data-level") or "0") >= 4
+    assert ctl.page.get_attribute("#options-map", "data-routes") == str(len(options))
     ctl.shot("request")
     ctl.page.click("#movement-request button[type=submit]")
     summary = ctl.page.wait_for_selector("#movement-summary", timeout=TIMEOUT)
@@ -303,3 +329,23 @@ def test_every_page_in_chinese_has_no_english_label(visit: OpenVisit) -> None:
     v.page.evaluate("document.querySelector('main h1').textContent = 'Reports'")
     with pytest.raises(AssertionError, match="Reports"):
         assert_no_english(v.page, "planted label")
+
+
+def test_the_situation_report_downloads_from_the_dashboard(visit: OpenVisit) -> None:
+    v = visit("reports")
+    v.login("li.wei")
+    v.go("#/reports")
+    v.page.wait_for_selector("#sitrep-form")
+    v.page.fill("#r-from", "2014-01-01")
+    v.page.fill("#r-to", "2014-12-31")
+    v.page.select_option("#r-format", "pdf")
+    v.shot("form")
+    with v.page.expect_download(timeout=60_000) as info:
+        v.page.click("#sitrep-form button[type=submit]")
+    download = info.value
+    assert download.suggested_filename == "sitrep-2014-01-01-2014-12-31.pdf"
+    path = v.shots / download.suggested_filename
+    download.save_as(path)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert len(data) > 20_000

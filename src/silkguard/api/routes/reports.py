@@ -15,7 +15,7 @@ from silkguard.auth import service as auth_service
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
-from silkguard.core.db import read_only
+from silkguard.core.db import for_writing, read_only
 from silkguard.reports import ReportFormat, build_sitrep, filename, make_period, render
 
 __all__ = ["router"]
@@ -91,6 +91,7 @@ def sitrep(
     body = render(report, format)
     name = filename(report, format)
     summary = report.summary
+    for_writing(session)  # GET sessions read only; the audit entry is a write
     audit(
         session,
         request,

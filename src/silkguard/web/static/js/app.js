@@ -38,7 +38,7 @@ function tick() {
   const clock = document.getElementById("clock");
   const now = new Date();
   clock.dateTime = now.toISOString();
-  clock.textContent = new Intl.DateTimeFormat("en-GB", {
+  clock.textContent = new Intl.DateTimeFormat(currentLang() === "zh" ? "zh-CN" : "en-GB", {
     timeZone: "Asia/Karachi", hour: "2-digit", minute: "2-digit", hour12: false,
     day: "2-digit", month: "short",
   }).format(now);
@@ -118,7 +118,7 @@ async function start() {
   logoutButton.hidden = false;
   for (const a of nav.querySelectorAll("a")) {
     const needs = { "#/incidents": "incident.read", "#/map": "incident.read", "#/review": "incident.review",
-      "#/movements": "movement.read", "#/alerts": "alert.read", "#/plans": "plan.read", "#/reports": "incident.read" }[a.getAttribute("href")];
+      "#/movements": "movement.read", "#/alerts": "alert.read", "#/plans": "plan.read", "#/reports": "report.read" }[a.getAttribute("href")];
     a.hidden = Boolean(needs && !me.permissions.includes(needs));
   }
   await route();
@@ -132,6 +132,7 @@ async function main_() {
   select.addEventListener("change", async () => {
     await loadLang(select.value);
     applyI18n(document);
+    tick();
     if (tokens()) await route();
     else renderLogin();
   });

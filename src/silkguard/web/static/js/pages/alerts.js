@@ -2,6 +2,7 @@
 // click again to set the radius), then watch deliveries and answers arrive live (server-sent
 // events) until nobody is unaccounted; close the roll-call to record who was never reached.
 import { api, streamEvents } from "../api.js";
+import { addBaseLayers } from "../basemap.js";
 import { h, pkTime } from "../dom.js";
 import { t, tv } from "../i18n.js";
 
@@ -72,10 +73,7 @@ async function raiseForm(ctx) {
   setTimeout(() => {
     if (!window.L) return;
     map = L.map(box, { preferCanvas: true, minZoom: 4, maxZoom: 15 }).setView([30.5, 69.5], 5);
-    api("/map/outlines", { accept: "application/geo+json" }).then((fc) =>
-      L.geoJSON(fc, { filter: (f) => f.properties.kind !== "district", style: { color: "#546e7a", weight: 1, fill: false } }).addTo(map));
-    api("/map/roads", { accept: "application/geo+json" }).then((fc) =>
-      L.geoJSON(fc, { filter: (f) => f.properties.kind === "road", style: { color: "#5d4037", weight: 2 } }).addTo(map));
+    addBaseLayers(map).catch(ctx.showError);
     for (const s of sites) L.circleMarker([s.latitude, s.longitude], { radius: 5, color: "#0d47a1" }).bindTooltip(s.name).addTo(map);
     map.on("click", (ev) => {
       if (!centre) {

@@ -3,6 +3,7 @@
 // approving or rejecting with the fired rules in view, and the journey itself: start,
 // check in, arrive.
 import { api } from "../api.js";
+import { addBaseLayers } from "../basemap.js";
 import { LEVEL_COLOURS, fromPkInput, h, levelBadge, pkInputValue, pkTime } from "../dom.js";
 import { t, tv } from "../i18n.js";
 
@@ -10,10 +11,13 @@ const MEASURES = ["police_escort", "military_escort", "armoured_vehicles", "trac
   "close_protection", "convoy", "medic"];
 const STATES = ["submitted", "approved", "under_way", "overdue", "draft", "rejected", "arrived", "incident", "cancelled"];
 let miniMap = null;
+let optionsMap = null;
 
 export function leave() {
   if (miniMap) miniMap.remove();
   miniMap = null;
+  if (optionsMap) optionsMap.remove();
+  optionsMap = null;
 }
 
 export async function render(main, ctx) {
@@ -52,22 +56,38 @@ function requestForm(ctx) {
   const vehicles = h("input", { id: "m-vehicles", type: "number", min: 1, max: 100, value: 2 });
   const party = h("input", { id: "m-party", type: "number", min: 1, max: 500, value: 3 });
   const purpose = h("input", { id: "m-purpose", placeholder: t("movements.purpose_hint") });
+  const compare = h("button", { type: "button", id: "compare-routes" }, t("movements.compare"));
+  const options = h("div", { id: "route-options" });
   const form = h("form.card", { id: "movement-request" }, h("h2", {}, t("movements.request")),
     h("div.row", {}, h("label", {}, t("movements.origin"), origin), h("label", {}, t("movements.destination"), destination),
       h("label", {}, t("movements.via"), via)),
     h("div.row", {}, h("label", {}, t("movements.departure_pkt"), departure), h("label", {}, t("movements.arrival_pkt"), arrival)),
     h("div.row", {}, h("label", {}, t("movements.vehicles"), vehicles), h("label", {}, t("movements.party"), party),
       h("label", {}, t("movements.purpose"), purpose)),
-    h("button", { type: "submit" }, t("movements.propose")));
+    h("div.row", {}, compare, h("button", { type: "submit" }, t("movements.propose"))), options);
+  const trip = () => ({
+    origin: origin.value.trim(), destination: destination.value.trim(),
+    via: via.value.split(";").map((s) => s.trim()).filter(Boolean),
+    departure: fromPkInput(departure.value), arrival: fromPkInput(arrival.value),
+    vehicles: Number(vehicles.value), party: Number(party.value),
+  });
+  // the inputs changed since the options were shown: the ranks no longer apply
+  form.addEventListener("input", (ev) => { if (!options.contains(ev.target)) clearOptions(options); });
+  compare.addEventListener("click", async () => {
+    if (!form.reportValidity()) return;
+    try {
+      const found = await api("/movements/routes", { method: "POST", body: { ...trip(), alternatives: 3 } });
+      showOptions(options, found);
+    } catch (err) {
+      ctx.showError(err);
+    }
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const body = {
-      origin: origin.value.trim(), destination: destination.value.trim(),
-      via: via.value.split(";").map((s) => s.trim()).filter(Boolean),
-      departure: fromPkInput(departure.value), arrival: fromPkInput(arrival.value),
-      vehicles: Number(vehicles.value), party: Number(party.value),
-    };
+    const body = trip();
     if (purpose.value.trim()) body.purpose = purpose.value.trim();
+    const picked = options.querySelector("input[name=route]:checked");
+    if (picked) body.route = Number(picked.value);
     try {
       const m = await api("/movements", { method: "POST", body });
       location.hash = `#/movements/${m.id}`;
@@ -76,6 +96,49 @@ function requestForm(ctx) {
     }
   });
   return form;
+}
+
+const OPTION_COLOURS = ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#558b2f"];
+
+function clearOptions(box) {
+  if (optionsMap) optionsMap.remove();
+  optionsMap = null;
+  box.replaceChildren();
+}
+
+// The proposed routes side by side: time, distance, highest threat level, what the policy
+// would decide and require; the chosen one (the recommended one unless changed) is requested.
+function showOptions(box, found) {
+  clearOptions(box);
+  const rows = found.options.map((o) => {
+    const d = o.decision;
+    const radio = h("input", { type: "radio", name: "route", value: String(o.rank), checked: o.rank === 0,
+      "aria-label": t("movements.option", { n: o.rank + 1 }) });
+    return h("tr", { dataset: { rank: String(o.rank), decision: d.status, level: String(o.assessment.max_level) } },
+      h("td", {}, h("label.check", {}, radio, h("span", { style: `color:${OPTION_COLOURS[o.rank]}` }, "■ "),
+        o.rank === 0 ? t("movements.recommended") : t("movements.option", { n: o.rank + 1 }))),
+      h("td", {}, `${(o.route.time_s / 3600).toFixed(1)} h`), h("td", {}, `${o.route.length_km.toFixed(0)} km`),
+      h("td", {}, levelBadge(o.assessment.max_level)), h("td", {}, tv("decision", d.status)),
+      h("td.needs", {}, (d.missing_measures || []).map((x) => tv("measure", x)).join(", ") || "—"),
+      h("td", {}, t("movements.approvals_short", { n: d.approvals_required ?? 0 })));
+  });
+  const map = h("div.map.small", { id: "options-map" });
+  box.append(h("h3", {}, t("movements.options")),
+    h("table.grid", {}, h("thead", {}, h("tr", {}, ["movements.option_col", "movements.time", "movements.distance",
+      "movements.level", "movements.decision", "movements.needs", "movements.approvals_col"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, rows)), map);
+  if (!window.L) return;
+  optionsMap = L.map(map, { preferCanvas: true, minZoom: 4, maxZoom: 15 });
+  addBaseLayers(optionsMap).catch(() => {});
+  const all = [];
+  for (const o of [...found.options].reverse()) {
+    const line = o.route.coordinates.map(([lon, lat]) => [lat, lon]);
+    all.push(...line);
+    L.polyline(line, { color: OPTION_COLOURS[o.rank], weight: o.rank === 0 ? 6 : 4, opacity: 0.85 })
+      .bindTooltip(o.rank === 0 ? t("movements.recommended") : t("movements.option", { n: o.rank + 1 })).addTo(optionsMap);
+  }
+  optionsMap.fitBounds(L.latLngBounds(all).pad(0.15));
+  map.dataset.routes = String(found.options.length);
 }
 
 async function renderDetail(main, ctx, id) {
@@ -94,6 +157,7 @@ async function renderDetail(main, ctx, id) {
   main.append(box);
   if (window.L) {
     miniMap = L.map(box, { preferCanvas: true, minZoom: 4, maxZoom: 15 });
+    addBaseLayers(miniMap).catch(() => {});
     const line = m.route.coordinates.map(([lon, lat]) => [lat, lon]);
     const levels = a.levels_by_segment || [];
     L.polyline(line, { color: "#455a64", weight: 6 }).addTo(miniMap);
