@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,12 +96,12 @@ def session(engine: Engine) -> Iterator[Session]:
             outer.rollback()
 
 
-@pytest.fixture
-def fresh_db_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the run's kind for tests that commit (CLI): a new SQLite file, or a
-    new PostgreSQL schema reached through search_path."""
+@contextmanager
+def empty_database(database_url: str, directory: Path) -> Iterator[str]:
+    """An empty database of the run's kind: a new SQLite file in ``directory``, or a new
+    PostgreSQL schema reached through search_path (dropped afterwards)."""
     if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'cli.db'}"
+        yield f"sqlite:///{directory / 'cli.db'}"
         return
     schema = f"t_{secrets.token_hex(6)}"
     admin = _admin_engine(database_url)
@@ -113,6 +114,13 @@ def fresh_db_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def fresh_db_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the run's kind for tests that commit (CLI)."""
+    with empty_database(database_url, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ Screenshots go to the test's ``tmp_path`` and, when ``SILKGUARD_ARTIFACTS`` is s
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -32,11 +31,9 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from silkguard.demo.seed import DEMO_PASSWORD
-from tests.conftest import _admin_engine
+from tests.conftest import empty_database
 
 CHROMIUM = Path(os.environ.get("SILKGUARD_CHROMIUM", "/usr/bin/chromium"))
 SECRET = "browser-test-secret-" + "s" * 40
@@ -53,20 +50,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def demo_db_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database of the run's kind for the demo server to seed."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('web') / 'demo.db'}"
-        return
-    schema = f"web_{secrets.token_hex(6)}"
-    admin = _admin_engine(database_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_database(database_url, tmp_path_factory.mktemp("web")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
