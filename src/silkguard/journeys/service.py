@@ -13,6 +13,7 @@ permissions (``movement.request``, ``movement.read``) are checked at the edges (
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from silkguard.core.access import Principal, visible_clause
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from silkguard.core.tlp import TLP, parse_tlp
+from silkguard.geo.distance import haversine_km_array
 from silkguard.journeys.models import (
     Movement,
     MovementApproval,
@@ -58,16 +60,18 @@ from silkguard.journeys.routes import (
 from silkguard.journeys.states import Action, MovementState, transition
 from silkguard.network.corridor import corridor_graph
 from silkguard.network.graph import RoadGraph
-from silkguard.people.models import Person
+from silkguard.people.models import Person, Position
 from silkguard.risk import service as risk_service
 from silkguard.risk.models import ForecastRun
 
 __all__ = [
+    "AUTO_CHECK_IN_RADIUS_KM",
     "OVERDUE_GRACE",
     "RouteOption",
     "RouteOptions",
     "approve",
     "arrive",
+    "auto_check_ins",
     "board",
     "cancel",
     "check_in",
@@ -1169,3 +1173,114 @@ def detect_overdue(
         for listener in _OVERDUE_LISTENERS:
             listener(session, m)
     return list(found)
+
+
+# -- automatic check-ins ----------------------------------------------------------------------
+
+#: How close a member's position must come to a waypoint or the destination to check in.
+AUTO_CHECK_IN_RADIUS_KM = 1.0
+
+
+def _started_at(session: Session, m: Movement) -> datetime:
+    started = session.scalar(
+        select(func.min(MovementEvent.at)).where(
+            MovementEvent.movement_id == m.id,
+            MovementEvent.to_state == MovementState.UNDER_WAY.value,
+        )
+    )
+    return started if started is not None else m.departure_start
+
+
+def _checked_points(session: Session, m: Movement) -> set[str]:
+    details = session.scalars(
+        select(MovementEvent.detail).where(
+            MovementEvent.movement_id == m.id, MovementEvent.kind == "check_in"
+        )
+    )
+    return {str(d["point"]) for d in details if d.get("auto") and "point" in d}
+
+
+def auto_check_ins(
+    session: Session, *, now: datetime, radius_km: float = AUTO_CHECK_IN_RADIUS_KM
+) -> list[MovementEvent]:
+    """Check movements in from their members' positions: for every movement on the road
+    (under way or overdue) with named members, the first stored position of any member,
+    since the movement started, within ``radius_km`` of a waypoint or of the destination
+    checks that point in, once. Positions exist only for people who consented to share them.
+    Returns the new check-in events (a scheduled job calls this every minute)."""
+    if not (radius_km > 0 and math.isfinite(radius_km)):
+        msg = f"radius_km must be a positive number, got {radius_km!r}"
+        raise InvalidInput(msg)
+    moving = session.scalars(
+        select(Movement)
+        .where(Movement.state.in_([MovementState.UNDER_WAY.value, MovementState.OVERDUE.value]))
+        .order_by(Movement.departure_start, Movement.id)
+    ).all()
+    made: list[MovementEvent] = []
+    for m in moving:
+        members = session.scalars(
+            select(MovementMember.person_id).where(MovementMember.movement_id == m.id)
+        ).all()
+        done = _checked_points(session, m)
+        points = [
+            *({**w, "key": f"via:{i}"} for i, w in enumerate(m.waypoints)),
+            {
+                "label": m.destination_label,
+                "lat": m.destination_lat,
+                "lon": m.destination_lon,
+                "key": "destination",
+            },
+        ]
+        pending = [p for p in points if p["key"] not in done]
+        if not members or not pending:
+            continue
+        track = session.execute(
+            select(Position.person_id, Position.at, Position.latitude, Position.longitude)
+            .where(
+                Position.person_id.in_(members),
+                Position.at >= _started_at(session, m),
+                Position.at <= now,
+            )
+            .order_by(Position.at, Position.id)
+        ).all()
+        if not track:
+            continue
+        lats = np.array([r.latitude for r in track], dtype=np.float64)
+        lons = np.array([r.longitude for r in track], dtype=np.float64)
+        for point in pending:
+            near = np.flatnonzero(
+                haversine_km_array(float(point["lat"]), float(point["lon"]), lats, lons)
+                <= radius_km
+            )
+            if not near.size:
+                continue
+            hit = track[int(near[0])]
+            m.updated_at = now
+            made.append(
+                _event(
+                    session,
+                    m,
+                    actor="system",
+                    kind="check_in",
+                    now=now,
+                    detail={
+                        "lat": float(hit.latitude),
+                        "lon": float(hit.longitude),
+                        "note": f"reached {point['label']} (from a member's position)",
+                        "auto": True,
+                        "point": point["key"],
+                        "person_id": str(hit.person_id),
+                        "position_at": hit.at.isoformat(),
+                    },
+                )
+            )
+            _audit(
+                session,
+                None,
+                m,
+                "movement.auto_check_in",
+                now,
+                {"point": point["key"], "person_id": str(hit.person_id)},
+            )
+        _flush(session, m)
+    return made

@@ -33,6 +33,7 @@ __all__ = ["SCHEDULES", "Deployment", "registry_for", "start"]
 #: (task, every seconds): the periodic work of a deployment
 SCHEDULES: tuple[tuple[str, float], ...] = (
     ("movements.overdue", 60.0),
+    ("movements.check_ins", 60.0),
     ("alerts.remind", 60.0),
     ("alerts.escorts", 30.0),
     ("positions.purge", 86_400.0),
@@ -104,6 +105,10 @@ class Deployment:
             movements.detect_overdue(session, now=utcnow(), grace=OVERDUE_GRACE)
         self.dispatch()
 
+    def check_ins(self) -> None:
+        with session_scope(self.factory) as session:
+            movements.auto_check_ins(session, now=utcnow())
+
     def purge(self) -> None:
         with session_scope(self.factory) as session:
             purge_positions(session, now=utcnow())
@@ -117,6 +122,7 @@ def registry_for(deployment: Deployment) -> TaskRegistry:
     registry.register("alerts.remind", deployment.remind)
     registry.register("alerts.escorts", deployment.escorts)
     registry.register("movements.overdue", deployment.overdue)
+    registry.register("movements.check_ins", deployment.check_ins)
     registry.register("positions.purge", deployment.purge)
     for name, every in SCHEDULES:
         registry.add_schedule(name, every, {})

@@ -212,7 +212,10 @@ async function renderDetail(main, ctx, id) {
   }
   if (actions.childNodes.length) main.append(actions);
   main.append(h("h2", {}, t("movements.history")),
-    h("ol.events", {}, (m.events || []).map((e) => h("li", {}, `${pkTime(e.at)} · ${tv("event", e.kind)} · ${e.from_state ? tv("state", e.from_state) : ""} → ${e.to_state ? tv("state", e.to_state) : ""}`))));
+    h("ol.events", {}, (m.events || []).map((e) => h("li", { dataset: { kind: e.kind, auto: e.detail?.auto ? "yes" : "no" } },
+      e.kind === "check_in"
+        ? `${pkTime(e.at)} · ${tv("event", e.kind)}${e.detail?.auto ? ` (${t("movements.auto")})` : ""} · ${e.detail?.note || ""}`
+        : `${pkTime(e.at)} · ${tv("event", e.kind)} · ${e.from_state ? tv("state", e.from_state) : ""} → ${e.to_state ? tv("state", e.to_state) : ""}`))));
 }
 
 function button(label, onClick, name = "", kind = "") {
