@@ -226,7 +226,9 @@ def test_route_options_compare_routes_and_a_request_takes_the_chosen_one(
     ask = {k: v for k, v in trip.items() if k != "purpose"}
     before = w.client.get(M, headers=controller).json()
 
-    r = w.client.post(f"{M}/routes", json={**ask, "alternatives": 3}, headers=controller)
+    r = w.client.post(
+        "/api/v1/movement-routes", json={**ask, "alternatives": 3}, headers=controller
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     options = body["options"]
@@ -252,7 +254,9 @@ def test_route_options_compare_routes_and_a_request_takes_the_chosen_one(
     assert made.status_code == 201, made.text
     assert made.json()["route"]["coordinates"] == lines[2]
     # asking for more alternatives keeps the first ones in place
-    more = w.client.post(f"{M}/routes", json={**ask, "alternatives": 5}, headers=controller)
+    more = w.client.post(
+        "/api/v1/movement-routes", json={**ask, "alternatives": 5}, headers=controller
+    )
     found = [o["route"]["coordinates"] for o in more.json()["options"]]
     assert found[:3] == lines
     assert len(found) < 5
@@ -274,9 +278,11 @@ def test_route_options_reject_bad_input_with_the_field(fresh_world: World) -> No
         ({**ask, "measures": ["moat"]}, "moat"),
         ({**ask, "arrival": "2030-01-31T16:00:00+05:00"}, "arrival"),
     ):
-        r = w.client.post(f"{M}/routes", json=bad, headers=controller)
+        r = w.client.post("/api/v1/movement-routes", json=bad, headers=controller)
         assert r.status_code in (400, 404, 422), (bad, r.text)
         assert r.headers["content-type"].startswith(PROBLEM)
         assert where in r.text, (where, r.text)
-    partner = w.client.post(f"{M}/routes", json=ask, headers=w.headers("alpha", Role.PARTNER))
+    partner = w.client.post(
+        "/api/v1/movement-routes", json=ask, headers=w.headers("alpha", Role.PARTNER)
+    )
     assert partner.status_code == 403

@@ -754,11 +754,11 @@ ROUTES: tuple[RouteCase, ...] = (
     ),
     RouteCase(
         "POST",
-        _p("/movements/routes"),
+        _p("/movement-routes"),
         Permission.MOVEMENT_REQUEST,
         lambda _o, _r, _g: Call(
             "POST",
-            _p("/movements/routes"),
+            _p("/movement-routes"),
             {
                 "origin": "Gwadar",
                 "destination": "Turbat",

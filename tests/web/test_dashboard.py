@@ -165,7 +165,7 @@ def test_movement_through_a_high_threat_area_needs_escort_and_two_approvers(
     ctl.page.wait_for_selector("#route-options tbody tr", timeout=TIMEOUT)
     options = ctl.api(
         "POST",
-        "/movements/routes",
+        "/movement-routes",
         json={
             "origin": "Chilas",
             "destination": "Dasu",

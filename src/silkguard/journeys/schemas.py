@@ -126,7 +126,7 @@ class MovementCreate(_Trip):
             ge=0,
             le=4,
             strict=True,
-            description="Which proposed route (rank from POST /movements/routes); 0 is the "
+            description="Which proposed route (rank from POST /movement-routes); 0 is the "
             "recommended one",
         ),
     ] = 0

@@ -40,9 +40,13 @@ from silkguard.journeys.schemas import (
 from silkguard.journeys.states import MovementState
 from silkguard.protection import service as planner
 
-__all__ = ["router"]
+__all__ = ["options_router", "router"]
 
 router = APIRouter(prefix="/movements", tags=["movements"], responses=problem_responses(403))
+#: Route options live beside /movements, not under it, where a name would be read as an id.
+options_router = APIRouter(
+    prefix="/movement-routes", tags=["movements"], responses=problem_responses(403)
+)
 Reader = Annotated[Principal, Depends(require(Permission.MOVEMENT_READ))]
 Requester = Annotated[Principal, Depends(require(Permission.MOVEMENT_REQUEST))]
 Approver = Annotated[Principal, Depends(require(Permission.MOVEMENT_APPROVE))]
@@ -94,8 +98,8 @@ def movement_board(session: SessionDep, principal: Reader) -> MovementBoard:
     )
 
 
-@router.post(
-    "/routes",
+@options_router.post(
+    "",
     summary="Route options for a movement: each route's risk, threat levels and what the "
     "policy would require (nothing is stored)",
     responses=problem_responses(400, 404, 422),

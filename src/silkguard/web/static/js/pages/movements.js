@@ -76,7 +76,7 @@ function requestForm(ctx) {
   compare.addEventListener("click", async () => {
     if (!form.reportValidity()) return;
     try {
-      const found = await api("/movements/routes", { method: "POST", body: { ...trip(), alternatives: 3 } });
+      const found = await api("/movement-routes", { method: "POST", body: { ...trip(), alternatives: 3 } });
       showOptions(options, found);
     } catch (err) {
       ctx.showError(err);
