@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 from sqlalchemy import select, text
@@ -134,3 +135,64 @@ def test_the_phone_form(fresh_world: World) -> None:
     assert "not an image" in bad.text
     assert w.client.get("/tip/nobody").status_code == 200  # the form itself names no org data
     assert w.client.post("/tip/nobody", data={"what": "x"}).status_code == 404
+
+
+def test_the_triage_queue_shows_nearby_incidents_and_the_threat_level(
+    fresh_world: World,
+) -> None:
+    w = fresh_world
+    analyst = w.headers("alpha", Role.ANALYST)
+    recent = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    old = (datetime.now(UTC) - timedelta(days=400)).isoformat()
+
+    def incident(org: str, lat: float, lon: float, when: str, tlp: str, place: str) -> str:
+        r = w.client.post(
+            "/api/v1/incidents",
+            json={
+                "occurred_at": when,
+                "attack_type": "shooting",
+                "target_type": "convoy",
+                "latitude": lat,
+                "longitude": lon,
+                "place": place,
+                "tlp": tlp,
+                "summary": f"{place} {uuid.uuid4().hex[:6]}",
+            },
+            headers=w.headers(org, Role.ANALYST),
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    close = incident("alpha", 34.95, 72.88, recent, "GREEN", "Besham bazaar")  # ~2 km
+    further = incident("alpha", 35.05, 72.95, recent, "GREEN", "Pattan road")  # ~15 km
+    incident("alpha", 35.60, 73.30, recent, "GREEN", "Chilas")  # ~85 km: not nearby
+    incident("alpha", 34.94, 72.87, old, "GREEN", "Besham, last year")  # too old
+    incident("bravo", 34.93, 72.87, recent, "RED", "bravo's own")  # alpha may not see it
+    # a map point near Besham, and a tip with only a place name
+    w.client.post(
+        "/api/v1/public/tips/alpha",
+        json={
+            "what": "A car has been parked by the bridge for two days",
+            "lat": 34.93,
+            "lon": 72.87,
+        },
+    )
+    w.client.post(
+        "/api/v1/public/tips/alpha",
+        json={"what": "Strangers asking about the convoy times", "where": "Besham bazaar"},
+    )
+    w.client.post("/api/v1/public/tips/alpha", json={"what": "Something odd, I cannot say where"})
+    queue = w.client.get("/api/v1/tips", headers=analyst).json()
+    by_what = {t["what"][:12]: t["context"] for t in queue}
+
+    mapped = by_what["A car has be"]
+    assert mapped["point"]["basis"] == "map_point"
+    assert [n["id"] for n in mapped["nearby"]] == [close, further]
+    assert 1 < mapped["nearby"][0]["distance_km"] < 3
+    assert mapped["threat"] is None  # no forecast in this store yet
+
+    named = by_what["Strangers as"]
+    assert (named["point"]["basis"], named["point"]["place"]) == ("where", "Besham")
+    assert [n["id"] for n in named["nearby"]] == [close, further]
+
+    assert by_what["Something od"] == {"point": None, "nearby": [], "threat": None}

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import math
 import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -29,13 +30,19 @@ from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from silkguard.core.tlp import TLP
+from silkguard.geo.distance import haversine_km
+from silkguard.geo.gazetteer import load_gazetteer
+from silkguard.incidents import query as incidents_query
+from silkguard.incidents.query import IncidentFilter
 from silkguard.intake.extract import default_extractor
 from silkguard.intake.models import Tip
 from silkguard.intake.service import submit_report
+from silkguard.risk import service as risk_service
 
 __all__ = [
     "MAX_PHOTO_BYTES",
     "MAX_TEXT",
+    "NEARBY_KM",
     "OUTCOMES",
     "NewTip",
     "add_details",
@@ -43,6 +50,7 @@ __all__ = [
     "list_tips",
     "strip_photo",
     "submit_tip",
+    "tip_context",
     "tip_status",
     "triage",
 ]
@@ -270,3 +278,87 @@ def triage(
         now=at,
     )
     return tip
+
+
+# -- triage context ---------------------------------------------------------------------------
+
+#: Incidents this close to a tip's point are shown beside it in the triage queue.
+NEARBY_KM = 25.0
+#: ... when they happened this long before the tip (or up to two days after it).
+NEARBY_BEFORE = timedelta(days=90)
+NEARBY_AFTER = timedelta(days=2)
+NEARBY_SHOWN = 5
+
+
+def _tip_point(tip: Tip) -> tuple[float, float, str, str | None] | None:
+    """Where the tip is about: the tipster's map point, else the place they named (offline
+    gazetteer), else the place the extractor found in the text."""
+    if tip.latitude is not None and tip.longitude is not None:
+        return tip.latitude, tip.longitude, "map_point", None
+    if tip.where_text:
+        found = load_gazetteer().geocode(tip.where_text, None, None)
+        if found is not None:
+            return found.latitude, found.longitude, "where", found.place
+    lat, lon = tip.extraction.get("latitude"), tip.extraction.get("longitude")
+    if isinstance(lat, int | float) and isinstance(lon, int | float):
+        return float(lat), float(lon), "text", tip.extraction.get("place")
+    return None
+
+
+def tip_context(session: Session, *, principal: Principal, tip: Tip) -> dict[str, Any]:
+    """What an analyst needs beside a tip: where it is about (``basis``: the tipster's
+    ``map_point``, the place they named, ``where``, or the place found in the ``text``); the
+    incidents the analyst may see within :data:`NEARBY_KM` of it around its time (nearest
+    first: a duplicate or a pattern); and the current threat level there from the newest
+    visible forecast, with its reason."""
+    point = _tip_point(tip)
+    if point is None:
+        return {"point": None, "nearby": [], "threat": None}
+    lat, lon, basis, place = point
+    dlat = NEARBY_KM / 111.0
+    dlon = NEARBY_KM / (111.0 * max(0.1, math.cos(math.radians(lat))))
+    found, _ = incidents_query.search(
+        session,
+        principal=principal,
+        filters=IncidentFilter(
+            since=tip.received_at - NEARBY_BEFORE,
+            until=tip.received_at + NEARBY_AFTER,
+            bbox=(lon - dlon, lat - dlat, lon + dlon, lat + dlat),
+        ),
+        limit=500,
+    )
+    near = sorted(
+        (
+            (haversine_km(lat, lon, i.latitude, i.longitude), i)
+            for i in found
+            if i.latitude is not None and i.longitude is not None
+        ),
+        key=lambda pair: (pair[0], pair[1].occurred_at),
+    )
+    nearby = [
+        {
+            "id": str(i.id),
+            "occurred_at": i.occurred_at.isoformat(),
+            "place": i.place or i.district or "",
+            "attack_type": i.attack_type,
+            "killed": i.killed,
+            "injured": i.injured,
+            "status": i.status,
+            "distance_km": round(d, 1),
+        }
+        for d, i in near
+        if d <= NEARBY_KM
+    ][:NEARBY_SHOWN]
+    threat: dict[str, Any] | None = None
+    try:
+        run = risk_service.latest_run(session, principal=principal)
+    except NotFound:
+        pass
+    else:
+        reading = risk_service.level_at_point(session, run=run, lat=lat, lon=lon)
+        threat = {"level": reading.level, "name": reading.name, "reason": reading.reason}
+    return {
+        "point": {"lat": lat, "lon": lon, "basis": basis, "place": place},
+        "nearby": nearby,
+        "threat": threat,
+    }

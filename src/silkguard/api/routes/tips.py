@@ -161,6 +161,13 @@ class TipRead(BaseModel):
     extraction: dict[str, Any]
     follow_ups: list[dict[str, Any]]
     incident_id: uuid.UUID | None
+    context: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="For triage: where the tip is about, visible incidents within 25 km "
+            "around its time (nearest first) and the current threat level there"
+        ),
+    ] = None
 
 
 class TriageIn(BaseModel):
@@ -177,10 +184,12 @@ def list_tips(
     principal: Reviewer,
     status: Literal["new", "verified", "duplicate", "not_actionable", "malicious"] = "new",
 ) -> list[TipRead]:
-    return [
-        TipRead.model_validate(t)
-        for t in tips.list_tips(session, principal=principal, status=status)
-    ]
+    out = []
+    for t in tips.list_tips(session, principal=principal, status=status):
+        read = TipRead.model_validate(t)
+        read.context = tips.tip_context(session, principal=principal, tip=t)
+        out.append(read)
+    return out
 
 
 @router.post(
