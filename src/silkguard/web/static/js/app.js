@@ -83,8 +83,11 @@ async function route() {
   const mine = new AbortController();
   visit = mine;
   status("");
-  main.replaceChildren(h("p.loading", {}, t("common.loading")));
-  // A page that is left while it still loads must not write into the next one.
+  // Each visit renders into its own view: a page that was left while it still loaded writes
+  // into a view that is no longer on screen, never into the next page (the view is attached
+  // at once because the maps need their size).
+  const view = h("div.view", {}, h("p.loading", {}, t("common.loading")));
+  main.replaceChildren(view);
   const ctx = {
     me, lang: currentLang(), param: location.hash.split("/")[2], signal: mine.signal,
     status: (...a) => { if (!mine.signal.aborted) status(...a); },
@@ -94,9 +97,9 @@ async function route() {
     const page = await load();
     if (mine.signal.aborted) return;
     current = page;
-    main.replaceChildren();
-    await current.render(main, ctx);
-    if (!mine.signal.aborted) applyI18n(main);
+    view.replaceChildren();
+    await current.render(view, ctx);
+    if (!mine.signal.aborted) applyI18n(view);
   } catch (err) {
     ctx.showError(err);
   }

@@ -154,14 +154,16 @@ async function renderBoard(main, ctx, id) {
   show(await api(`/alerts/${id}/board`));
   closeButton.addEventListener("click", () => api(`/alerts/${id}/close`, { method: "POST" })
     .then((b) => { show(b); closeButton.remove(); }).catch(ctx.showError));
-  if (alert.status === "active") {
+  if (alert.status === "active" && !ctx.signal.aborted) {
     stream = new AbortController();
+    const own = stream;
+    ctx.signal.addEventListener("abort", () => own.abort()); // the visit ended: stop following
     const follow = async () => {
-      while (stream && !stream.signal.aborted) {
+      while (!own.signal.aborted) {
         try {
-          await streamEvents(`/alerts/${id}/events?poll_s=1`, (name, data) => { if (name === "board") show(data); }, stream.signal);
+          await streamEvents(`/alerts/${id}/events?poll_s=1`, (name, data) => { if (name === "board") show(data); }, own.signal);
         } catch (err) {
-          if (stream?.signal.aborted) return;
+          if (own.signal.aborted) return;
           await new Promise((r) => setTimeout(r, 2000));
         }
       }
