@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from silkguard.alerts.service import rollcall_token
+from silkguard.demo.seed import DEMO_PASSWORD
 
 from .conftest import PHONE, SECRET, Visit
 
@@ -96,7 +97,18 @@ def test_analyst_signs_in_and_sees_the_demo_incidents_on_the_map(visit: OpenVisi
     v = visit("map")
     v.go("")
     v.shot("sign-in")
-    v.login("li.wei")
+    # by keyboard alone: the user name has the focus, Tab to the password, Enter signs in
+    v.page.wait_for_selector("#username:focus")
+    v.page.keyboard.type("li.wei")
+    v.page.keyboard.press("Tab")
+    v.page.keyboard.type(DEMO_PASSWORD)
+    v.page.keyboard.press("Enter")
+    v.page.wait_for_selector("#nav:not([hidden])")
+    v.page.wait_for_selector("#map[data-incidents]", timeout=TIMEOUT)
+    # the new page has the focus, and Tab goes on into it (the filters)
+    expect(v.page.locator("#main")).to_be_focused(timeout=TIMEOUT)
+    v.page.keyboard.press("Tab")
+    assert v.page.evaluate("document.activeElement.id") == "f-since"
     v.page.wait_for_selector("#map[data-incidents]", timeout=TIMEOUT)
     shown = int(v.page.get_attribute("#map", "data-incidents") or "-1")
     total = len(_all_incidents(v))

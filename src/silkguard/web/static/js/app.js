@@ -99,7 +99,11 @@ async function route() {
     current = page;
     view.replaceChildren();
     await current.render(view, ctx);
-    if (!mine.signal.aborted) applyI18n(view);
+    if (!mine.signal.aborted) {
+      applyI18n(view);
+      // keyboard and screen-reader users start on the new page, not where the old one was
+      if (!main.contains(document.activeElement) || document.activeElement === document.body) main.focus({ preventScroll: true });
+    }
   } catch (err) {
     ctx.showError(err);
   }
