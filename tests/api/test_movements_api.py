@@ -286,3 +286,35 @@ def test_route_options_reject_bad_input_with_the_field(fresh_world: World) -> No
         "/api/v1/movement-routes", json=ask, headers=w.headers("alpha", Role.PARTNER)
     )
     assert partner.status_code == 403
+
+
+def test_movement_patterns_show_a_weekly_convoy_at_the_same_hour(fresh_world: World) -> None:
+    w = fresh_world
+    controller = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    for week in range(3):
+        day = 1 + 7 * week
+        made = w.client.post(
+            M,
+            json={
+                **REQUEST,
+                "departure": f"2030-02-{day:02d}T07:00:00+05:00",
+                "arrival": f"2030-02-{day:02d}T16:00:00+05:00",
+            },
+            headers=controller,
+        )
+        assert made.status_code == 201, made.text
+    r = w.client.get("/api/v1/movement-patterns?days=3650", headers=controller)
+    assert r.status_code == 200, r.text
+    (pair,) = r.json()
+    assert (pair["origin"], pair["destination"], pair["movements"]) == ("Karachi", "Gwadar", 3)
+    assert pair["predictability"] == 1.0
+    assert {a["code"] for a in pair["advice"]} == {"same_hour", "same_weekday", "same_route"}
+    # another organisation sees only its own movements
+    other = w.client.get(
+        "/api/v1/movement-patterns?days=3650", headers=w.headers("bravo", Role.MOVEMENT_CONTROLLER)
+    )
+    assert other.json() == []
+    # within the default 180 days there is nothing yet (the convoys run in 2030)
+    assert w.client.get("/api/v1/movement-patterns", headers=controller).json() == []
+    bad = w.client.get("/api/v1/movement-patterns?days=0", headers=controller)
+    assert bad.status_code == 422

@@ -753,6 +753,13 @@ ROUTES: tuple[RouteCase, ...] = (
         201,
     ),
     RouteCase(
+        "GET",
+        _p("/movement-patterns"),
+        Permission.MOVEMENT_READ,
+        lambda _o, _r, _g: Call("GET", _p("/movement-patterns?days=30")),
+        200,
+    ),
+    RouteCase(
         "POST",
         _p("/movement-routes"),
         Permission.MOVEMENT_REQUEST,

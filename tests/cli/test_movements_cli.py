@@ -142,3 +142,18 @@ def test_the_organisation_policy_from_the_command_line(demo: str, tmp_path: Path
     movement = _request()
     decided = runner.invoke(app, ["movements", "show", movement, "--as", "ayesha.khan"])
     assert "rule sign-off" in decided.stdout
+
+
+def test_patterns_of_three_identical_requests(demo: str) -> None:
+    empty = runner.invoke(app, ["movements", "patterns", "--as", "ayesha.khan"])
+    assert empty.exit_code == 0, empty.output
+    assert "no pair travelled 3 or more times" in empty.stdout
+    for _ in range(3):
+        _request()
+    shown = runner.invoke(
+        app, ["movements", "patterns", "--as", "ayesha.khan", "--days", "3650"], terminal_width=200
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "Lahore" in shown.stdout
+    assert "1.00" in shown.stdout  # the same hour, day and road three times
+    assert "08:00 and 09:00 PKT" in shown.stdout

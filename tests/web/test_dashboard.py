@@ -175,19 +175,15 @@ def test_movement_through_a_high_threat_area_needs_escort_and_two_approvers(
     # compare the routes first: each with its highest level and what the policy needs
     ctl.page.click("#compare-routes")
     ctl.page.wait_for_selector("#route-options tbody tr", timeout=TIMEOUT)
-    options = ctl.api(
-        "POST",
-        "/movement-routes",
-        json={
-            "origin": "Chilas",
-            "destination": "Dasu",
-            "departure": _pk_input(ctl.page, "#m-departure"),
-            "arrival": _pk_input(ctl.page, "#m-arrival"),
-            "vehicles": 2,
-            "party": 4,
-            "alternatives": 3,
-        },
-    )["options"]
+    trip = {
+        "origin": "Chilas",
+        "destination": "Dasu",
+        "departure": _pk_input(ctl.page, "#m-departure"),
+        "arrival": _pk_input(ctl.page, "#m-arrival"),
+        "vehicles": 2,
+        "party": 4,
+    }
+    options = ctl.api("POST", "/movement-routes", json={**trip, "alternatives": 3})["options"]
     rows = ctl.page.locator("#route-options tbody tr")
     assert rows.count() == len(options) >= 1
     assert rows.first.get_attribute("data-decision") == "needs_measures"
@@ -247,6 +243,17 @@ def test_movement_through_a_high_threat_area_needs_escort_and_two_approvers(
     assert record["state"] == "approved"
     assert len(record["approvals"]) == 2
     assert set(required) <= set(record["measures"])
+
+    # the same trip twice more at the same hour: the board shows the pattern and what to do
+    for _ in range(2):
+        ctl.api("POST", "/movements", json={**trip, "measures": required})
+    ctl.go("#/movements")
+    row = ctl.page.wait_for_selector("#movement-patterns tbody tr", timeout=TIMEOUT)
+    assert row is not None
+    assert row.get_attribute("data-score") == "1"
+    assert "Chilas" in row.inner_text()
+    assert ctl.page.locator("#movement-patterns tbody tr li").count() == 3
+    ctl.shot("patterns-zh")
 
 
 def test_alert_over_a_site_reaches_zero_unaccounted(visit: OpenVisit) -> None:

@@ -134,6 +134,7 @@ def _include_routes(app: FastAPI) -> None:
     app.include_router(risk_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(movement_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(movement_routes.options_router, prefix=API_PREFIX, responses=common)
+    app.include_router(movement_routes.patterns_router, prefix=API_PREFIX, responses=common)
     app.include_router(site_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(people_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(people_routes.positions_router, prefix=API_PREFIX, responses=common)

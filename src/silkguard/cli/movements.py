@@ -29,6 +29,7 @@ from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, PermissionDenied
 from silkguard.journeys import service as movements
 from silkguard.journeys.models import Movement
+from silkguard.journeys.patterns import MIN_MOVEMENTS
 from silkguard.journeys.policy import load_policy
 
 __all__ = ["movements_app"]
@@ -215,6 +216,44 @@ def board_command(as_user: AsUser) -> None:
         _console.print(table)
         counts = movements.board(session, principal=principal)
         _console.print(", ".join(f"{k}: {v}" for k, v in counts.items() if v) or "no movements")
+
+
+@movements_app.command("patterns")
+def patterns_command(
+    as_user: AsUser,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Look back this many days.")] = 180,
+) -> None:
+    """How predictable your organisation's movements have been, per origin and destination
+    (departure hour, weekday and road), with what to change."""
+    with unit_of_work() as session:
+        principal = principal_for(session, as_user)
+        found = movements.movement_patterns(session, principal=principal, days=days)
+    if not found:
+        _console.print(f"no pair travelled {MIN_MOVEMENTS} or more times in {days} days")
+        return
+    table = Table(
+        "from",
+        "to",
+        "movements",
+        "hours spread",
+        "weekdays spread",
+        "roads",
+        "predictability",
+        "what to change",
+        title="How predictable the movements have been (1 = fully predictable)",
+    )
+    for p in found:
+        table.add_row(
+            p.origin,
+            p.destination,
+            str(p.movements),
+            f"{p.hour_spread:.2f}",
+            f"{p.weekday_spread:.2f}",
+            str(p.routes),
+            f"{p.predictability:.2f}",
+            "\n".join(a.text for a in p.advice) or "-",
+        )
+    _console.print(table)
 
 
 @movements_app.command("overdue")

@@ -13,6 +13,8 @@ permissions (``movement.request``, ``movement.read``) are checked at the edges (
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +43,7 @@ from silkguard.journeys.models import (
     MovementMember,
     MovementPolicy,
 )
+from silkguard.journeys.patterns import MIN_MOVEMENTS, PairPattern, Trip, patterns
 from silkguard.journeys.policy import (
     MEASURES,
     Assessment,
@@ -78,6 +81,7 @@ __all__ = [
     "detect_overdue",
     "get_movement",
     "list_movements",
+    "movement_patterns",
     "movement_record",
     "movement_visible",
     "on_overdue",
@@ -1284,3 +1288,55 @@ def auto_check_ins(
             )
         _flush(session, m)
     return made
+
+
+# -- predictability ---------------------------------------------------------------------------
+
+#: Movements that never went (or never were decided) teach an observer nothing.
+_PATTERN_STATES = (
+    MovementState.SUBMITTED.value,
+    MovementState.APPROVED.value,
+    MovementState.UNDER_WAY.value,
+    MovementState.ARRIVED.value,
+    MovementState.OVERDUE.value,
+    MovementState.INCIDENT.value,
+)
+
+
+def _route_key(route: dict[str, Any]) -> str:
+    """The same road gives the same key (coordinates to about 1 km)."""
+    coords = [(round(float(lon), 2), round(float(lat), 2)) for lon, lat in route["coordinates"]]
+    return hashlib.sha256(json.dumps(coords).encode()).hexdigest()[:16]
+
+
+def movement_patterns(
+    session: Session,
+    *,
+    principal: Principal,
+    now: datetime | None = None,
+    days: int = 180,
+    min_movements: int = MIN_MOVEMENTS,
+) -> list[PairPattern]:
+    """How predictable the organisation's own movements of the last ``days`` days have been,
+    per origin-destination pair (:mod:`silkguard.journeys.patterns`), most predictable first."""
+    _check_count("days", days, 3650)
+    _check_count("min_movements", min_movements, 1000)
+    at = now or utcnow()
+    rows = session.execute(
+        select(
+            Movement.origin_label,
+            Movement.destination_label,
+            Movement.departure_start,
+            Movement.route,
+        ).where(
+            Movement.org_id == principal.org_id,
+            Movement.state.in_(_PATTERN_STATES),
+            Movement.departure_start >= at - timedelta(days=days),
+            Movement.departure_start <= at + timedelta(days=days),
+        )
+    ).all()
+    trips = [
+        Trip(origin=o, destination=d, departure=dep, route=_route_key(route))
+        for o, d, dep, route in rows
+    ]
+    return patterns(trips, min_movements=min_movements)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from silkguard.api.deps import SessionDep, require
 from silkguard.api.problems import problem_responses
@@ -40,7 +41,7 @@ from silkguard.journeys.schemas import (
 from silkguard.journeys.states import MovementState
 from silkguard.protection import service as planner
 
-__all__ = ["options_router", "router"]
+__all__ = ["options_router", "patterns_router", "router"]
 
 router = APIRouter(prefix="/movements", tags=["movements"], responses=problem_responses(403))
 #: Route options live beside /movements, not under it, where a name would be read as an id.
@@ -341,3 +342,68 @@ def _policy_read(row: MovementPolicy, policy: Policy) -> PolicyRevisionRead:
     out = PolicyRevisionRead.model_validate(row)
     out.rules = _rules(policy)
     return out
+
+
+patterns_router = APIRouter(
+    prefix="/movement-patterns", tags=["movements"], responses=problem_responses(403)
+)
+
+
+class PatternAdvice(BaseModel):
+    code: Annotated[str, Field(description="same_hour, same_weekday or same_route")]
+    share: Annotated[float, Field(description="Share of the pair's movements in the pattern")]
+    value: Annotated[int | None, Field(description="The hour (0-23, PKT) or weekday (0 Monday)")]
+    text: str
+
+
+class PairPatternRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "origin": "Islamabad",
+                    "destination": "Dasu",
+                    "movements": 6,
+                    "hour_spread": 0.0,
+                    "weekday_spread": 0.0,
+                    "route_spread": 0.0,
+                    "routes": 1,
+                    "predictability": 1.0,
+                    "advice": [
+                        {
+                            "code": "same_hour",
+                            "share": 1.0,
+                            "value": 7,
+                            "text": "100% left between 07:00 and 08:00 PKT: ...",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    origin: str
+    destination: str
+    movements: int
+    hour_spread: Annotated[float, Field(description="0 = always the same hour, 1 = spread out")]
+    weekday_spread: float
+    route_spread: float
+    routes: Annotated[int, Field(description="Distinct roads taken")]
+    predictability: Annotated[float, Field(description="0 = nothing to learn, 1 = predictable")]
+    advice: list[PatternAdvice]
+
+
+@patterns_router.get(
+    "",
+    summary="How predictable your organisation's movements have been, per origin and "
+    "destination, with what to change",
+    responses=problem_responses(422),
+)
+def movement_patterns(
+    session: SessionDep,
+    principal: Reader,
+    days: Annotated[int, Query(ge=1, le=3650, description="Look back this many days")] = 180,
+) -> list[PairPatternRead]:
+    """Pairs travelled three times or more: the spread of departure hours (Pakistan time),
+    weekdays and roads, and a predictability from 0 to 1, most predictable first."""
+    found = movements.movement_patterns(session, principal=principal, days=days)
+    return [PairPatternRead.model_validate(asdict(p)) for p in found]

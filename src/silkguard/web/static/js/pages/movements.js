@@ -33,6 +33,7 @@ export async function render(main, ctx) {
         `${m.origin_label} → ${m.destination_label} · ${t("movements.due")} ${pkTime(m.planned_arrival)}`))))));
   }
   if (perms.includes("movement.request")) main.append(requestForm(ctx));
+  main.append(await patternsSection());
   const rows = await api("/movements", { query: { limit: 100 } });
   main.append(h("h2", {}, t("movements.list")),
     h("table.grid", { id: "movement-table" },
@@ -222,4 +223,33 @@ function button(label, onClick, name = "", kind = "") {
   const b = h(`button${kind ? `.${kind}` : ""}`, { type: "button", dataset: { action: name } }, label);
   b.addEventListener("click", onClick);
   return b;
+}
+
+const WEEKDAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+function adviceText(a) {
+  const share = Math.round(a.share * 100);
+  if (a.code === "same_hour") return t("patterns.same_hour", { share, from: String(a.value).padStart(2, "0"), to: String((a.value + 1) % 24).padStart(2, "0") });
+  if (a.code === "same_weekday") return t("patterns.same_weekday", { share, day: t(`weekday.${WEEKDAY_KEYS[a.value]}`) });
+  if (a.code === "same_route") return t("patterns.same_route", { share });
+  return a.text;
+}
+
+// How predictable the organisation's movements have been: pairs travelled three times or
+// more, most predictable first, with what to change.
+async function patternsSection() {
+  const rows = await api("/movement-patterns").catch(() => []);
+  const box = h("section.card", { id: "movement-patterns" }, h("h2", {}, t("patterns.title")), h("p.hint", {}, t("patterns.explain")));
+  if (!rows.length) {
+    box.append(h("p.empty", {}, t("patterns.none")));
+    return box;
+  }
+  box.append(h("table.grid", {},
+    h("thead", {}, h("tr", {}, ["movements.route", "patterns.movements", "patterns.roads", "patterns.score", "patterns.advice"]
+      .map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, rows.map((p) => h("tr", { dataset: { score: String(p.predictability) } },
+      h("td", {}, `${p.origin} → ${p.destination}`), h("td", {}, String(p.movements)), h("td", {}, String(p.routes)),
+      h("td", {}, h("meter", { min: 0, max: 1, value: p.predictability, high: 0.6, optimum: 0 }), ` ${Math.round(p.predictability * 100)} %`),
+      h("td", {}, p.advice.length ? h("ul", {}, p.advice.map((a) => h("li", {}, adviceText(a)))) : "—"))))));
+  return box;
 }
