@@ -318,3 +318,42 @@ def test_movement_patterns_show_a_weekly_convoy_at_the_same_hour(fresh_world: Wo
     assert w.client.get("/api/v1/movement-patterns", headers=controller).json() == []
     bad = w.client.get("/api/v1/movement-patterns?days=0", headers=controller)
     assert bad.status_code == 422
+
+
+def test_the_post_movement_review_once_the_movement_is_over(fresh_world: World) -> None:
+    w = fresh_world
+    controller = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    trip = {**REQUEST, "submit": False}
+    made = w.client.post(M, json=trip, headers=controller).json()
+    review = {
+        "summary": "Arrived on time",
+        "deviations": "Held 40 minutes at Ormara for a checkpoint",
+        "lessons": "Call the Ormara checkpoint before leaving",
+        "measures_effective": True,
+    }
+    early = w.client.post(f"{M}/{made['id']}/review", json=review, headers=controller)
+    assert early.status_code == 409
+    assert "once it is over" in early.json()["detail"]
+    cancelled = w.client.post(
+        f"{M}/{made['id']}/cancel", json={"reason": "postponed"}, headers=controller
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    empty = w.client.post(f"{M}/{made['id']}/review", json={"summary": ""}, headers=controller)
+    assert empty.status_code == 422
+    done = w.client.post(f"{M}/{made['id']}/review", json=review, headers=controller)
+    assert done.status_code == 200, done.text
+    stored = done.json()["review"]
+    assert stored["lessons"] == review["lessons"]
+    assert stored["measures_effective"] is True
+    assert stored["by"]
+    record = w.client.get(f"{M}/{made['id']}", headers=controller).json()
+    assert record["review"] == stored
+    assert "review" in [e["kind"] for e in record["events"]]
+    again = w.client.post(f"{M}/{made['id']}/review", json=review, headers=controller)
+    assert again.status_code == 409
+    other = w.client.post(
+        f"{M}/{made['id']}/review",
+        json=review,
+        headers=w.headers("bravo", Role.MOVEMENT_CONTROLLER),
+    )
+    assert other.status_code == 404

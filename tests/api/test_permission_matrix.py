@@ -257,8 +257,10 @@ class Objects:
                 submit=state != "draft",
                 policy=policy,
             )
-            if state == "under_way":
+            if state in ("under_way", "arrived"):
                 movements_service.start(session, principal=controller, movement_id=m.id)
+            if state == "arrived":
+                movements_service.arrive(session, principal=controller, movement_id=m.id)
             assert m.state == state, m.state
             session.commit()
             return m.id
@@ -894,6 +896,18 @@ ROUTES: tuple[RouteCase, ...] = (
             {"lat": 25.5, "lon": 62.9, "note": "on time"},
         ),
         201,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/review"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call(
+            "POST",
+            _p(f"/movements/{o.movement(g, 'arrived')}/review"),
+            {"summary": "Arrived on time", "measures_effective": True},
+        ),
+        200,
         owned=True,
     ),
     RouteCase(

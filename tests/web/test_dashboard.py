@@ -255,6 +255,26 @@ def test_movement_through_a_high_threat_area_needs_escort_and_two_approvers(
     assert ctl.page.locator("#movement-patterns tbody tr li").count() == 3
     ctl.shot("patterns-zh")
 
+    # on the road: start, check in, arrive, then the post-movement review
+    ctl.go(f"#/movements/{movement_id}")
+    for action, state in (("start", "under_way"), ("check-in", "under_way"), ("arrive", "arrived")):
+        ctl.page.click(f"button[data-action={action}]")
+        expect(ctl.page.locator("#movement-summary")).to_have_attribute(
+            "data-state", state, timeout=TIMEOUT
+        )
+        if action == "check-in":
+            expect(ctl.page.locator("ol.events li[data-kind=check_in]")).to_have_count(1)
+    ctl.page.fill("#rv-summary", "Arrived on time with both escorts")
+    ctl.page.fill("#rv-lessons", "Confirm the Pattan checkpoint hours the day before")
+    ctl.page.select_option("#rv-effective", "yes")
+    ctl.page.click("#review-form button[type=submit]")
+    expect(ctl.page.locator("#movement-review dl")).to_contain_text(
+        "Confirm the Pattan checkpoint hours", timeout=TIMEOUT
+    )
+    assert ctl.api("GET", f"/movements/{movement_id}")["review"]["measures_effective"] is True
+    assert_no_english(ctl.page, "movement review")
+    ctl.shot("reviewed-zh")
+
 
 def test_alert_over_a_site_reaches_zero_unaccounted(visit: OpenVisit) -> None:
     room = visit("control-room")

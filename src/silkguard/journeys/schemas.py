@@ -22,6 +22,7 @@ __all__ = [
     "PolicyRevisionRead",
     "PolicyWrite",
     "Reason",
+    "ReviewCreate",
     "RouteOptionRead",
     "RouteOptionsRead",
     "RouteOptionsRequest",
@@ -160,6 +161,36 @@ class IncidentNote(BaseModel):
     note: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class ReviewCreate(BaseModel):
+    """The post-movement review (debrief): what happened against the plan and what to learn."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "summary": "Arrived on time; escort changed at Besham as planned",
+                    "deviations": "Held 40 minutes at Pattan for a landslide",
+                    "incidents": "",
+                    "lessons": "Ask the escort for the landslide status before leaving Chilas",
+                    "measures_effective": True,
+                }
+            ]
+        },
+    )
+    summary: Annotated[str, Field(min_length=1, max_length=2000)]
+    deviations: Annotated[
+        str, Field(max_length=2000, description="Departures from the plan, route or timings")
+    ] = ""
+    incidents: Annotated[
+        str, Field(max_length=2000, description="Incidents and near misses on the way")
+    ] = ""
+    lessons: Annotated[str, Field(max_length=2000)] = ""
+    measures_effective: Annotated[
+        StrictBool | None, Field(description="Did the protective measures work as intended?")
+    ] = None
+
+
 class CheckInCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -221,6 +252,9 @@ class MovementDetail(BaseModel):
     decision: dict[str, Any]
     approvals: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    review: Annotated[
+        dict[str, Any] | None, Field(description="The post-movement review, once written")
+    ] = None
     created_at: datetime
     updated_at: datetime
 

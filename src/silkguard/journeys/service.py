@@ -91,6 +91,7 @@ __all__ = [
     "reject",
     "report_incident",
     "request_movement",
+    "review",
     "route_options",
     "set_policy",
     "start",
@@ -232,9 +233,81 @@ def movement_record(session: Session, *, movement_id: uuid.UUID) -> dict[str, An
             }
             for e in events
         ],
+        "review": _review_of(session, m.id),
         "created_at": _iso(m.created_at),
         "updated_at": _iso(m.updated_at),
     }
+
+
+# -- the post-movement review -----------------------------------------------------------------
+
+#: A movement is reviewed once it is over.
+_REVIEWABLE = (
+    MovementState.ARRIVED.value,
+    MovementState.INCIDENT.value,
+    MovementState.CANCELLED.value,
+)
+_REVIEW_FIELDS = ("summary", "deviations", "incidents", "lessons")
+
+
+def _review_of(session: Session, movement_id: uuid.UUID) -> dict[str, Any] | None:
+    ev = session.scalars(
+        select(MovementEvent).where(
+            MovementEvent.movement_id == movement_id, MovementEvent.kind == "review"
+        )
+    ).first()
+    if ev is None:
+        return None
+    return {**ev.detail, "by": ev.actor, "at": _iso(ev.at)}
+
+
+def review(
+    session: Session,
+    *,
+    principal: Principal,
+    movement_id: uuid.UUID,
+    summary: str,
+    deviations: str = "",
+    incidents: str = "",
+    lessons: str = "",
+    measures_effective: bool | None = None,
+    now: datetime | None = None,
+) -> Movement:
+    """Record the post-movement review of a movement that is over (arrived, incident or
+    cancelled): what happened against the plan, incidents and near misses, whether the measures
+    worked, the lessons. Once per movement, in its history and the audit trail."""
+    at = now or utcnow()
+    texts = {
+        "summary": summary,
+        "deviations": deviations,
+        "incidents": incidents,
+        "lessons": lessons,
+    }
+    for name in _REVIEW_FIELDS:
+        if len(texts[name]) > MAX_TEXT:
+            msg = f"{name} has {len(texts[name])} characters; at most {MAX_TEXT}"
+            raise InvalidInput(msg)
+    if not summary.strip():
+        msg = "summary: say in a sentence how the movement went"
+        raise InvalidInput(msg)
+    m = get_movement(session, principal=principal, movement_id=movement_id)
+    _own(principal, m)
+    if m.state not in _REVIEWABLE:
+        msg = (
+            f"movement {movement_id} is {m.state}; it is reviewed once it is over "
+            f"({', '.join(_REVIEWABLE)})"
+        )
+        raise Conflict(msg)
+    if _review_of(session, m.id) is not None:
+        msg = f"movement {movement_id} has its review already; add to it with a note"
+        raise Conflict(msg)
+    detail: dict[str, Any] = {k: v.strip() for k, v in texts.items()}
+    detail["measures_effective"] = measures_effective
+    _event(session, m, actor=principal.actor, kind="review", now=at, detail=detail)
+    m.updated_at = at
+    _flush(session, m)
+    _audit(session, principal, m, "movement.review", at)
+    return m
 
 
 # -- helpers ----------------------------------------------------------------------------------

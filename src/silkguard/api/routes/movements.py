@@ -34,6 +34,7 @@ from silkguard.journeys.schemas import (
     PolicyRevisionRead,
     PolicyWrite,
     Reason,
+    ReviewCreate,
     RouteOptionRead,
     RouteOptionsRead,
     RouteOptionsRequest,
@@ -272,6 +273,30 @@ def report_incident(
 ) -> MovementDetail:
     m = movements.report_incident(
         session, principal=principal, movement_id=movement_id, note=body.note
+    )
+    return _finish(session, m)
+
+
+@router.post(
+    "/{movement_id}/review",
+    summary="The post-movement review (debrief) of a movement that is over",
+    responses=problem_responses(400, 404, 409, 422),
+)
+def review_movement(
+    movement_id: uuid.UUID, body: ReviewCreate, session: SessionDep, principal: Requester
+) -> MovementDetail:
+    """Once per movement, after it arrived, met an incident or was cancelled: how it went,
+    deviations from the plan, incidents and near misses, lessons, whether the measures
+    worked. It goes into the movement's record and the audit trail."""
+    m = movements.review(
+        session,
+        principal=principal,
+        movement_id=movement_id,
+        summary=body.summary,
+        deviations=body.deviations,
+        incidents=body.incidents,
+        lessons=body.lessons,
+        measures_effective=body.measures_effective,
     )
     return _finish(session, m)
 

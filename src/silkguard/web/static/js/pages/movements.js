@@ -212,11 +212,14 @@ async function renderDetail(main, ctx, id) {
     }
   }
   if (actions.childNodes.length) main.append(actions);
+  if (["arrived", "incident", "cancelled"].includes(m.state)) main.append(reviewSection(m, perms, act));
   main.append(h("h2", {}, t("movements.history")),
     h("ol.events", {}, (m.events || []).map((e) => h("li", { dataset: { kind: e.kind, auto: e.detail?.auto ? "yes" : "no" } },
       e.kind === "check_in"
         ? `${pkTime(e.at)} · ${tv("event", e.kind)}${e.detail?.auto ? ` (${t("movements.auto")})` : ""} · ${e.detail?.note || ""}`
-        : `${pkTime(e.at)} · ${tv("event", e.kind)} · ${e.from_state ? tv("state", e.from_state) : ""} → ${e.to_state ? tv("state", e.to_state) : ""}`))));
+        : e.to_state
+          ? `${pkTime(e.at)} · ${tv("event", e.kind)} · ${e.from_state ? tv("state", e.from_state) : ""} → ${tv("state", e.to_state)}`
+          : `${pkTime(e.at)} · ${tv("event", e.kind)}`))));
 }
 
 function button(label, onClick, name = "", kind = "") {
@@ -251,5 +254,37 @@ async function patternsSection() {
       h("td", {}, `${p.origin} → ${p.destination}`), h("td", {}, String(p.movements)), h("td", {}, String(p.routes)),
       h("td", {}, h("meter", { min: 0, max: 1, value: p.predictability, high: 0.6, optimum: 0 }), ` ${Math.round(p.predictability * 100)} %`),
       h("td", {}, p.advice.length ? h("ul", {}, p.advice.map((a) => h("li", {}, adviceText(a)))) : "—"))))));
+  return box;
+}
+
+const REVIEW_TEXTS = ["summary", "deviations", "incidents", "lessons"];
+
+// The post-movement review (debrief): shown once written, else a form for the requester side.
+function reviewSection(m, perms, act) {
+  const box = h("section.card", { id: "movement-review" }, h("h2", {}, t("review_m.title")));
+  if (m.review) {
+    const effective = m.review.measures_effective;
+    box.append(h("dl", {}, REVIEW_TEXTS.filter((k) => m.review[k]).flatMap((k) => [h("dt", {}, t(`review_m.${k}`)), h("dd", {}, m.review[k])]),
+      h("dt", {}, t("review_m.effective")), h("dd", {}, effective == null ? "—" : t(effective ? "answer.yes" : "answer.no"))),
+    h("p.hint", {}, `${m.review.by} · ${pkTime(m.review.at)}`));
+    return box;
+  }
+  if (!perms.includes("movement.request")) {
+    box.append(h("p.empty", {}, t("review_m.none")));
+    return box;
+  }
+  const fields = Object.fromEntries(REVIEW_TEXTS.map((k) => [k, h("textarea", { id: `rv-${k}`, rows: 2, maxlength: 2000, required: k === "summary" })]));
+  const effective = h("select", { id: "rv-effective" }, h("option", { value: "" }, "—"),
+    h("option", { value: "yes" }, t("answer.yes")), h("option", { value: "no" }, t("answer.no")));
+  const form = h("form", { id: "review-form" }, h("p.hint", {}, t("review_m.explain")),
+    REVIEW_TEXTS.map((k) => h("label", {}, t(`review_m.${k}`), fields[k])),
+    h("label", {}, t("review_m.effective"), effective), h("button", { type: "submit" }, t("review_m.save")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const body = Object.fromEntries(REVIEW_TEXTS.map((k) => [k, fields[k].value]));
+    body.measures_effective = effective.value === "" ? null : effective.value === "yes";
+    act("/review", body);
+  });
+  box.append(form);
   return box;
 }
