@@ -54,6 +54,10 @@ class _Trip(BaseModel):
         Field(max_length=20, description="Protective measures planned (policy vocabulary)"),
     ] = []
 
+    def trip_fields(self) -> dict[str, Any]:
+        """The trip as the keyword arguments the journeys service takes."""
+        return {name: getattr(self, name) for name in _Trip.model_fields}
+
 
 class RouteOptionsRequest(_Trip):
     model_config = ConfigDict(

@@ -114,18 +114,7 @@ def route_options(
     forecast; each with its riskiest stretches and the decision the organisation's policy
     would take on it. Request the chosen one with ``POST /movements`` and its ``route`` rank."""
     found = movements.route_options(
-        session,
-        principal=principal,
-        origin=body.origin,
-        destination=body.destination,
-        via=body.via,
-        departure=body.departure,
-        departure_latest=body.departure_latest,
-        arrival=body.arrival,
-        vehicles=body.vehicles,
-        party=body.party,
-        measures=body.measures,
-        alternatives=body.alternatives,
+        session, principal=principal, alternatives=body.alternatives, **body.trip_fields()
     )
     return RouteOptionsRead(
         points=found.points,
@@ -146,16 +135,8 @@ def request_movement(
     m = movements.request_movement(
         session,
         principal=principal,
-        origin=body.origin,
-        destination=body.destination,
-        via=body.via,
-        departure=body.departure,
-        departure_latest=body.departure_latest,
-        arrival=body.arrival,
-        vehicles=body.vehicles,
-        party=body.party,
+        **body.trip_fields(),
         party_ids=body.party_ids,
-        measures=body.measures,
         purpose=body.purpose,
         tlp=body.tlp.value,
         submit=body.submit,
