@@ -357,3 +357,43 @@ def test_the_post_movement_review_once_the_movement_is_over(fresh_world: World) 
         headers=w.headers("bravo", Role.MOVEMENT_CONTROLLER),
     )
     assert other.status_code == 404
+
+
+def test_route_options_keep_out_of_an_area_to_avoid(fresh_world: World) -> None:
+    w = fresh_world
+    controller = w.headers("alpha", Role.MOVEMENT_CONTROLLER)
+    ask = {k: v for k, v in REQUEST.items() if k != "purpose"}
+    ask.update(origin="Thatta", destination="Khuzdar")
+    url = "/api/v1/movement-routes"
+    best = w.client.post(url, json=ask, headers=controller).json()["options"][0]["route"]
+    # a box of about 20 km around the middle of the recommended route
+    lon, lat = best["coordinates"][len(best["coordinates"]) // 2]
+    d = 0.1
+    box = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon - d, lat - d],
+                [lon + d, lat - d],
+                [lon + d, lat + d],
+                [lon - d, lat + d],
+                [lon - d, lat - d],
+            ]
+        ],
+    }
+    r = w.client.post(url, json={**ask, "avoid": [box]}, headers=controller)
+    assert r.status_code == 200, r.text
+    around = r.json()["options"][0]["route"]
+    assert around["avoided_areas"] == 1
+    assert around["coordinates"] != best["coordinates"]
+    inside = [(x, y) for x, y in around["coordinates"] if abs(x - lon) < d and abs(y - lat) < d]
+    assert inside == []
+    assert around["time_s"] > best["time_s"]
+    # the request keeps out of it too
+    made = w.client.post(M, json={**REQUEST, **ask, "avoid": [box]}, headers=controller)
+    assert made.status_code == 201, made.text
+    assert made.json()["route"]["coordinates"] == around["coordinates"]
+    # a bad area is refused with where it is
+    bad = w.client.post(url, json={**ask, "avoid": [box, {"type": "Point"}]}, headers=controller)
+    assert bad.status_code == 422
+    assert "avoid[1]" in bad.json()["detail"]

@@ -11,7 +11,6 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
-from shapely import contains_xy
 from shapely.geometry import shape
 
 from silkguard.cli.risk import parse_duration
@@ -22,6 +21,7 @@ from silkguard.journeys.policy import LOCAL_TZ
 from silkguard.journeys.routes import (
     DEFAULT_LAMBDA,
     RoutePlan,
+    closed_edges,
     edge_exposure,
     plan_route,
     resolve_place,
@@ -44,15 +44,7 @@ def _closed_edges(graph: RoadGraph, path: Path) -> np.ndarray[Any, np.dtype[np.b
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         msg = f"{path}: not a GeoJSON Polygon or FeatureCollection of polygons ({exc})"
         raise InvalidInput(msg) from None
-    tails, heads = graph.tails, graph.heads
-    mid_lat = (graph.node_lat[tails] + graph.node_lat[heads]) / 2
-    mid_lon = (graph.node_lon[tails] + graph.node_lon[heads]) / 2
-    closed = np.zeros(graph.n_edges, dtype=bool)
-    for area in areas:
-        for lat, lon in ((graph.node_lat[tails], graph.node_lon[tails]), (mid_lat, mid_lon)):
-            closed |= np.asarray(contains_xy(area, lon, lat), dtype=bool)
-        closed |= np.asarray(contains_xy(area, graph.node_lon[heads], graph.node_lat[heads]))
-    return closed
+    return closed_edges(graph, areas)
 
 
 def _edge_label(graph: RoadGraph, edge: int) -> str:

@@ -23,6 +23,8 @@ from itertools import pairwise
 import h3
 import numpy as np
 import numpy.typing as npt
+from shapely import contains_xy
+from shapely.geometry.base import BaseGeometry
 
 from silkguard.core.errors import InvalidInput
 from silkguard.geo.gazetteer import load_gazetteer
@@ -30,7 +32,15 @@ from silkguard.network.graph import RoadGraph
 from silkguard.network.routing import Path, alternatives, edge_costs, pareto_time_risk
 from silkguard.risk.surface import Surface
 
-__all__ = ["SNAP_KM", "RoutePlan", "RouteSummary", "edge_exposure", "plan_route", "resolve_place"]
+__all__ = [
+    "SNAP_KM",
+    "RoutePlan",
+    "RouteSummary",
+    "closed_edges",
+    "edge_exposure",
+    "plan_route",
+    "resolve_place",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -95,6 +105,24 @@ def edge_exposure(graph: RoadGraph, surface: Surface, *, step_km: float = 2.0) -
     mean_density = sums / n_samples
     hours = np.asarray(graph.travel_time_s, dtype=np.float64) / 3600.0
     return np.asarray(mean_density * hours, dtype=np.float64)
+
+
+def closed_edges(graph: RoadGraph, areas: Sequence[BaseGeometry]) -> npt.NDArray[np.bool_]:
+    """Edges closed by ``areas`` (polygons in lon/lat): those with an end or the midpoint of
+    their chord inside one."""
+    tails, heads = graph.tails, graph.heads
+    mid_lat = (graph.node_lat[tails] + graph.node_lat[heads]) / 2
+    mid_lon = (graph.node_lon[tails] + graph.node_lon[heads]) / 2
+    points = (
+        (graph.node_lon[tails], graph.node_lat[tails]),
+        (mid_lon, mid_lat),
+        (graph.node_lon[heads], graph.node_lat[heads]),
+    )
+    closed = np.zeros(graph.n_edges, dtype=bool)
+    for area in areas:
+        for lon, lat in points:
+            closed |= np.asarray(contains_xy(area, lon, lat), dtype=bool)
+    return closed
 
 
 @dataclass(frozen=True)
@@ -163,7 +191,7 @@ def plan_route(
         if not found:
             msg = (
                 f"no road leads from node {a} to node {b} (closed areas may cut it off); "
-                "check the places or drop --avoid"
+                "check the places or the areas to avoid"
             )
             raise InvalidInput(msg)
         legs.append(found)

@@ -53,6 +53,15 @@ class _Trip(BaseModel):
         list[str],
         Field(max_length=20, description="Protective measures planned (policy vocabulary)"),
     ] = []
+    avoid: Annotated[
+        list[dict[str, Any]],
+        Field(
+            max_length=10,
+            description="Areas to keep out of: GeoJSON Polygons or MultiPolygons in lon/lat "
+            "(for example around a fresh incident); roads with an end or midpoint inside are "
+            "closed",
+        ),
+    ] = []
 
     def trip_fields(self) -> dict[str, Any]:
         """The trip as the keyword arguments the journeys service takes."""

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from silkguard.core.clock import utcnow
 from silkguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from silkguard.core.tlp import TLP, parse_tlp
 from silkguard.geo.distance import haversine_km_array
+from silkguard.incidents.query import parse_polygon
 from silkguard.journeys.models import (
     Movement,
     MovementApproval,
@@ -56,6 +58,7 @@ from silkguard.journeys.policy import (
 from silkguard.journeys.routes import (
     DEFAULT_LAMBDA,
     RouteSummary,
+    closed_edges,
     edge_exposure,
     plan_route,
     resolve_place,
@@ -107,6 +110,7 @@ MAX_PARTY = 500
 MAX_VEHICLES = 100
 MAX_VIA = 10
 MAX_ALTERNATIVES = 5
+MAX_AVOID = 10
 MAX_TEXT = 2000
 _APPROVER_ROLES = frozenset({Role.APPROVER.value, Role.ADMIN.value})
 
@@ -585,14 +589,18 @@ def _routes(
     nodes: list[int],
     lam: float,
     k: int,
+    avoid: Sequence[BaseGeometry] = (),
 ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[tuple[float, float, float]]]:
-    """Plan up to ``k`` diverse routes through ``nodes`` and assess each: a list of (route
-    document, assessment document), best first, and the time/risk Pareto front."""
+    """Plan up to ``k`` diverse routes through ``nodes``, keeping out of the ``avoid`` areas,
+    and assess each: a list of (route document, assessment document), best first, and the
+    time/risk Pareto front."""
     run, exposure = _forecast(session, principal, graph)
-    plan = plan_route(graph, exposure, nodes, lam=lam, k=k)
+    closed = closed_edges(graph, avoid) if avoid else None
+    plan = plan_route(graph, exposure, nodes, lam=lam, k=k, closed=closed)
     out = []
     for summary in plan.routes:
         doc = _route_doc(graph, summary, lam, run)
+        doc["avoided_areas"] = len(avoid)
         out.append((doc, _assessment_doc(session, run, summary.coordinates(graph))))
     return out, plan.pareto if run is not None else []
 
@@ -651,6 +659,21 @@ def _check_via(via: Sequence[str]) -> None:
         raise InvalidInput(msg)
 
 
+def _areas(avoid: Sequence[dict[str, Any]]) -> list[BaseGeometry]:
+    """The areas to keep out of, from GeoJSON Polygons or MultiPolygons in lon/lat."""
+    if len(avoid) > MAX_AVOID:
+        msg = f"avoid: at most {MAX_AVOID} areas, got {len(avoid)}; merge them"
+        raise InvalidInput(msg)
+    out = []
+    for i, area in enumerate(avoid):
+        try:
+            out.append(parse_polygon(area))
+        except InvalidInput as exc:
+            msg = f"avoid[{i}]: {exc}"
+            raise InvalidInput(msg) from None
+    return out
+
+
 def _points(g: RoadGraph, resolved: list[tuple[int, str]]) -> list[dict[str, Any]]:
     return [
         {"label": label, "lat": float(g.node_lat[n]), "lon": float(g.node_lon[n])}
@@ -671,6 +694,7 @@ def route_options(
     vehicles: int = 1,
     party: int = 1,
     measures: Iterable[str] = (),
+    avoid: Sequence[dict[str, Any]] = (),
     alternatives: int = 3,
     lam: float = DEFAULT_LAMBDA,
     graph: RoadGraph | None = None,
@@ -687,9 +711,11 @@ def route_options(
     _check_count("party", party, MAX_PARTY)
     _check_count("alternatives", alternatives, MAX_ALTERNATIVES)
     _check_via(via)
+    areas = _areas(avoid)
     g = graph if graph is not None else corridor_graph()
     resolved = [resolve_place(g, p) for p in [origin, *via, destination]]
-    planned, pareto = _routes(session, principal, g, [n for n, _ in resolved], lam, alternatives)
+    nodes = [n for n, _ in resolved]
+    planned, pareto = _routes(session, principal, g, nodes, lam, alternatives, areas)
     pol = org_policy(session, org_id=principal.org_id)
     options = [
         RouteOption(
@@ -729,6 +755,7 @@ def request_movement(
     party: int = 1,
     party_ids: Sequence[uuid.UUID] = (),
     measures: Iterable[str] = (),
+    avoid: Sequence[dict[str, Any]] = (),
     purpose: str = "",
     tlp: str = TLP.AMBER.value,
     submit: bool = True,
@@ -755,6 +782,7 @@ def request_movement(
     _check_count("party", party, MAX_PARTY)
     _check_members(session, principal, members)
     _check_via(via)
+    areas = _areas(avoid)
     if not 0 <= route < MAX_ALTERNATIVES:
         msg = f"route must be the number of a proposed route, 0 to {MAX_ALTERNATIVES - 1}"
         raise InvalidInput(msg)
@@ -768,7 +796,7 @@ def request_movement(
     # the penalty method finds alternatives in a fixed sequence, so the routes proposed with
     # fewer alternatives are the first ones of this list
     k = MAX_ALTERNATIVES if route else 1
-    planned, _ = _routes(session, principal, g, [n for n, _ in resolved], lam, k)
+    planned, _ = _routes(session, principal, g, [n for n, _ in resolved], lam, k, areas)
     if route >= len(planned):
         msg = (
             f"route {route} was not proposed: only {len(planned)} route(s) lead there "
