@@ -338,10 +338,31 @@ def test_alert_over_a_site_reaches_zero_unaccounted(visit: OpenVisit) -> None:
     )
     assert room.page.locator("#unaccounted-list li").count() == 0
     room.shot("all-accounted")
+
     room.set_language("zh")
     room.page.wait_for_selector("#rollcall-counts[data-unaccounted='0']", timeout=TIMEOUT)
     assert_no_english(room.page, "alert board")
     room.shot("board-zh")
+
+    # while the alert is active, a movement past Dasu can keep out of its area
+    room.go("#/movements")
+    room.page.wait_for_selector("#m-avoid-alerts", state="attached")
+    expect(room.page.locator("#m-avoid-label")).to_contain_text("1", timeout=TIMEOUT)
+    room.page.fill("#m-origin", "Besham")
+    room.page.fill("#m-destination", "Chilas")
+    room.page.click("#compare-routes")
+    expect(room.page.locator("#route-options")).to_have_attribute("data-avoided", "0")
+    room.page.check("#m-avoid-alerts")
+    expect(room.page.locator("#route-options tbody tr")).to_have_count(0)  # inputs changed
+    with room.page.expect_request("**/api/v1/movement-routes") as sent:
+        room.page.click("#compare-routes")
+    (area,) = sent.value.post_data_json["avoid"]
+    assert area["type"] == "Polygon"
+    assert len(area["coordinates"][0]) == 33
+    expect(room.page.locator("#route-options")).to_have_attribute(
+        "data-avoided", "1", timeout=TIMEOUT
+    )
+    room.shot("avoid-alert-area")
 
 
 def test_every_page_in_chinese_has_no_english_label(visit: OpenVisit) -> None:

@@ -57,6 +57,17 @@ function requestForm(ctx) {
   const vehicles = h("input", { id: "m-vehicles", type: "number", min: 1, max: 100, value: 2 });
   const party = h("input", { id: "m-party", type: "number", min: 1, max: 500, value: 3 });
   const purpose = h("input", { id: "m-purpose", placeholder: t("movements.purpose_hint") });
+  // active alert areas (a fresh incident, a site under threat) can be kept out of
+  const alertAreas = [];
+  const avoidAlerts = h("input", { type: "checkbox", id: "m-avoid-alerts" });
+  const avoidLabel = h("label.check", { hidden: true }, avoidAlerts, h("span", { id: "m-avoid-label" }));
+  if (ctx.me.permissions.includes("alert.read")) {
+    api("/alerts", { query: { status: "active" } }).then((rows) => {
+      alertAreas.push(...rows.map((a) => areaPolygon(a.area)));
+      avoidLabel.querySelector("span").textContent = t("movements.avoid_alerts", { n: alertAreas.length });
+      avoidLabel.hidden = !alertAreas.length;
+    }).catch(() => {});
+  }
   const compare = h("button", { type: "button", id: "compare-routes" }, t("movements.compare"));
   const options = h("div", { id: "route-options" });
   const form = h("form.card", { id: "movement-request" }, h("h2", {}, t("movements.request")),
@@ -65,12 +76,13 @@ function requestForm(ctx) {
     h("div.row", {}, h("label", {}, t("movements.departure_pkt"), departure), h("label", {}, t("movements.arrival_pkt"), arrival)),
     h("div.row", {}, h("label", {}, t("movements.vehicles"), vehicles), h("label", {}, t("movements.party"), party),
       h("label", {}, t("movements.purpose"), purpose)),
-    h("div.row", {}, compare, h("button", { type: "submit" }, t("movements.propose"))), options);
+    h("div.row", {}, avoidLabel), h("div.row", {}, compare, h("button", { type: "submit" }, t("movements.propose"))), options);
   const trip = () => ({
     origin: origin.value.trim(), destination: destination.value.trim(),
     via: via.value.split(";").map((s) => s.trim()).filter(Boolean),
     departure: fromPkInput(departure.value), arrival: fromPkInput(arrival.value),
     vehicles: Number(vehicles.value), party: Number(party.value),
+    avoid: avoidAlerts.checked ? alertAreas : [],
   });
   // the inputs changed since the options were shown: the ranks no longer apply
   form.addEventListener("input", (ev) => { if (!options.contains(ev.target)) clearOptions(options); });
@@ -111,6 +123,7 @@ function clearOptions(box) {
 // would decide and require; the chosen one (the recommended one unless changed) is requested.
 function showOptions(box, found) {
   clearOptions(box);
+  box.dataset.avoided = String(found.options[0]?.route.avoided_areas ?? 0);
   const rows = found.options.map((o) => {
     const d = o.decision;
     const radio = h("input", { type: "radio", name: "route", value: String(o.rank), checked: o.rank === 0,
@@ -287,4 +300,17 @@ function reviewSection(m, perms, act) {
   });
   box.append(form);
   return box;
+}
+
+// An alert's area as a GeoJSON polygon: circles become 32-sided polygons (lon/lat degrees).
+function areaPolygon(area) {
+  if (area.type !== "Circle") return area;
+  const [lon, lat] = area.center;
+  const dLat = area.radius_km / 111.32;
+  const dLon = dLat / Math.max(0.01, Math.cos((lat * Math.PI) / 180));
+  const ring = Array.from({ length: 33 }, (_, i) => {
+    const a = ((i % 32) / 32) * 2 * Math.PI;
+    return [lon + dLon * Math.cos(a), lat + dLat * Math.sin(a)];
+  });
+  return { type: "Polygon", coordinates: [ring] };
 }
