@@ -38,6 +38,7 @@ from silkguard.intake.extract import default_extractor
 from silkguard.intake.models import Tip
 from silkguard.intake.service import submit_report
 from silkguard.risk import service as risk_service
+from silkguard.risk.surface import Assessor
 
 __all__ = [
     "MAX_PHOTO_BYTES",
@@ -51,6 +52,7 @@ __all__ = [
     "strip_photo",
     "submit_tip",
     "tip_context",
+    "tip_contexts",
     "tip_status",
     "triage",
 ]
@@ -305,12 +307,32 @@ def _tip_point(tip: Tip) -> tuple[float, float, str, str | None] | None:
     return None
 
 
+def tip_contexts(
+    session: Session, *, principal: Principal, tips: Sequence[Tip]
+) -> list[dict[str, Any]]:
+    """:func:`tip_context` of each tip, reading the newest visible forecast once."""
+    assessor: Assessor | None = None
+    try:
+        run = risk_service.latest_run(session, principal=principal)
+    except NotFound:
+        pass
+    else:
+        assessor = risk_service.assessor_for(session, run)
+    return [_context(session, principal, tip, assessor) for tip in tips]
+
+
 def tip_context(session: Session, *, principal: Principal, tip: Tip) -> dict[str, Any]:
     """What an analyst needs beside a tip: where it is about (``basis``: the tipster's
     ``map_point``, the place they named, ``where``, or the place found in the ``text``); the
     incidents the analyst may see within :data:`NEARBY_KM` of it around its time (nearest
     first: a duplicate or a pattern); and the current threat level there from the newest
     visible forecast, with its reason."""
+    return tip_contexts(session, principal=principal, tips=[tip])[0]
+
+
+def _context(
+    session: Session, principal: Principal, tip: Tip, assessor: Assessor | None
+) -> dict[str, Any]:
     point = _tip_point(tip)
     if point is None:
         return {"point": None, "nearby": [], "threat": None}
@@ -350,12 +372,8 @@ def tip_context(session: Session, *, principal: Principal, tip: Tip) -> dict[str
         if d <= NEARBY_KM
     ][:NEARBY_SHOWN]
     threat: dict[str, Any] | None = None
-    try:
-        run = risk_service.latest_run(session, principal=principal)
-    except NotFound:
-        pass
-    else:
-        reading = risk_service.level_at_point(session, run=run, lat=lat, lon=lon)
+    if assessor is not None:
+        reading = assessor.at_point(lat, lon)
         threat = {"level": reading.level, "name": reading.name, "reason": reading.reason}
     return {
         "point": {"lat": lat, "lon": lon, "basis": basis, "place": place},

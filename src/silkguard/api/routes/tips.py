@@ -184,12 +184,12 @@ def list_tips(
     principal: Reviewer,
     status: Literal["new", "verified", "duplicate", "not_actionable", "malicious"] = "new",
 ) -> list[TipRead]:
-    out = []
-    for t in tips.list_tips(session, principal=principal, status=status):
-        read = TipRead.model_validate(t)
-        read.context = tips.tip_context(session, principal=principal, tip=t)
-        out.append(read)
-    return out
+    found = tips.list_tips(session, principal=principal, status=status)
+    contexts = tips.tip_contexts(session, principal=principal, tips=found)
+    return [
+        TipRead.model_validate(t).model_copy(update={"context": c})
+        for t, c in zip(found, contexts, strict=True)
+    ]
 
 
 @router.post(
