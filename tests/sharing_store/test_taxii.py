@@ -24,11 +24,12 @@ from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 from silkguard.api.app import create_app
 from silkguard.auth.models import AuditEntry
 from silkguard.auth.roles import Role
+from silkguard.core.errors import NotFound
 from silkguard.core.tlp import TLP
 from silkguard.incidents.models import Incident
 from silkguard.sharing.service import export_incidents
 from silkguard.sharing.stix_export import incident_stix_id
-from silkguard.sharing.taxii import TAXII_MEDIA_TYPE
+from silkguard.sharing.taxii import TAXII_MEDIA_TYPE, load_status
 from tests.sharing_store.conftest import World, api_key, open_session, principal_of
 
 BULK = 2000
@@ -276,6 +277,14 @@ def test_post_an_envelope_and_read_its_status(served: Served) -> None:
         assert entry.detail["new"] == 1
         assert entry.detail["rejected"] == 1
         assert entry.actor.startswith("key:")
+        # the status lives in the database: another worker process, or this server after a
+        # restart, reads the same resource
+        alpha = principal_of(session, world, "alpha", Role.ANALYST)
+        kept = load_status(session, alpha, status.id.upper())
+        assert kept["success_count"] == status.success_count
+        assert kept["failures"] == status.failures
+        with pytest.raises(NotFound):
+            load_status(session, principal_of(session, world, "bravo", Role.ANALYST), status.id)
 
 
 def _taxii(served: Served, path: str, key: str, **headers: str) -> requests.Response:

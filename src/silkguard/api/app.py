@@ -36,7 +36,6 @@ from silkguard.auth.ratelimit import SlidingWindowLimiter
 from silkguard.core.db import make_engine, make_session_factory, read_only_engine
 from silkguard.core.settings import Settings, get_settings
 from silkguard.jobs import JobRunner
-from silkguard.sharing.taxii import StatusStore
 from silkguard.web import mount_dashboard
 from silkguard.worker import tasks as worker_tasks
 
@@ -109,7 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs().enqueue("alerts.dispatch", alert_id=str(alert_id))
 
     app.state.dispatch_alert = dispatch_alert
-    app.state.taxii_statuses = StatusStore()  # TAXII 2.1 status resources (in memory)
     install_problem_handlers(app)
 
     app.add_middleware(RequestGuard, max_body_bytes=cfg.max_body_bytes)

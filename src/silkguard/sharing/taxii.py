@@ -1,6 +1,6 @@
 """TAXII 2.1 on the store: the caller's collections, pages of STIX objects with the TAXII
-filters and ``next`` cursors, manifests, versions, and status resources of POSTs. The HTTP
-edge is :mod:`silkguard.api.routes.taxii`; docs/sharing.md describes the server.
+filters and ``next`` cursors, manifests, versions, and status resources of POSTs (kept in the
+database). The HTTP edge is :mod:`silkguard.api.routes.taxii`; docs/sharing.md describes the server.
 
 A collection serves incidents. Each incident is one *unit* of objects (the incident, its
 location, threat actor, relationships and the reporting organisation), all with the
@@ -14,25 +14,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from silkguard.auth.models import Organisation, SharingGroup, SharingGroupMember
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
+from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, NotFound, PermissionDenied
 from silkguard.core.tlp import TLP
 from silkguard.incidents.models import Incident
 from silkguard.sharing.extension import NAMESPACE, extension_definition, system_identity
 from silkguard.sharing.model import ShareableIncident
+from silkguard.sharing.models import TaxiiStatus
 from silkguard.sharing.service import (
     OrgRefs,
     ShareImportReport,
@@ -49,19 +49,21 @@ __all__ = [
     "COMMON_DATE_ADDED",
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "STATUS_DAYS",
     "STIX_MEDIA_TYPE",
     "TAXII_MEDIA_TYPE",
     "Collection",
     "ObjectQuery",
     "Page",
-    "StatusStore",
     "add_objects",
     "collections_for",
     "find_collection",
     "format_date_added",
+    "load_status",
     "object_versions",
     "objects_page",
     "parse_timestamp",
+    "save_status",
     "status_resource",
 ]
 
@@ -392,29 +394,44 @@ def add_objects(
     return report, [o for o in objects if isinstance(o, dict)]
 
 
-class StatusStore:
-    """Status resources of POSTs, kept in memory (the newest ``capacity``), readable only by
-    the organisation that posted. A restarted server, or another worker process, does not
-    know the statuses this one issued."""
+STATUS_DAYS = 7  # how long status resources stay readable
 
-    def __init__(self, capacity: int = 1000) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, tuple[uuid.UUID, dict[str, Any]]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def put(self, org_id: uuid.UUID, status: dict[str, Any]) -> None:
-        with self._lock:
-            self._items[status["id"]] = (org_id, status)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+def save_status(
+    session: Session, principal: Principal, collection_id: str, status: dict[str, Any]
+) -> None:
+    """Keep the status resource of a POST (readable by the posting organisation for
+    ``STATUS_DAYS`` days, from any worker process and after a restart) and drop expired ones."""
+    now = utcnow()
+    session.execute(
+        delete(TaxiiStatus).where(TaxiiStatus.created_at < now - timedelta(days=STATUS_DAYS))
+    )
+    session.add(
+        TaxiiStatus(
+            id=status["id"],
+            org_id=principal.org_id,
+            collection_id=collection_id,
+            created_at=now,
+            body=status,
+        )
+    )
+    session.flush()
 
-    def get(self, org_id: uuid.UUID, status_id: str) -> dict[str, Any]:
-        with self._lock:
-            found = self._items.get(status_id.strip().lower())
-        if found is None or found[0] != org_id:
-            msg = f"status {status_id} is unknown here (statuses are kept in memory for a while)"
-            raise NotFound(msg)
-        return found[1]
+
+def load_status(session: Session, principal: Principal, status_id: str) -> dict[str, Any]:
+    """A status resource of the caller's organisation; another organisation's is not found."""
+    found = session.get(TaxiiStatus, status_id.strip().lower())
+    if (
+        found is None
+        or found.org_id != principal.org_id
+        or found.created_at < utcnow() - timedelta(days=STATUS_DAYS)
+    ):
+        msg = (
+            f"status {status_id} is unknown here (statuses are kept {STATUS_DAYS} days and "
+            "only the organisation that posted may read them)"
+        )
+        raise NotFound(msg)
+    return dict(found.body)
 
 
 def status_resource(

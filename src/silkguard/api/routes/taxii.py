@@ -288,7 +288,7 @@ async def add_objects(request: Request, collection_id: str) -> Response:
         requested_at = utcnow()
         report, objects = taxii.add_objects(session, principal, envelope)
         status = taxii.status_resource(report, objects, requested_at)
-        request.app.state.taxii_statuses.put(principal.org_id, status)
+        taxii.save_status(session, principal, coll.id, status)
         audit(
             session,
             request,
@@ -366,8 +366,8 @@ def versions(request: Request, collection_id: str, object_id: str) -> Response:
 
 @router.get(f"/{API_ROOT}/status/{{status_id}}/")
 def status(request: Request, status_id: str) -> Response:
-    def handle(_session: Session, principal: Principal) -> Response:
-        return _respond(request.app.state.taxii_statuses.get(principal.org_id, status_id))
+    def handle(session: Session, principal: Principal) -> Response:
+        return _respond(taxii.load_status(session, principal, status_id))
 
     return _serve(request, handle)
 
