@@ -1,8 +1,10 @@
-"""``silkguard share export|import|collections``: STIX 2.1 bundles and TAXII collections,
-acting as a user (``--as USERNAME``) so that exactly what that user may see is shared."""
+"""``silkguard share export|import|collections|subscribe|subscriptions|pull|unsubscribe``: STIX
+2.1 bundles, TAXII collections and pulls from partners' TAXII servers, acting as a user
+(``--as USERNAME``) so that exactly what that user may see is shared."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from silkguard.auth import audit
+from silkguard.auth import service as auth_service
 from silkguard.cli.movements import principal_for
 from silkguard.cli.risk import parse_when
-from silkguard.cli.store import unit_of_work
+from silkguard.cli.store import prepare_database, settings, unit_of_work
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput
 from silkguard.core.tlp import parse_tlp
+from silkguard.sharing import pull as taxii_pull
 from silkguard.sharing import taxii
 from silkguard.sharing.service import export_incidents, import_bundle
 from silkguard.sharing.stix_export import dumps_bundle
@@ -24,7 +28,8 @@ from silkguard.sharing.stix_export import dumps_bundle
 __all__ = ["share_app"]
 
 share_app = typer.Typer(
-    help="Share incidents as STIX 2.1 bundles; list your TAXII collections.",
+    help="Share incidents as STIX 2.1 bundles; list your TAXII collections; pull partners' "
+    "TAXII collections.",
     no_args_is_help=True,
 )
 _console = Console(width=160)
@@ -126,3 +131,117 @@ def collections_command(as_user: AsUser) -> None:
             coll.id, coll.title, "yes" if coll.can_read else "no", "yes" if coll.can_write else "no"
         )
     _console.print(table)
+
+
+@share_app.command("subscribe")
+def subscribe_command(
+    name: Annotated[str, typer.Argument(help="A short name for the subscription.")],
+    url: Annotated[
+        str,
+        typer.Option(help="The remote collection: https://…/taxii2/<root>/collections/<id>/"),
+    ],
+    as_user: AsUser,
+    key_env: Annotated[
+        str,
+        typer.Option(
+            help="Environment variable holding the API key the remote server issued to you "
+            "(prompted for when unset; never pass secrets as arguments)."
+        ),
+    ] = "SILKGUARD_TAXII_KEY",
+    username: Annotated[
+        str, typer.Option(help="HTTP Basic user name (default: send the key as X-API-Key).")
+    ] = "",
+    every: Annotated[int, typer.Option(help="Minutes between scheduled pulls.")] = 15,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a subscription of the same name.")
+    ] = False,
+) -> None:
+    """Subscribe your organisation to a partner's TAXII collection. The worker pulls it every
+    --every minutes; `silkguard share pull NAME` pulls now. Imports run as --as (an analyst
+    or administrator) and arrive as drafts in your review queue."""
+    credential = os.environ.get(key_env) or typer.prompt(
+        f"API key for {url} (${key_env} is unset)", hide_input=True
+    )
+    cfg = settings()
+    with unit_of_work(cfg) as session:
+        user = auth_service.get_user_by_username(session, username=as_user)
+        sub = taxii_pull.subscribe(
+            session,
+            run_as=user,
+            name=name,
+            url=url,
+            credential=credential,
+            secret_key=cfg.secret_key,
+            username=username,
+            interval_minutes=every,
+            replace=replace,
+        )
+        audit.record(
+            session,
+            action="sharing.subscribe",
+            actor=f"user:{user.id}",
+            org_id=user.org_id,
+            object_type="taxii_subscription",
+            object_id=sub.id,
+            detail={"name": sub.name, "url": sub.url, "via": "cli"},
+            now=utcnow(),
+        )
+        typer.echo(f"subscribed {sub.name!r} to {sub.url} (pulled every {every} min)")
+
+
+@share_app.command("subscriptions")
+def subscriptions_command(as_user: AsUser) -> None:
+    """List your organisation's TAXII subscriptions with their bookmark and last outcome."""
+    with unit_of_work() as session:
+        principal = principal_for(session, as_user)
+        found = taxii_pull.list_subscriptions(session, org_id=principal.org_id)
+        table = Table("name", "collection", "every", "added after", "last pull", "outcome")
+        for sub in found:
+            table.add_row(
+                sub.name,
+                sub.url,
+                f"{sub.interval_minutes} min",
+                sub.added_after or "-",
+                sub.last_polled_at.isoformat(timespec="seconds") if sub.last_polled_at else "-",
+                sub.last_outcome or "-",
+            )
+    _console.print(table)
+
+
+@share_app.command("pull")
+def pull_command(
+    name: Annotated[str, typer.Argument(help="The subscription to pull now.")],
+    as_user: AsUser,
+) -> None:
+    """Pull a subscribed collection now: what was added since the last pull arrives as draft
+    incidents with provenance. A failure leaves the store as it was."""
+    cfg = settings()
+    factory = prepare_database(cfg)
+    with unit_of_work(cfg) as session:
+        principal = principal_for(session, as_user)
+        sub_id = taxii_pull.get_subscription(session, org_id=principal.org_id, name=name).id
+    report = taxii_pull.pull_and_record(factory, sub_id, secret_key=cfg.secret_key, now=utcnow())
+    typer.echo(report.summary_line())
+    for error in report.errors:
+        typer.echo(f"rejected {error}", err=True)
+
+
+@share_app.command("unsubscribe")
+def unsubscribe_command(
+    name: Annotated[str, typer.Argument(help="The subscription to remove.")],
+    as_user: AsUser,
+) -> None:
+    """Stop pulling a collection (what was imported stays)."""
+    with unit_of_work() as session:
+        principal = principal_for(session, as_user)
+        taxii_pull.unsubscribe(session, org_id=principal.org_id, name=name)
+        audit.record(
+            session,
+            action="sharing.unsubscribe",
+            actor=principal.actor,
+            org_id=principal.org_id,
+            object_type="taxii_subscription",
+            object_id=name,
+            now=utcnow(),
+        )
+    typer.echo(f"unsubscribed {name!r}")

@@ -393,6 +393,7 @@ def import_bundle(
     data: bytes | str | Mapping[str, Any],
     skip_bad: bool = False,
     default_tlp: TLP = TLP.GREEN,
+    received: Mapping[str, Any] | None = None,
 ) -> ShareImportReport:
     """Store the incidents of a STIX bundle as draft incidents of the caller's organisation.
 
@@ -402,7 +403,9 @@ def import_bundle(
     coming back is unchanged; one that matches an incident of the organisation (same day,
     close by, compatible attack type) is merged into it. Without ``skip_bad`` an invalid
     object raises :class:`~silkguard.sharing.model.StixObjectErrors` before anything is
-    written. Needs ``incident.create``."""
+    written. ``received`` (how the bundle arrived, e.g. the TAXII collection it was pulled
+    from) is kept on each new or changed source record; it is not part of the content hash,
+    so the same object arriving another way is not a change. Needs ``incident.create``."""
     require(principal, Permission.INCIDENT_CREATE)
     result = parse_bundle(data, skip_bad=skip_bad, default_tlp=default_tlp)
     report = ShareImportReport(errors=list(result.errors), ignored=list(result.ignored))
@@ -451,11 +454,13 @@ def import_bundle(
             report.unchanged += 1
             continue
         fields = _fields(inc)
+        if received is not None:
+            raw["received"] = dict(received)
         record.raw, record.normalized, record.content_hash = raw, fields.to_json(), digest
         record.url = fields.url
         touched.add(incident_id)
         report.updated += 1
-    _insert(session, principal, name, fresh, report)
+    _insert(session, principal, name, fresh, report, received)
     session.flush()
     for incident_id in touched:
         incidents_service.recompute(session, incident_id=incident_id)
@@ -480,6 +485,7 @@ def _insert(
     name: str,
     fresh: list[tuple[ShareableIncident, IncidentFields]],
     report: ShareImportReport,
+    received: Mapping[str, Any] | None,
 ) -> None:
     if not fresh:
         return
@@ -489,6 +495,9 @@ def _insert(
     for inc, fields in fresh:
         match = find_match(fields, candidates, window_days=1, radius_km=25.0)
         raw = _raw(inc)
+        digest = content_hash(raw)
+        if received is not None:
+            raw["received"] = dict(received)
         if match is None:
             incident = new_draft(
                 fields, org_id=principal.org_id, created_by=principal.user_id, now=now
@@ -509,7 +518,7 @@ def _insert(
                 url=fields.url,
                 raw=raw,
                 normalized=fields.to_json(),
-                content_hash=content_hash(raw),
+                content_hash=digest,
                 imported_at=now,
                 match_reason=None if match is None else match.reason,
             )

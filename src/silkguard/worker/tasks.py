@@ -9,6 +9,7 @@ once, reminders counted per person, timers fired once, purge by age)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from silkguard.alerts.overdue import install as install_overdue_alerts
 from silkguard.alerts.service import Sender
 from silkguard.core.clock import utcnow
 from silkguard.core.db import make_engine, make_session_factory, session_scope
+from silkguard.core.errors import SilkguardError
 from silkguard.core.settings import Settings
 from silkguard.jobs import JobRunner, RetryPolicy, TaskRegistry, make_runner
 from silkguard.journeys import service as movements
 from silkguard.people.positions import purge_positions
+from silkguard.sharing import pull as taxii_pull
 
 __all__ = ["SCHEDULES", "Deployment", "registry_for", "start"]
 
@@ -37,8 +40,10 @@ SCHEDULES: tuple[tuple[str, float], ...] = (
     ("alerts.remind", 60.0),
     ("alerts.escorts", 30.0),
     ("positions.purge", 86_400.0),
+    ("sharing.pull", 60.0),
 )
 OVERDUE_GRACE = timedelta(minutes=30)
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,6 +118,22 @@ class Deployment:
         with session_scope(self.factory) as session:
             purge_positions(session, now=utcnow())
 
+    def pull_feeds(self) -> None:
+        """Pull every TAXII subscription that is due, each in its own unit of work; one
+        partner's failing server does not hold up the others."""
+        with self.factory() as session:
+            due = taxii_pull.due_subscriptions(session, now=utcnow())
+        for subscription_id in due:
+            try:
+                taxii_pull.pull_and_record(
+                    self.factory,
+                    subscription_id,
+                    secret_key=self.settings.secret_key,
+                    now=utcnow(),
+                )
+            except SilkguardError as exc:
+                _log.warning("TAXII pull %s failed: %s", subscription_id, exc.msg)
+
 
 def registry_for(deployment: Deployment) -> TaskRegistry:
     """The deployment's tasks and schedules, bound to it."""
@@ -124,6 +145,7 @@ def registry_for(deployment: Deployment) -> TaskRegistry:
     registry.register("movements.overdue", deployment.overdue)
     registry.register("movements.check_ins", deployment.check_ins)
     registry.register("positions.purge", deployment.purge)
+    registry.register("sharing.pull", deployment.pull_feeds)
     for name, every in SCHEDULES:
         registry.add_schedule(name, every, {})
     return registry
