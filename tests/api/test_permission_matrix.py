@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import json
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from silkguard.alerts import service as alerts_service
 from silkguard.alerts.models import AlertRecipient
 from silkguard.api.app import API_PREFIX
 from silkguard.auth import service as auth_service
-from silkguard.auth.models import SharingGroupMember
+from silkguard.auth.models import SharingGroupMember, User
 from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.core.access import Principal, visible_in_python
 from silkguard.core.clock import utcnow
@@ -45,6 +46,7 @@ from silkguard.journeys.policy import load_policy
 from silkguard.people import personnel
 from silkguard.people import service as people_service
 from silkguard.risk import service as risk_service
+from silkguard.sharing import pull as taxii_pull
 from tests.api.conftest import ORGS, PASSWORD, World, build_world
 
 PROBLEM = "application/problem+json"
@@ -68,6 +70,15 @@ ALERT_TEXT = {
     "en": {"headline": "Matrix alert", "body": "Stay inside."},
     "zh": {"headline": "测试警报", "body": "请留在室内。"},
 }
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+DEAD_PORT = _dead_port()  # nothing listens there once the socket is closed
 CALLER_ORG = "alpha"
 OTHER_ORG = "bravo"
 BESHAM_POLYGON = {
@@ -154,6 +165,22 @@ class Objects:
             )
             session.commit()
             return key.id
+
+    def subscription(self, org: str) -> str:
+        """A TAXII subscription of ``org`` to a collection on a loopback port where nothing
+        listens (so an allowed pull answers 502 at once)."""
+        with self.factory() as session:
+            user = session.get_one(User, self.world.users[(org, Role.ANALYST)])
+            sub = taxii_pull.subscribe(
+                session,
+                run_as=user,
+                name=self.unique("feed-"),
+                url=f"http://127.0.0.1:{DEAD_PORT}/taxii2/api/collections/x/",
+                credential="remote-key",
+                secret_key=self.world.settings.secret_key,
+            )
+            session.commit()
+            return sub.name
 
     def group(self, org: str) -> uuid.UUID:
         with self.factory() as session:
@@ -582,6 +609,45 @@ ROUTES: tuple[RouteCase, ...] = (
             {"org_id": str(o.world.orgs["partner"])},
         ),
         200,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/taxii-subscriptions"),
+        Permission.SHARING_MANAGE,
+        lambda _o, _r, _g: Call("GET", _p("/taxii-subscriptions")),
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/taxii-subscriptions"),
+        Permission.SHARING_MANAGE,
+        lambda o, _r, _g: Call(
+            "POST",
+            _p("/taxii-subscriptions"),
+            {
+                "name": o.unique("feed-"),
+                "url": "https://partner.example/taxii2/api/collections/x/",
+                "credential": "remote-key",
+                "run_as": f"{CALLER_ORG}.analyst",
+            },
+        ),
+        201,
+    ),
+    RouteCase(
+        "DELETE",
+        _p("/taxii-subscriptions/{name}"),
+        Permission.SHARING_MANAGE,
+        lambda o, _r, g: Call("DELETE", _p(f"/taxii-subscriptions/{o.subscription(g)}")),
+        204,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/taxii-subscriptions/{name}/pull"),
+        Permission.SHARING_MANAGE,
+        lambda o, _r, g: Call("POST", _p(f"/taxii-subscriptions/{o.subscription(g)}/pull")),
+        502,  # allowed: the remote server (nothing on that port) fails
         owned=True,
     ),
     RouteCase(
@@ -1262,6 +1328,7 @@ def test_every_route_needs_a_principal(world: World) -> None:
             timer_id=uuid.uuid4(),
             tip_id=uuid.uuid4(),
             district="Gwadar",
+            name="feed",
         )
         r = world.client.request(route.method, path)
         assert r.status_code == 401, (route.id, r.text)

@@ -30,6 +30,7 @@ from silkguard.api.routes import reports as report_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import rollcall_page
 from silkguard.api.routes import sites as site_routes
+from silkguard.api.routes import subscriptions as subscription_routes
 from silkguard.api.routes import taxii as taxii_routes
 from silkguard.api.routes import tips as tip_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
@@ -148,4 +149,5 @@ def _include_routes(app: FastAPI) -> None:
     app.include_router(taxii_routes.router)  # /taxii2/: TAXII 2.1, its own media type
     app.include_router(map_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(report_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(subscription_routes.router, prefix=API_PREFIX, responses=common)
     mount_dashboard(app)  # / : the dashboard (static files over this API)

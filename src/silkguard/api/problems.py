@@ -36,6 +36,7 @@ _TITLES = {
     428: "Precondition required",
     429: "Too many requests",
     500: "Internal error",
+    502: "A remote server failed",
     503: "Service unavailable",
 }
 

@@ -220,7 +220,9 @@ def pull_command(
     with unit_of_work(cfg) as session:
         principal = principal_for(session, as_user)
         sub_id = taxii_pull.get_subscription(session, org_id=principal.org_id, name=name).id
-    report = taxii_pull.pull_and_record(factory, sub_id, secret_key=cfg.secret_key, now=utcnow())
+    report = taxii_pull.pull_and_record(
+        factory, sub_id, secret_key=cfg.secret_key, now=utcnow(), actor=principal.actor
+    )
     typer.echo(report.summary_line())
     for error in report.errors:
         typer.echo(f"rejected {error}", err=True)

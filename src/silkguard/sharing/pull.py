@@ -406,9 +406,11 @@ def pull_and_record(
     secret_key: str,
     now: datetime,
     fetch: Fetch | None = None,
+    actor: str = "system",
 ) -> PullReport:
-    """One pull in its own unit of work, audited; a failure is rolled back, recorded on the
-    subscription (which then backs off) and raised again."""
+    """One pull in its own unit of work, audited as ``actor`` (the schedule is ``system``); a
+    failure is rolled back, recorded on the subscription (which then backs off) and raised
+    again."""
     try:
         with session_scope(factory) as session:
             report = pull(session, subscription_id, secret_key=secret_key, now=now, fetch=fetch)
@@ -416,7 +418,7 @@ def pull_and_record(
             audit.record(
                 session,
                 action="incident.import",
-                actor="system",
+                actor=actor,
                 org_id=sub.org_id,
                 object_type="taxii_subscription",
                 object_id=sub.id,
