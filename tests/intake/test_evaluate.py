@@ -8,12 +8,14 @@ import pytest
 
 from silkguard.core.errors import InvalidInput
 from silkguard.geo.gazetteer import load_gazetteer
-from silkguard.intake.evaluate import evaluate, gold_point
+from silkguard.incidents.vocab import AttackType, TargetType
+from silkguard.intake.evaluate import evaluate, gold_point, in_vocabulary
 
 GOALS = {
     "is_incident": 0.90,
     "place": 0.85,
     "date": 0.85,
+    "attack_type": 0.85,
     "attack_type_compatible": 0.85,
     "killed": 0.90,
     "injured": 0.90,
@@ -27,10 +29,11 @@ def test_dev_set_meets_the_issue_goals(shared_data: Path) -> None:
         score = result.score(name)
         assert score is not None
         assert score >= goal, f"{name}: {score:.2f} < {goal}"
-    # exact attack type is lower: the dev labels use "other" for kidnappings, grenades and arson
-    exact = result.score("attack_type")
-    assert exact is not None
-    assert exact >= 0.75
+    # in silkguard's finer vocabulary it is lower: the dev labels use "other" for kidnappings,
+    # grenades and arson, types silkguard names
+    fine = result.score("attack_type_fine")
+    assert fine is not None
+    assert fine >= 0.75
     rows = result.table()
     assert rows[0][:2] == ("is_incident", 40)
     assert {r[0] for r in rows} >= {"province", "target_type", "perpetrator", "nationalities"}
@@ -118,6 +121,37 @@ def test_gold_places_are_geocoded_without_their_qualifiers() -> None:
 WRITTEN = Path(__file__).parent / "data" / "written_reports.jsonl"
 
 
+def test_a_type_the_labellers_never_use_is_their_other() -> None:
+    coarse = frozenset({AttackType.SHOOTING, AttackType.IED, AttackType.OTHER})
+    assert in_vocabulary(AttackType.KIDNAPPING, coarse) is AttackType.OTHER
+    assert in_vocabulary(AttackType.SHOOTING, coarse) is AttackType.SHOOTING  # never changed
+    assert in_vocabulary(None, coarse) is None
+    # without "other" among the labels nothing is projected
+    assert in_vocabulary(AttackType.KIDNAPPING, frozenset({AttackType.IED})) is (
+        AttackType.KIDNAPPING
+    )
+    targets = frozenset({TargetType.CONVOY, TargetType.OTHER})
+    assert in_vocabulary(TargetType.POLICE, targets) is TargetType.OTHER
+
+
+def test_the_file_vocabulary_helps_only_where_the_gold_is_other(tmp_path: Path) -> None:
+    """A kidnapping labelled "other" scores in the file's vocabulary; a kidnapping labelled
+    "shooting" stays a miss, and so does "other" predicted for a labelled shooting."""
+    text = "Gunmen kidnapped two engineers from a project site near Kharan on Monday."
+    lines = [
+        _line(id="K-1", text=text, gold={"is_incident": True, "attack_type": "other"}),
+        _line(id="K-2", text=text, gold={"is_incident": True, "attack_type": "shooting"}),
+        _line(id="S-1", gold={"is_incident": True, "attack_type": "shooting"}),
+    ]
+    path = tmp_path / "coarse.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = evaluate(path)
+    assert result.score("attack_type") == pytest.approx(2 / 3)
+    assert result.score("attack_type_fine") == pytest.approx(1 / 3)
+    missed = {m.report_id for m in result.mismatches if m.field == "attack_type"}
+    assert missed == {"K-2"}
+
+
 def test_reports_written_for_these_tests_meet_the_goals() -> None:
     """68 reports written for this package in the styles of the dev set but with other
     places, groups and phrasings (wire, sitrep, SPOTREP, WhatsApp Roman Urdu, translated
@@ -129,6 +163,6 @@ def test_reports_written_for_these_tests_meet_the_goals() -> None:
         score = result.score(name)
         assert score is not None
         assert score >= goal, f"{name}: {score:.2f} < {goal}"
-    exact = result.score("attack_type")
-    assert exact is not None
-    assert exact >= 0.85
+    fine = result.score("attack_type_fine")
+    assert fine is not None
+    assert fine >= 0.85

@@ -12,8 +12,13 @@ How fields match: dates exactly (a null gold date means the report gives none, a
 null prediction matches it); places when the prediction lies within 25 km of the gold place,
 geocoded with the gazetteer after dropping parentheticals ("Panjgur (N-85)" -> "Panjgur")
 and, when only a province is found, trailing words ("Kohat tunnel" -> "Kohat"); provinces
-after normalisation; attack and target types exactly after parsing aliases, and attack types
-also by :func:`~silkguard.incidents.vocab.attack_types_compatible` with a gold ``other`` or
+after normalisation; attack and target types exactly *in the file's own label vocabulary*
+(``attack_type``, ``target_type``: a predicted type that no line of the file uses as a label
+counts as ``other`` when the file labels with ``other``, since its labellers could only call a
+kidnapping or a police post ``other``; a correct prediction is never changed, and a gold
+specific type still needs that type), exactly in silkguard's finer vocabulary
+(``attack_type_fine``, ``target_type_fine``), and attack types also by
+:func:`~silkguard.incidents.vocab.attack_types_compatible` with a gold ``other`` or
 ``unknown`` counted as a miss unless predicted so; perpetrators by group
 (:func:`~silkguard.intake.actors.perpetrator_key`); counts exactly (null matches null only);
 nationalities as sets.
@@ -23,16 +28,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from silkguard.core.errors import InvalidInput, SilkguardError
 from silkguard.geo.distance import haversine_km
 from silkguard.geo.gazetteer import Gazetteer, load_gazetteer
 from silkguard.incidents.vocab import (
     AttackType,
+    TargetType,
     attack_types_compatible,
     parse_attack_type,
     parse_target_type,
@@ -41,12 +48,23 @@ from silkguard.intake.actors import perpetrator_key
 from silkguard.intake.draft import IncidentDraft
 from silkguard.intake.extract import Extractor, default_extractor
 
-__all__ = ["PLACE_MATCH_KM", "EvaluationResult", "FieldScore", "Mismatch", "evaluate"]
+__all__ = [
+    "PLACE_MATCH_KM",
+    "EvaluationResult",
+    "FieldScore",
+    "Mismatch",
+    "evaluate",
+    "in_vocabulary",
+]
 
 PLACE_MATCH_KM = 25.0
 _PARENS = re.compile(r"\([^)]*\)")
 _WILD = frozenset({AttackType.OTHER, AttackType.UNKNOWN})
-_GOLD_KEY = {"attack_type_compatible": "attack_type"}
+_GOLD_KEY = {
+    "attack_type_compatible": "attack_type",
+    "attack_type_fine": "attack_type",
+    "target_type_fine": "target_type",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +144,10 @@ def evaluate(
         if not ok:
             mismatches.append(Mismatch(report_id, name, gold, predicted))
 
+    labels = (
+        _labels(rows, "attack_type", parse_attack_type),
+        _labels(rows, "target_type", parse_target_type),
+    )
     for line_no, report_id, text, report_date, gold in rows:
         try:
             draft = ext.extract(text, report_date)
@@ -139,14 +161,40 @@ def evaluate(
         confusion[key] += 1
         check(report_id, "is_incident", gold_incident == draft.is_incident, gold_incident, draft)
         if gold_incident:
-            for name, ok, g, p in _field_checks(gold, draft, gaz):
+            for name, ok, g, p in _field_checks(gold, draft, gaz, labels):
                 if _GOLD_KEY.get(name, name) in gold:  # a missing key is not labelled
                     check(report_id, name, ok, g, p)
     return EvaluationResult(path, len(rows), _scores(tallies, confusion), tuple(mismatches))
 
 
+_Label = TypeVar("_Label", AttackType, TargetType)
+
+
+def _labels(
+    rows: list[tuple[int, str, str, date, dict[str, Any]]],
+    key: str,
+    parse: Callable[[str], _Label],
+) -> frozenset[_Label]:
+    """The values the file uses as labels of ``key`` (on incident lines)."""
+    return frozenset(
+        parse(str(gold[key])) for *_, gold in rows if gold.get("is_incident") and gold.get(key)
+    )
+
+
+def in_vocabulary(predicted: _Label | None, labels: frozenset[_Label]) -> _Label | None:
+    """``predicted`` as the file's labellers could have written it: a type they never use is
+    ``other`` when they use ``other`` (and stays as it is when they do not)."""
+    if predicted is None or predicted in labels:
+        return predicted
+    other = type(predicted)("other")
+    return other if other in labels else predicted
+
+
 def _field_checks(
-    gold: dict[str, Any], draft: IncidentDraft, gaz: Gazetteer
+    gold: dict[str, Any],
+    draft: IncidentDraft,
+    gaz: Gazetteer,
+    labels: tuple[frozenset[AttackType], frozenset[TargetType]],
 ) -> list[tuple[str, bool, Any, Any]]:
     gold_date = gold.get("date")
     predicted_date = draft.date.isoformat() if draft.date else None
@@ -163,14 +211,26 @@ def _field_checks(
             draft.place,
         ),
         ("province", gold_province == draft.province, gold_province, draft.province),
-        ("attack_type", gold_attack == draft.attack_type, gold_attack, draft.attack_type),
+        (
+            "attack_type",
+            gold_attack == in_vocabulary(draft.attack_type, labels[0]),
+            gold_attack,
+            draft.attack_type,
+        ),
+        ("attack_type_fine", gold_attack == draft.attack_type, gold_attack, draft.attack_type),
         (
             "attack_type_compatible",
             _attack_compatible(gold_attack, draft.attack_type),
             gold_attack,
             draft.attack_type,
         ),
-        ("target_type", gold_target == draft.target_type, gold_target, draft.target_type),
+        (
+            "target_type",
+            gold_target == in_vocabulary(draft.target_type, labels[1]),
+            gold_target,
+            draft.target_type,
+        ),
+        ("target_type_fine", gold_target == draft.target_type, gold_target, draft.target_type),
         (
             "perpetrator",
             perpetrator_key(gold.get("perpetrator")) == perpetrator_key(draft.perpetrator),
@@ -249,9 +309,11 @@ def _scores(tallies: dict[str, _Tally], confusion: dict[str, int]) -> tuple[Fiel
         "date": "exact match",
         "place": f"within {PLACE_MATCH_KM:g} km",
         "province": "exact match",
-        "attack_type": "exact match",
+        "attack_type": "exact match in the file's label vocabulary",
+        "attack_type_fine": "exact match in silkguard's vocabulary",
         "attack_type_compatible": "same family; gold other accepts a specific type",
-        "target_type": "exact match",
+        "target_type": "exact match in the file's label vocabulary",
+        "target_type_fine": "exact match in silkguard's vocabulary",
         "perpetrator": "same group",
         "killed": "exact count",
         "injured": "exact count",
