@@ -49,6 +49,10 @@ __all__ = [
     "Gazetteer",
     "GeocodeResult",
     "load_gazetteer",
+    "normalize_name",
+    "read_districts",
+    "read_geonames_places",
+    "read_supplement",
 ]
 
 #: ``reverse`` names no district when the nearest headquarters is farther than this.

@@ -20,9 +20,15 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from silkguard.geo._gazetteer_data import read_districts, read_geonames_places, read_supplement
-from silkguard.geo._names import normalize_name
-from silkguard.geo.gazetteer import Candidate, Gazetteer, load_gazetteer
+from silkguard.geo.gazetteer import (
+    Candidate,
+    Gazetteer,
+    load_gazetteer,
+    normalize_name,
+    read_districts,
+    read_geonames_places,
+    read_supplement,
+)
 from silkguard.intake.draft import Span
 
 __all__ = ["PlaceFinding", "PlaceMatcher", "find_road"]
