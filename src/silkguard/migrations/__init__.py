@@ -16,6 +16,7 @@ from silkguard.intake import models as _intake_models
 from silkguard.journeys import models as _journey_models
 from silkguard.people import models as _people_models
 from silkguard.risk import models as _risk_models
+from silkguard.sharing import models as _sharing_models
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "metadata", "upgrade"]
 
@@ -28,6 +29,7 @@ _LOADED = (
     _journey_models,
     _people_models,
     _risk_models,
+    _sharing_models,
 )  # every models module, so metadata is complete
 
 
