@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from silkguard.auth.models import POOL_ORG_KIND, Organisation, SharingGroup, SharingGroupMember
+from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -37,8 +38,16 @@ from silkguard.incidents.vocab import (
     TargetType,
 )
 from silkguard.sharing.models import PoolContribution
+from silkguard.sharing.service import require
 
-__all__ = ["Contribution", "contribute", "contributions", "pool_org", "withdraw"]
+__all__ = [
+    "Contribution",
+    "contribute",
+    "contributions",
+    "find_group",
+    "pool_org",
+    "withdraw",
+]
 
 _POOLABLE = (TLP.CLEAR.value, TLP.GREEN.value, TLP.AMBER.value)
 _GENERALISED_RES = 6
@@ -69,6 +78,27 @@ def _member_group(session: Session, principal: Principal, group_id: uuid.UUID) -
         )
         raise NotFound(msg)
     return group
+
+
+def find_group(session: Session, principal: Principal, name_or_id: str) -> uuid.UUID:
+    """The id of a sharing group of the caller's organisation, given by id or by name."""
+    text = name_or_id.strip()
+    try:
+        wanted = select(SharingGroup.id).where(SharingGroup.id == uuid.UUID(text))
+    except ValueError:
+        wanted = select(SharingGroup.id).where(SharingGroup.name == text)
+    found = session.execute(
+        wanted.join(SharingGroupMember, SharingGroupMember.group_id == SharingGroup.id).where(
+            SharingGroupMember.org_id == principal.org_id
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        msg = (
+            f"sharing group {text!r} does not exist or your organisation is not a member; "
+            "give the name or id of one of your groups"
+        )
+        raise NotFound(msg)
+    return found
 
 
 def _own_incident(session: Session, principal: Principal, incident_id: uuid.UUID) -> Incident:
@@ -186,6 +216,7 @@ def contribute(
     """Contribute the caller's organisation's confirmed CLEAR, GREEN or AMBER incident to a
     sharing group it is a member of, as an anonymous copy. Contributing the same incident to
     the same group again brings the copy up to date (with this call's options)."""
+    require(principal, Permission.INCIDENT_UPDATE)
     group = _member_group(session, principal, group_id)
     incident = _own_incident(session, principal, incident_id)
     if incident.status != IncidentStatus.CONFIRMED.value:
@@ -264,6 +295,7 @@ def withdraw(
 ) -> uuid.UUID:
     """Withdraw the caller's contribution of an incident from a group: the copy is deleted
     (with its sightings). Returns the id the copy had."""
+    require(principal, Permission.INCIDENT_UPDATE)
     incident = _own_incident(session, principal, incident_id)
     link = session.execute(
         select(PoolContribution).where(
@@ -289,6 +321,7 @@ def contributions(
     session: Session, *, principal: Principal, incident_id: uuid.UUID
 ) -> list[Contribution]:
     """The groups the caller's organisation's incident is contributed to, by group name."""
+    require(principal, Permission.INCIDENT_UPDATE)
     incident = _own_incident(session, principal, incident_id)
     rows = session.execute(
         select(PoolContribution, SharingGroup.name)
