@@ -90,12 +90,16 @@ def _visible_stix_ids(
     hashed (one pass, only when a bundle carries sightings)."""
     found: dict[str, uuid.UUID] = {}
     stmt = select(Incident.id).where(visible(principal)).execution_options(yield_per=5000)
-    for incident_id in session.execute(stmt).scalars():
-        sid = incident_stix_id(incident_id)
-        if sid in wanted:
-            found[sid] = incident_id
-            if len(found) == len(wanted):
-                break
+    result = session.execute(stmt)
+    try:
+        for incident_id in result.scalars():
+            sid = incident_stix_id(incident_id)
+            if sid in wanted:
+                found[sid] = incident_id
+                if len(found) == len(wanted):
+                    break
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL, left open by the early stop
     return found
 
 
