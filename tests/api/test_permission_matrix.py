@@ -46,6 +46,7 @@ from silkguard.journeys.policy import load_policy
 from silkguard.people import personnel
 from silkguard.people import service as people_service
 from silkguard.risk import service as risk_service
+from silkguard.sharing import pool as pool_service
 from silkguard.sharing import pull as taxii_pull
 from tests.api.conftest import ORGS, PASSWORD, World, build_world
 
@@ -181,6 +182,44 @@ class Objects:
             )
             session.commit()
             return sub.name
+
+    def confirmed(self, org: str) -> uuid.UUID:
+        """A fresh confirmed AMBER incident of ``org``."""
+        data = IncidentCreate(
+            occurred_at=datetime(2024, 6, 2, 8, tzinfo=UTC),
+            attack_type=AttackType.IED,
+            target_type=TargetType.CONVOY,
+            latitude=34.95,
+            longitude=72.85,
+            tlp=TLP.AMBER,
+            summary=self.unique("matrix pooled "),
+        )
+        with self.factory() as session:
+            principal = self.analyst(org)
+            inc = incidents_review.create_draft(session, principal=principal, data=data)
+            incidents_review.confirm(session, principal=principal, incident_id=inc.id)
+            session.commit()
+            return inc.id
+
+    def contributable(self, org: str) -> uuid.UUID:
+        """The caller's own fresh incident; another organisation's one the caller cannot see."""
+        if org == CALLER_ORG:
+            return self.confirmed(org)
+        return self.world.incidents[(org, TLP.AMBER_STRICT)]
+
+    def contributed(self, org: str) -> uuid.UUID:
+        """An incident contributed to the world's sharing group (when it is the caller's)."""
+        incident_id = self.contributable(org)
+        if org == CALLER_ORG:
+            with self.factory() as session:
+                pool_service.contribute(
+                    session,
+                    principal=self.analyst(org),
+                    incident_id=incident_id,
+                    group_id=self.world.group_id,
+                )
+                session.commit()
+        return incident_id
 
     def group(self, org: str) -> uuid.UUID:
         with self.factory() as session:
@@ -520,6 +559,55 @@ ROUTES: tuple[RouteCase, ...] = (
         _split,
         201,
         owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/incidents/{incident_id}/contributions"),
+        Permission.INCIDENT_UPDATE,
+        lambda o, _r, g: Call(
+            "POST",
+            _p(f"/incidents/{o.contributable(g)}/contributions"),
+            {"group_id": str(o.world.group_id), "generalise_location": True},
+        ),
+        201,
+        owned=True,
+    ),
+    RouteCase(
+        "GET",
+        _p("/incidents/{incident_id}/contributions"),
+        Permission.INCIDENT_UPDATE,
+        lambda o, _r, g: Call("GET", _p(f"/incidents/{o.contributed(g)}/contributions")),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "DELETE",
+        _p("/incidents/{incident_id}/contributions/{group_id}"),
+        Permission.INCIDENT_UPDATE,
+        lambda o, _r, g: Call(
+            "DELETE", _p(f"/incidents/{o.contributed(g)}/contributions/{o.world.group_id}")
+        ),
+        204,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/incidents/{incident_id}/sightings"),
+        Permission.INCIDENT_CREATE,
+        # another organisation's incident the caller can see counts as well
+        lambda o, _r, g: Call(
+            "POST", _p(f"/incidents/{o.world.incidents[(g, TLP.GREEN)]}/sightings"), {"count": 2}
+        ),
+        201,
+    ),
+    RouteCase(
+        "GET",
+        _p("/incidents/{incident_id}/sightings"),
+        Permission.INCIDENT_READ,
+        lambda o, _r, g: Call(
+            "GET", _p(f"/incidents/{o.world.incidents[(g, TLP.GREEN)]}/sightings")
+        ),
+        200,
     ),
     RouteCase(
         "GET", _p("/orgs"), Permission.ORG_READ, lambda _o, _r, _g: Call("GET", _p("/orgs")), 200

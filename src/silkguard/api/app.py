@@ -26,6 +26,7 @@ from silkguard.api.routes import maps as map_routes
 from silkguard.api.routes import movements as movement_routes
 from silkguard.api.routes import people as people_routes
 from silkguard.api.routes import plans as plan_routes
+from silkguard.api.routes import pooling as pooling_routes
 from silkguard.api.routes import reports as report_routes
 from silkguard.api.routes import risk as risk_routes
 from silkguard.api.routes import rollcall_page
@@ -129,6 +130,7 @@ def _include_routes(app: FastAPI) -> None:
     common = problem_responses(401, 413, 422)
     app.include_router(auth_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(incident_routes.router, prefix=API_PREFIX, responses=common)
+    app.include_router(pooling_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(admin_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(risk_routes.router, prefix=API_PREFIX, responses=common)
     app.include_router(movement_routes.router, prefix=API_PREFIX, responses=common)

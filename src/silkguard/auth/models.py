@@ -20,6 +20,7 @@ from silkguard.core.types import JSONType, UTCDateTime
 
 __all__ = [
     "GENESIS_HASH",
+    "POOL_ORG_KIND",
     "ApiKey",
     "AuditEntry",
     "AuditHead",
@@ -37,6 +38,11 @@ GENESIS_HASH = "0" * 64  # prev_hash of the first audit entry
 class OrgKind(StrEnum):
     OPERATOR = "operator"  # runs projects and employs the people silkguard protects
     PARTNER = "partner"  # police liaison, embassy security, other contractors
+
+
+# The kind of the organisation silkguard makes to own a sharing group's pooled (anonymous)
+# contributions. Not an OrgKind: nobody creates one by hand and no user ever belongs to one.
+POOL_ORG_KIND = "pool"
 
 
 class Organisation(Base):
@@ -118,6 +124,11 @@ class SharingGroup(Base):
     owner_org_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisations.id"))
     # When True, members see the group but not who else is in it.
     hidden_membership: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The organisation (kind "pool") owning the incidents contributed to the group without
+    # naming their source; made on the first contribution (silkguard.sharing.pool).
+    pool_org_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -20,16 +21,18 @@ from silkguard.cli.store import prepare_database, settings, unit_of_work
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput
 from silkguard.core.tlp import parse_tlp
+from silkguard.sharing import pool, taxii
 from silkguard.sharing import pull as taxii_pull
-from silkguard.sharing import taxii
 from silkguard.sharing.service import export_incidents, import_bundle
 from silkguard.sharing.stix_export import dumps_bundle
 
 __all__ = ["share_app"]
 
 share_app = typer.Typer(
-    help="Share incidents as STIX 2.1 bundles; list your TAXII collections; pull partners' "
-    "TAXII collections.",
+    help=(
+        "Share incidents as STIX 2.1 bundles; list your TAXII collections; pull partners' "
+        "TAXII collections; contribute incidents to a sharing group anonymously."
+    ),
     no_args_is_help=True,
 )
 _console = Console(width=160)
@@ -247,3 +250,88 @@ def unsubscribe_command(
             now=utcnow(),
         )
     typer.echo(f"unsubscribed {name!r}")
+
+
+def _incident_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        msg = f"incident id {text!r} is not a UUID; copy it from silkguard incidents list"
+        raise InvalidInput(msg) from None
+
+
+@share_app.command("contribute")
+def contribute_command(
+    incident_id: Annotated[str, typer.Argument(help="Your organisation's incident (id).")],
+    group: Annotated[str, typer.Option("--group", help="Sharing group: name or id.")],
+    as_user: AsUser,
+    summary: Annotated[
+        str | None, typer.Option(help="Replace the summary in the copy (it may name you).")
+    ] = None,
+    generalise_location: Annotated[
+        bool,
+        typer.Option(
+            "--generalise-location",
+            help="Give the position only to its district (H3 resolution-6 cell centre).",
+        ),
+    ] = False,
+) -> None:
+    """Contribute an incident to a sharing group without naming your organisation: the group
+    gets a copy owned by its pool. Again for the same group, the copy is brought up to date."""
+    with unit_of_work() as session:
+        principal = principal_for(session, as_user)
+        made = pool.contribute(
+            session,
+            principal=principal,
+            incident_id=_incident_id(incident_id),
+            group_id=pool.find_group(session, principal, group),
+            summary=summary,
+            generalise_location=generalise_location,
+        )
+        audit.record(
+            session,
+            action="incident.contribute",
+            actor=principal.actor,
+            org_id=principal.org_id,
+            object_type="incident",
+            object_id=incident_id.strip(),
+            detail={
+                "via": "cli",
+                "group": str(made.group_id),
+                "pool_incident": str(made.pool_incident_id),
+                "refreshed": made.refreshed,
+                "generalise_location": generalise_location,
+                "summary_replaced": summary is not None,
+            },
+            now=utcnow(),
+        )
+    verb = "refreshed in" if made.refreshed else "contributed to"
+    typer.echo(f"{verb} sharing group {made.group_name} as incident {made.pool_incident_id}")
+    for warning in made.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+@share_app.command("withdraw")
+def withdraw_command(
+    incident_id: Annotated[str, typer.Argument(help="Your organisation's incident (id).")],
+    group: Annotated[str, typer.Option("--group", help="Sharing group: name or id.")],
+    as_user: AsUser,
+) -> None:
+    """Withdraw your contribution of an incident from a sharing group (its copy is deleted)."""
+    with unit_of_work() as session:
+        principal = principal_for(session, as_user)
+        group_id = pool.find_group(session, principal, group)
+        gone = pool.withdraw(
+            session, principal=principal, incident_id=_incident_id(incident_id), group_id=group_id
+        )
+        audit.record(
+            session,
+            action="incident.withdraw",
+            actor=principal.actor,
+            org_id=principal.org_id,
+            object_type="incident",
+            object_id=incident_id.strip(),
+            detail={"via": "cli", "group": str(group_id), "pool_incident": str(gone)},
+            now=utcnow(),
+        )
+    typer.echo(f"withdrawn: the group's copy {gone} is deleted")

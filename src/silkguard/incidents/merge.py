@@ -26,6 +26,7 @@ SOURCE_PRIORITY: dict[SourceKind, int] = {
     SourceKind.GTD: 3,
     SourceKind.ACLED: 4,
     SourceKind.TIP: 5,
+    SourceKind.POOL: 0,  # the only record of a pooled copy
 }
 _DATE_ORDER = [DatePrecision.TIME, DatePrecision.DAY, DatePrecision.MONTH, DatePrecision.YEAR]
 _GEO_ORDER = list(GeoPrecision)

@@ -30,7 +30,14 @@ from silkguard.core.tlp import TLP
 from silkguard.core.types import JSONType, UTCDateTime
 from silkguard.incidents.geojson import render_feature
 
-__all__ = ["Incident", "IncidentRecipient", "IncidentShare", "SourceRecord"]
+__all__ = [
+    "SIGHTING_VIA_API",
+    "Incident",
+    "IncidentRecipient",
+    "IncidentShare",
+    "IncidentSighting",
+    "SourceRecord",
+]
 
 
 class Incident(Base):
@@ -154,6 +161,37 @@ class IncidentRecipient(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+# external_id of a sighting reported through the API or CLI (not NULL: NULLs never collide
+# in a unique constraint, on PostgreSQL as on SQLite, so one organisation would get many rows).
+SIGHTING_VIA_API = "api"
+
+
+class IncidentSighting(Base):
+    """ "We saw this too": an organisation's count of sightings of an incident. One row per
+    (incident, organisation, origin): ``external_id`` is the STIX sighting id when the
+    sighting came in a bundle, else :data:`SIGHTING_VIA_API`. Never shown with its
+    organisation; readers get totals only (silkguard.incidents.sightings)."""
+
+    __tablename__ = "incident_sightings"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "org_id", "external_id", name="uq_incident_sighting"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    external_id: Mapped[str] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 @event.listens_for(Session, "after_flush")

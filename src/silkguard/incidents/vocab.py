@@ -109,6 +109,9 @@ class SourceKind(StrEnum):
     FIELD = "field"
     TIP = "tip"
     STIX = "stix"
+    # The record of an incident contributed anonymously to a sharing group's pool: made by
+    # silkguard.sharing.pool, naming no organisation or user; never read from a file.
+    POOL = "pool"
 
 
 _ATTACK_ALIASES: dict[str, AttackType] = {

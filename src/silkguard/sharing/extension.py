@@ -37,10 +37,12 @@ __all__ = [
 # Every STIX id silkguard writes is uuid5(NAMESPACE, "<kind>:<silkguard id>"). Fixed forever:
 # changing it changes every id ever exported.
 NAMESPACE = uuid.UUID("191fc361-5d25-4d85-8793-2f9f2af0f9f9")
-EXTENSION_VERSION = "1.0.0"
+# 1.1.0: source kind "pool" (an incident contributed anonymously to a sharing group).
+EXTENSION_VERSION = "1.1.0"
 EXTENSION_ID = f"extension-definition--{uuid.uuid5(NAMESPACE, 'extension:incident:1')}"
 SYSTEM_IDENTITY_ID = f"identity--{uuid.uuid5(NAMESPACE, 'identity:silkguard')}"
 _DEFINED = "2026-12-01T00:00:00.000Z"
+_REVISED = "2026-12-10T00:00:00.000Z"  # modified of the definition (version 1.1.0)
 
 
 def _enum(values: type[Any]) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def extension_definition() -> dict[str, Any]:
         "id": EXTENSION_ID,
         "created_by_ref": SYSTEM_IDENTITY_ID,
         "created": _DEFINED,
-        "modified": _DEFINED,
+        "modified": _REVISED,
         "name": "silkguard incident extension",
         "description": (
             "Incident fields of the silkguard platform: when and where, attack and target "

@@ -136,6 +136,7 @@ class ShareableSighting:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     organisation: OrganisationRef | None = None
+    stix_id: str | None = None  # the id it arrived with (set on import; export derives one)
 
 
 @dataclass(frozen=True, slots=True)

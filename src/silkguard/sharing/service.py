@@ -40,8 +40,10 @@ from silkguard.sharing.model import (
     ObjectError,
     OrganisationRef,
     ShareableIncident,
+    ShareableSighting,
     SharedSource,
 )
+from silkguard.sharing.sightings import aggregated_sightings, store_sightings
 from silkguard.sharing.stix_export import export_bundle, incident_stix_id
 from silkguard.sharing.stix_import import parse_bundle
 
@@ -81,21 +83,29 @@ def org_condition(principal: Principal) -> ColumnElement[bool]:
     return and_(visible(principal), Incident.org_id == principal.org_id)
 
 
-def group_condition(principal: Principal, group_id: uuid.UUID) -> ColumnElement[bool]:
+def group_condition(
+    principal: Principal, group_id: uuid.UUID, *, hidden_membership: bool = False
+) -> ColumnElement[bool]:
     """Incidents visible to the caller through sharing group ``group_id``: confirmed, marked
     CLEAR, GREEN or AMBER, and either shared with the group or (CLEAR, GREEN) owned by a
-    member organisation. Never AMBER+STRICT or RED, whoever owns them."""
+    member organisation. Never AMBER+STRICT or RED, whoever owns them. When the group hides
+    its membership, only what was shared with it: the members' own open incidents would
+    name the members."""
     shared = exists().where(
         IncidentShare.incident_id == Incident.id, IncidentShare.group_id == group_id
     )
+    base = and_(
+        visible(principal),
+        Incident.status == IncidentStatus.CONFIRMED.value,
+        Incident.tlp.in_(SHAREABLE_TLPS),
+    )
+    if hidden_membership:
+        return and_(base, shared)
     member = Incident.org_id.in_(
         select(SharingGroupMember.org_id).where(SharingGroupMember.group_id == group_id)
     )
     return and_(
-        visible(principal),
-        Incident.status == IncidentStatus.CONFIRMED.value,
-        Incident.tlp.in_(SHAREABLE_TLPS),
-        or_(shared, and_(Incident.tlp.in_((TLP.CLEAR.value, TLP.GREEN.value)), member)),
+        base, or_(shared, and_(Incident.tlp.in_((TLP.CLEAR.value, TLP.GREEN.value)), member))
     )
 
 
@@ -229,13 +239,22 @@ def export_incidents(
     another organisation's AMBER+STRICT or RED. Drafts (only ever the caller's own) only
     with ``include_drafts``. Needs ``incident.export``."""
     require(principal, Permission.INCIDENT_EXPORT)
-    incidents = shareable_incidents(
-        session,
-        condition=outward_condition(principal),
-        since=since,
-        include_drafts=include_drafts,
-    )
-    return export_bundle(incidents=incidents)
+    exported: list[ShareableIncident] = []
+
+    def incidents() -> Iterator[ShareableIncident]:
+        for inc in shareable_incidents(
+            session,
+            condition=outward_condition(principal),
+            since=since,
+            include_drafts=include_drafts,
+        ):
+            exported.append(inc)
+            yield inc
+
+    def sightings() -> Iterator[ShareableSighting]:  # read once the incidents are written
+        yield from aggregated_sightings(session, exported)
+
+    return export_bundle(incidents=incidents(), sightings=sightings())
 
 
 @dataclass
@@ -248,14 +267,18 @@ class ShareImportReport:
     unchanged: int = 0
     errors: list[ObjectError] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    # why an ignored object was not stored, when it is not simply its type
+    ignored_reasons: dict[str, str] = field(default_factory=dict)
     accepted: list[str] = field(default_factory=list)  # STIX ids of the valid objects
     incident_ids: list[uuid.UUID] = field(default_factory=list)
+    sightings: int = 0  # sightings stored or updated (unchanged ones not counted)
 
     def summary_line(self) -> str:
         return (
             f"{self.new} new draft incidents, {self.merged} merged into existing incidents, "
-            f"{self.updated} updated, {self.unchanged} unchanged, {len(self.errors)} invalid "
-            f"objects rejected, {len(self.ignored)} objects of types silkguard does not store"
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.sightings} sightings "
+            f"stored, {len(self.errors)} invalid objects rejected, {len(self.ignored)} objects "
+            "not stored (types silkguard does not store, sightings of unknown incidents)"
         )
 
 
@@ -412,9 +435,24 @@ def import_bundle(
     bad = {e.object_id for e in result.errors}
     report.accepted = sorted(_valid_ids(data, bad))
     name = source_name_for(principal.org_id)
-    incidents = result.incidents
+    _import_incidents(session, principal, name, result.incidents, report, received)
+    seen = store_sightings(session, principal=principal, sightings=result.sightings)
+    report.sightings = seen.stored
+    report.ignored += sorted(seen.ignored)
+    report.ignored_reasons.update(seen.ignored)
+    return report
+
+
+def _import_incidents(
+    session: Session,
+    principal: Principal,
+    name: str,
+    incidents: list[ShareableIncident],
+    report: ShareImportReport,
+    received: Mapping[str, Any] | None,
+) -> None:
     if not incidents:
-        return report
+        return
     ids = [str(inc.id) for inc in incidents]
     existing = {
         r[0]: (r[1], r[2])
@@ -464,7 +502,6 @@ def import_bundle(
     session.flush()
     for incident_id in touched:
         incidents_service.recompute(session, incident_id=incident_id)
-    return report
 
 
 def _valid_ids(data: bytes | str | Mapping[str, Any], bad: set[str]) -> Iterable[str]:

@@ -48,6 +48,7 @@ __all__ = [
     "note_stix_id",
     "organisation_stix_id",
     "report_stix_id",
+    "sighting_object",
     "sighting_stix_id",
     "stix_id",
 ]
@@ -314,7 +315,8 @@ def _note(note: ShareableNote) -> dict[str, Any]:
     return obj
 
 
-def _sighting(sig: ShareableSighting) -> dict[str, Any]:
+def sighting_object(sig: ShareableSighting) -> dict[str, Any]:
+    """The STIX ``sighting`` of ``sig`` (unnamed when it has no organisation)."""
     created = format_timestamp(sig.created_at, what=f"sighting {sig.id} created_at")
     modified = format_timestamp(sig.updated_at, what=f"sighting {sig.id} updated_at")
     obj = _common(
@@ -371,7 +373,7 @@ def export_bundle(
         tlps.add(note.tlp)
         note_org(note.organisation)
     for sig in sightings:
-        objects.append(_sighting(sig))
+        objects.append(sighting_object(sig))
         tlps.add(sig.tlp)
         note_org(sig.organisation)
     if orgs:

@@ -422,6 +422,7 @@ def _sighting(obj: dict[str, Any], ctx: _Bundle) -> ShareableSighting:
         first_seen=parse_timestamp(obj.get("first_seen")),
         last_seen=parse_timestamp(obj.get("last_seen")),
         organisation=organisation,
+        stix_id=obj["id"],
     )
 
 

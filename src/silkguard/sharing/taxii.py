@@ -29,7 +29,9 @@ from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, NotFound, PermissionDenied
 from silkguard.core.tlp import TLP
+from silkguard.incidents import sightings as sightings_service
 from silkguard.incidents.models import Incident
+from silkguard.incidents.sightings import SightingTotal
 from silkguard.sharing.extension import NAMESPACE, extension_definition, system_identity
 from silkguard.sharing.model import ShareableIncident
 from silkguard.sharing.models import TaxiiStatus
@@ -42,6 +44,7 @@ from silkguard.sharing.service import (
     require,
     to_shareable,
 )
+from silkguard.sharing.sightings import aggregated_object
 from silkguard.sharing.stix_export import export_bundle, incident_objects, organisation_stix_id
 from silkguard.sharing.tlp import marking_definition
 
@@ -89,6 +92,7 @@ class Collection:
     can_write: bool
     kind: str  # "organisation" or "group"
     ref: uuid.UUID  # the organisation or sharing group
+    hidden: bool = False  # a group that hides its membership
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,24 +138,30 @@ def collections_for(session: Session, principal: Principal) -> list[Collection]:
         )
     ]
     groups = session.execute(
-        select(SharingGroup.id, SharingGroup.name)
+        select(SharingGroup.id, SharingGroup.name, SharingGroup.hidden_membership)
         .join(SharingGroupMember, SharingGroupMember.group_id == SharingGroup.id)
         .where(SharingGroupMember.org_id == principal.org_id)
         .order_by(SharingGroup.name, SharingGroup.id)
     )
-    for group_id, name in groups:
+    for group_id, name, hidden in groups:
+        what = (
+            f"Confirmed incidents shared with sharing group {name}, its pooled (anonymous) "
+            "contributions included."
+            if hidden
+            else f"Confirmed incidents shared with sharing group {name} (TLP:AMBER), its "
+            "pooled (anonymous) contributions, and the TLP:CLEAR and TLP:GREEN incidents of "
+            "its members."
+        )
         out.append(
             Collection(
                 id=_collection_id("group", group_id),
                 title=f"{name} (sharing group)",
-                description=(
-                    f"Confirmed incidents shared with sharing group {name} (TLP:AMBER), and "
-                    "the TLP:CLEAR and TLP:GREEN incidents of its members."
-                ),
+                description=what,
                 can_read=can_read,
                 can_write=False,
                 kind="group",
                 ref=group_id,
+                hidden=bool(hidden),
             )
         )
     return out
@@ -171,7 +181,7 @@ def find_collection(session: Session, principal: Principal, collection_id: str) 
 def _condition(principal: Principal, coll: Collection) -> ColumnElement[bool]:
     if coll.kind == "organisation":
         return org_condition(principal)
-    return group_condition(principal, coll.ref)
+    return group_condition(principal, coll.ref, hidden_membership=coll.hidden)
 
 
 def format_date_added(value: datetime) -> str:
@@ -282,8 +292,12 @@ class _UnitBuilder:
     def __init__(self) -> None:
         self.identities: dict[uuid.UUID, dict[str, Any]] = {}
 
-    def __call__(self, inc: ShareableIncident) -> list[dict[str, Any]]:
+    def __call__(
+        self, inc: ShareableIncident, seen: SightingTotal | None = None
+    ) -> list[dict[str, Any]]:
         objects = incident_objects(inc)
+        if seen is not None and seen.count > 0:
+            objects.append(aggregated_object(inc, seen))
         org = inc.organisation
         if org is not None:
             if org.id not in self.identities:
@@ -330,12 +344,13 @@ def _units(
             .options(selectinload(Incident.sources))
         )
         rows = list(session.execute(stmt).scalars())
+        seen = sightings_service.totals(session, [row.id for row in rows])
         for row in rows:
             at = (row.updated_at, row.id)
             if pending and common_at < at:
                 pending = False
                 yield common_at, _common_objects()
-            yield at, build(to_shareable(session, row, orgs=orgs))
+            yield at, build(to_shareable(session, row, orgs=orgs), seen.get(row.id))
         if len(rows) < _CHUNK:
             break
         last, inclusive = (rows[-1].updated_at, rows[-1].id), False
@@ -452,7 +467,9 @@ def status_resource(
         {
             "id": oid,
             "version": versions.get(oid, ""),
-            "message": "valid, but silkguard does not store objects of this type",
+            "message": report.ignored_reasons.get(
+                oid, "valid, but silkguard does not store objects of this type"
+            ),
         }
         for oid in report.ignored
     ]

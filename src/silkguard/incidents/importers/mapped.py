@@ -135,8 +135,10 @@ def load_mapping(path: Path) -> ColumnMapping:
             raise _fail(path, f"[values.{target}]", "must be a table of source = ours")
     try:
         kind = SourceKind(str(source.get("kind", "native")))
+        if kind is SourceKind.POOL:
+            raise ValueError("pool records are made by silkguard only")
     except ValueError:
-        accepted = ", ".join(k.value for k in SourceKind)
+        accepted = ", ".join(k.value for k in SourceKind if k is not SourceKind.POOL)
         raise _fail(path, "[source] kind", f"must be one of {accepted}") from None
     date_formats = formats.get("date", ())
     if isinstance(date_formats, str):
