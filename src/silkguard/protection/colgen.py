@@ -39,7 +39,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 from highspy._core import _Highs
@@ -136,7 +135,8 @@ def _build_master(game: SecurityGame) -> _Master:
             count_rows.append(None)
             continue  # the row starts empty: its schedules are added as columns
         count_rows.append(int(model.add_rows(1, empty, empty, np.zeros(0), -INF, res.count)[0]))
-    kept = np.flatnonzero(pay.attacker_uncovered > floor - 1e-9 * max(1.0, abs(floor)))
+    # a generous margin: every target the search may try (Ra_j >= x_low - 1e-9) keeps its row
+    kept = np.flatnonzero(pay.attacker_uncovered > floor - 1e-6 * max(1.0, abs(floor)))
     m = kept.size
     r = np.arange(m)
     if pool is None:
@@ -375,23 +375,6 @@ def _set_phase1(master: _Master, target: int | None) -> None:
     master.phase1_target = target
 
 
-def _response_row(master: _Master, target: int) -> int:
-    """The row of ``x + loss_j c_j >= Ra_j`` for ``target``, added if it was dropped."""
-    row = int(master.response_rows[target])
-    if row >= 0:
-        return row
-    pay = master.game.payoffs
-    where, cols = _columns_covering(master, np.array([target]))
-    del where
-    row = master.h.getNumRow()
-    index = np.concatenate([[master.x], cols]).astype(np.int32)
-    values = np.concatenate([[1.0], np.full(cols.size, pay.attacker_loss[target])])
-    ra = float(pay.attacker_uncovered[target])
-    master.h.addRows(1, np.array([ra]), np.array([INF]), index.size, np.zeros(1, np.int32), index, values)
-    master.response_rows[target] = row
-    return row
-
-
 def _best_for_target(
     master: _Master, target: int
 ) -> tuple[FloatArray, FloatArray, list[FloatArray | None]] | None:
@@ -399,7 +382,8 @@ def _best_for_target(
     no coverage makes it one. Leaves the model as the minimax LP again."""
     h = master.h
     ra = float(master.game.payoffs.attacker_uncovered[target])
-    row = _response_row(master, target)
+    row = int(master.response_rows[target])
+    assert row >= 0, "a candidate target is above the attacker floor, so its row is kept"
     # phase 1: min x + loss_j c_j = min (x - U_a(j)) + Ra_j; j can be a best response iff 0
     _set_phase1(master, target)
     found = None
