@@ -10,7 +10,7 @@ and rows added, one row's bound and some costs changed), so every solve is warm-
 coverage ``c_t = pool_t + sum of q_s over the schedules s containing t`` is substituted out:
 
     rows:  x + loss_t c_t >= Ra_t      (U_a(t) <= x) for the targets that can be attacked
-           c_t <= 1                    only once violated (added lazily; rarely any)
+           c_t <= 1                    only once a solution violates it (lazily)
            sum q <= count (per type), sum pool <= pool count
 
 Targets with ``Ra_t`` at most a lower bound on the attacker's minimax utility never need
@@ -28,8 +28,10 @@ game where the resources may cover any targets, as many as their largest schedul
    the next bound cannot beat the best value found.
 
 Every LP is solved to optimality over *all* schedules: after each solve, the schedules whose
-reduced cost (the sum of the link duals of their targets minus their type's count dual) is
-negative are added, and the LP is re-solved, until none is left.
+reduced cost (their cost minus their column times the row duals: ``loss_t`` times the
+response dual plus the capacity dual of each target, plus the count dual) is negative are
+added, at most one per target of the game per round, and the LP is re-solved, until none is
+left; capacity rows a solution violates are added the same way.
 
 One attacker type; no policy floors (use ``eraser`` for those).
 """
