@@ -167,6 +167,28 @@ class RoutePlan:
             "targets": self.rows(),
         }
 
+    def calendar_days(self, cal: Calendar) -> list[dict[str, Any]]:
+        """Each day's plan: per unit, the slot and the segments it covers (checkposts: every
+        slot of one segment), or ``reserve``."""
+        out = []
+        for day in cal.days:
+            units = []
+            for a in day.plan.assignments:
+                picked = [self.targets[t] for t in a.targets]
+                slots = sorted({self.slots.label(t.slot) for t in picked})
+                segments = list(dict.fromkeys(self.labels[t.segment] for t in picked))
+                units.append(
+                    {
+                        "resource": a.resource_type,
+                        "unit": a.unit + 1,
+                        "slots": slots,
+                        "segments": segments,
+                        "targets": [t.target_id for t in picked],
+                    }
+                )
+            out.append({"date": None if day.date is None else day.date.isoformat(), "units": units})
+        return out
+
 
 def edges_of(graph: RoadGraph, coordinates: Sequence[Sequence[float]]) -> list[int]:
     """The graph edges of a stored route (``[lon, lat]`` of the path's nodes, in order)."""
