@@ -3,9 +3,10 @@
 **Segments.** The routes (lists of directed edge ids of a :class:`RoadGraph`) are overlaid;
 the road links they use form a network whose *stretches* run between break nodes: a junction
 of that network (degree other than 2), a route's origin or destination, or a change of road
-name. A stretch longer than ``max_km`` is cut at its nodes into near-equal pieces; a single
-link longer than ``max_km`` stays whole. Two routes using the same road therefore share the
-same segments, which is what lets one escort cover several movements.
+name. A stretch longer than ``max_km`` is cut at its nodes, walking along it, before the link
+that would take a piece over ``max_km``; a single link longer than ``max_km`` stays whole.
+Two routes using the same road therefore share the same segments, which is what lets one
+escort cover several movements.
 
 **Slots.** A day (Pakistan time) is cut into ``n`` equal slots. Slot ``k`` has a *weight*,
 a policy choice: by default ``1 + night_factor x`` the share of the slot inside the night
@@ -209,21 +210,20 @@ def segment_routes(
 def _cut(
     graph: RoadGraph, link_edge: Mapping[tuple[int, int], int], nodes: list[int], max_km: float
 ) -> list[list[int]]:
-    """Cut a chain of nodes into ``ceil(length / max_km)`` near-equal pieces at its nodes."""
-    lengths = [
-        float(graph.length_m[link_edge[(a, b) if a < b else (b, a)]]) / 1000.0
-        for a, b in itertools.pairwise(nodes)
-    ]
-    total = sum(lengths)
-    pieces = max(1, math.ceil(total / max_km - 1e-9))
-    cum = np.concatenate([[0.0], np.cumsum(lengths)])
-    cuts = [0]
-    for k in range(1, pieces):
-        at = int(np.argmin(np.abs(cum - k * total / pieces)))
-        if cuts[-1] < at < len(nodes) - 1:
-            cuts.append(at)
-    cuts.append(len(nodes) - 1)
-    return [nodes[a : b + 1] for a, b in itertools.pairwise(cuts)]
+    """Cut a chain of nodes, walking along it, before the link that would take the piece over
+    ``max_km``: no piece is longer unless it is a single link."""
+    pieces: list[list[int]] = []
+    piece = [nodes[0]]
+    km = 0.0
+    for a, b in itertools.pairwise(nodes):
+        step = float(graph.length_m[link_edge[(a, b) if a < b else (b, a)]]) / 1000.0
+        if len(piece) > 1 and km + step > max_km + 1e-9:
+            pieces.append(piece)
+            piece, km = [a], 0.0
+        piece.append(b)
+        km += step
+    pieces.append(piece)
+    return pieces
 
 
 # -- slots ------------------------------------------------------------------------------------
