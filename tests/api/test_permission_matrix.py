@@ -1264,6 +1264,28 @@ ROUTES: tuple[RouteCase, ...] = (
     ),
     RouteCase(
         "POST",
+        _p("/plans/routes"),
+        Permission.PLAN_READ,
+        lambda _o, _r, _g: Call(
+            "POST",
+            _p("/plans/routes"),
+            {"pairs": [{"origin": "Gwadar", "destination": "Turbat", "party": 3}], "days": 1},
+        ),
+        200,
+    ),
+    RouteCase(
+        "POST",
+        _p("/plans/routes/calendar"),
+        Permission.PLAN_MANAGE,
+        lambda _o, _r, _g: Call(
+            "POST",
+            _p("/plans/routes/calendar"),
+            {"pairs": [{"origin": "Gwadar", "destination": "Turbat"}], "days": 2, "seed": 7},
+        ),
+        200,
+    ),
+    RouteCase(
+        "POST",
         _p("/intake/reports"),
         Permission.INCIDENT_CREATE,
         lambda o, _r, _g: Call(
@@ -1315,6 +1337,16 @@ ROUTES: tuple[RouteCase, ...] = (
         Permission.MOVEMENT_REQUEST,
         lambda o, _r, g: Call(
             "POST", _p(f"/movements/{o.movement(g, 'submitted')}/departure?seed=3")
+        ),
+        200,
+        owned=True,
+    ),
+    RouteCase(
+        "POST",
+        _p("/movements/{movement_id}/route-draw"),
+        Permission.MOVEMENT_REQUEST,
+        lambda o, _r, g: Call(
+            "POST", _p(f"/movements/{o.movement(g, 'submitted')}/route-draw?seed=3")
         ),
         200,
         owned=True,

@@ -50,3 +50,26 @@ def test_plan_solve_explain_and_a_reproducible_audited_calendar(demo: str) -> No
     staff = runner.invoke(app, ["plan", "sample", "--as", "ayesha.khan", "--teams", "2"])
     assert staff.exit_code != 0
     assert "plan.manage" in staff.output
+
+
+def test_plan_routes_table_calendar_and_errors(demo: str) -> None:
+    args = ["plan", "routes", "--as", "hamza.qureshi", "--teams", "2", "--pair", "Gwadar:Turbat"]
+    shown = runner.invoke(app, [*args, "--days", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "Gwadar" in shown.stdout
+    assert "slot weight 2" in shown.stdout  # the reason column
+    assert "attacker's best target" in shown.stdout
+    cal = ["plan", "route-calendar", "--as", "hamza.qureshi", "--pair", "Gwadar:Turbat"]
+    first = runner.invoke(app, [*cal, "--seed", "4"])
+    second = runner.invoke(app, [*cal, "--seed", "4"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout == second.stdout
+    assert "seed 4" in first.stdout
+    unknown = runner.invoke(app, ["plan", "routes", "--as", "nobody.here"])
+    assert unknown.exit_code != 0
+    assert "nobody.here" in unknown.output
+    bad = runner.invoke(app, [*args, "--teams", "500"])
+    assert bad.exit_code != 0
+    assert "lower the number of escort team units" in bad.output
+    pair = runner.invoke(app, ["plan", "routes", "--as", "hamza.qureshi", "--pair", "Gwadar"])
+    assert "use FROM:TO" in pair.output

@@ -40,7 +40,9 @@ from silkguard.journeys.schemas import (
     RouteOptionsRequest,
 )
 from silkguard.journeys.states import MovementState
+from silkguard.protection import movement_draw
 from silkguard.protection import service as planner
+from silkguard.protection.route_plans import GameSettings
 
 __all__ = ["options_router", "patterns_router", "router"]
 
@@ -327,6 +329,47 @@ def randomize_departure(
         "departure": choice.chosen.isoformat(),
         "candidates": [d.isoformat() for d in choice.candidates],
         "seed": choice.seed,
+    }
+
+
+@router.post(
+    "/{movement_id}/route-draw",
+    summary="Draw the route and departure together among those policy allows, favouring the "
+    "routes the escort game covers more (audited)",
+    responses=problem_responses(400, 404, 422),
+)
+def draw_route(
+    movement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Requester,
+    teams: Annotated[int, Query(ge=0, le=1000, description="Escort teams")] = 1,
+    qrf: Annotated[int, Query(ge=0, le=1000, description="Quick-reaction forces")] = 0,
+    checkposts: Annotated[int, Query(ge=0, le=1000)] = 0,
+    slots: Annotated[int, Query(ge=1, le=24, description="Slots of the day (divide 24)")] = 4,
+    tolerance: Annotated[float, Query(ge=0, le=10, description="Route risk over the best")] = 0.25,
+    every_minutes: Annotated[int, Query(ge=1, le=240)] = 15,
+    seed: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> dict[str, Any]:
+    drawn = movement_draw.draw_route(
+        session,
+        principal=principal,
+        movement_id=movement_id,
+        settings=GameSettings(teams=teams, qrf=qrf, checkposts=checkposts, slots=slots),
+        every=timedelta(minutes=every_minutes),
+        tolerance=tolerance,
+        seed=seed,
+    )
+    session.commit()
+    return {
+        "route": drawn.route,
+        "departure": drawn.departure.isoformat(),
+        "probability": drawn.probability,
+        "seed": drawn.seed,
+        "candidates": drawn.candidates,
+        "excluded": drawn.excluded,
+        "coordinates": drawn.route_doc["coordinates"],
+        "time_s": drawn.route_doc["time_s"],
+        "exposure": drawn.route_doc.get("exposure"),
     }
 
 
