@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Callable
 
 from benchmarks import (
+    alert_end_to_end,
     api_load,
     fanout_speed,
     import_gtd,
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "sepp": lambda _a: sepp_speed.run(),
     "route": lambda _a: route_speed.run(),
     "webhook": lambda _a: webhook_delivery.run(),
+    "alert_e2e": lambda a: alert_end_to_end.run(postgres=a.postgres or None),
     "fanout": lambda _a: fanout_speed.run(),
     "positions": lambda a: positions_ingest.run(postgres=a.postgres or None),
     "jobs": lambda _a: jobs_throughput.run(),
