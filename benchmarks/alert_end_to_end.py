@@ -171,7 +171,10 @@ def end_to_end(world: World, base: str, runner: str) -> dict[str, Any]:
                 severity="high",
                 category="security",
                 messages={
-                    "en": {"headline": "Shelter in place", "body": "Stay indoors, away from windows."},
+                    "en": {
+                        "headline": "Shelter in place",
+                        "body": "Stay indoors, away from windows.",
+                    },
                     "zh": {"headline": "就地避险", "body": "请留在室内，远离窗户。"},  # noqa: RUF001
                 },
                 secret=settings.secret_key,
@@ -194,9 +197,7 @@ def end_to_end(world: World, base: str, runner: str) -> dict[str, Any]:
                 .group_by(Delivery.state)
             ).all()
         )
-        recipients = session.scalar(
-            select(func.count()).where(AlertRecipient.alert_id == alert_id)
-        )
+        recipients = session.scalar(select(func.count()).where(AlertRecipient.alert_id == alert_id))
     row = {
         "runner": runner,
         "database": world.url.split(":", 1)[0],
@@ -269,7 +270,9 @@ def run(postgres: str | None = None, *, dramatiq: bool = True) -> dict[str, Any]
         f"Alert end to end: {PEOPLE} affected people ({OUTSIDE} outside), one webhook each, "
         "raise -> last verified webhook received"
     )
-    print(f"  peer: raw WebhookChannel, {webhook_delivery.THREADS} threads: {peer['seconds']:.2f} s")
+    print(
+        f"  peer: raw WebhookChannel, {webhook_delivery.THREADS} threads: {peer['seconds']:.2f} s"
+    )
     for row in rows:
         ratio = row["seconds"] / peer["seconds"]
         print(

@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,7 @@ __all__ = [
     "cancel_escort",
     "close_alert",
     "deliver",
+    "deliver_many",
     "delivery_keys",
     "fan_out",
     "fire_due_escorts",
@@ -73,6 +74,7 @@ __all__ = [
     "raise_sos",
     "remind",
     "rollcall_token",
+    "send_serially",
     "set_duress_code",
     "start_escort",
     "to_cap",
@@ -282,34 +284,53 @@ def _add_recipients(
 ) -> None:
     if not affected:
         return
-    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(list(affected))))}
-    for pid, reasons in sorted(affected.items(), key=lambda kv: str(kv[0])):
-        person = people.get(pid)
-        if person is None:
-            continue
-        language = next((lang for lang in person.languages if lang in alert.messages), "en")
-        session.add(
-            AlertRecipient(
-                alert_id=alert.id,
-                person_id=pid,
-                reasons=",".join(sorted(reasons)),
-                language=language,
-                token_hash=_token_hash(rollcall_token(secret, alert.id, pid)),
+    # Core bulk inserts: an alert over a town reaches thousands of people at once.
+    people = {
+        pid: (languages, channels)
+        for pid, languages, channels in session.execute(
+            select(Person.id, Person.languages, Person.channels).where(
+                Person.id.in_(list(affected))
             )
         )
-        if person.channels:
-            session.add(
-                Delivery(
-                    alert_id=alert.id,
-                    person_id=pid,
-                    channel=person.channels[0],
-                    purpose="alert",
-                    rank=0,
-                    created_at=at,
-                    updated_at=at,
-                )
+    }
+    recipients: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for pid, reasons in sorted(affected.items(), key=lambda kv: str(kv[0])):
+        if pid not in people:
+            continue
+        languages, channels = people[pid]
+        language = next((lang for lang in languages or [] if lang in alert.messages), "en")
+        recipients.append(
+            {
+                "alert_id": alert.id,
+                "person_id": pid,
+                "reasons": ",".join(sorted(reasons)),
+                "language": language,
+                "answer": "unaccounted",
+                "token_hash": _token_hash(rollcall_token(secret, alert.id, pid)),
+                "reminders": 0,
+                "escalated": False,
+            }
+        )
+        if channels:
+            deliveries.append(
+                {
+                    "alert_id": alert.id,
+                    "person_id": pid,
+                    "channel": channels[0],
+                    "purpose": "alert",
+                    "rank": 0,
+                    "state": DeliveryState.QUEUED.value,
+                    "attempts": 0,
+                    "created_at": at,
+                    "updated_at": at,
+                }
             )
     session.flush()
+    if recipients:
+        session.execute(insert(AlertRecipient), recipients)
+    if deliveries:
+        session.execute(insert(Delivery), deliveries)
 
 
 # -- delivering -----------------------------------------------------------------------------
@@ -345,6 +366,14 @@ def compose(
     return subject, body
 
 
+SendMany = Callable[[Sequence[tuple[Sender, Outbound]]], list[SendResult]]
+
+
+def send_serially(work: Sequence[tuple[Sender, Outbound]]) -> list[SendResult]:
+    """Send one message after the other (the default of :func:`deliver_many`)."""
+    return [sender(message) for sender, message in work]
+
+
 def deliver(
     session: Session,
     *,
@@ -357,72 +386,133 @@ def deliver(
     """Send one queued delivery; returns the ids of deliveries it queued next (escalation to
     the person's next channel after a permanent failure). Already sent or failed deliveries
     are left alone, so running the same job twice sends once."""
-    at = now or utcnow()
-    d = session.get(Delivery, delivery_id, with_for_update=True)
-    if d is None:
+    if session.get(Delivery, delivery_id) is None:
         msg = f"delivery {delivery_id} does not exist"
         raise NotFound(msg)
-    if d.state != DeliveryState.QUEUED.value:
+    return deliver_many(
+        session,
+        delivery_ids=[delivery_id],
+        senders=senders,
+        secret=secret,
+        base_url=base_url,
+        now=now,
+    )
+
+
+def deliver_many(
+    session: Session,
+    *,
+    delivery_ids: Sequence[int],
+    senders: Mapping[str, Sender],
+    secret: str,
+    base_url: str = "http://127.0.0.1:8000",
+    now: datetime | None = None,
+    send_many: SendMany = send_serially,
+) -> list[int]:
+    """Send a batch of queued deliveries in one transaction; returns the ids queued next.
+
+    The rows are locked in id order (``FOR UPDATE`` on PostgreSQL; SQLite's write lock), so
+    two jobs holding the same delivery send it once: the second finds it no longer queued.
+    Everything a message needs is read in a few queries, the messages go out through
+    ``send_many`` (the worker sends them concurrently), and every outcome is recorded before
+    the caller commits. Ids that no longer exist are skipped."""
+    at = now or utcnow()
+    rows = session.scalars(
+        select(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)))
+        .order_by(Delivery.id)
+        .with_for_update()
+    ).all()
+    todo = [d for d in rows if d.state == DeliveryState.QUEUED.value]
+    if not todo:
         return []
-    alert = session.get(Alert, d.alert_id)
-    person = session.get(Person, d.person_id)
-    recipient = session.execute(
-        select(AlertRecipient).where(
-            AlertRecipient.alert_id == d.alert_id, AlertRecipient.person_id == d.person_id
+    alert_ids = {d.alert_id for d in todo}
+    person_ids = {d.person_id for d in todo} | {d.about_id for d in todo if d.about_id}
+    by_alert = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    recipients = {
+        (r.alert_id, r.person_id): r
+        for r in session.scalars(
+            select(AlertRecipient).where(
+                AlertRecipient.alert_id.in_(alert_ids),
+                AlertRecipient.person_id.in_({d.person_id for d in todo}),
+            )
         )
-    ).scalar_one_or_none()
-    assert alert is not None
-    assert person is not None
+    }
+    outcomes: dict[int, SendResult] = {}
+    work: list[tuple[Delivery, Sender, Outbound]] = []
+    for d in todo:
+        alert, person = by_alert[d.alert_id], people[d.person_id]
+        prepared = _prepare(
+            session,
+            d,
+            alert,
+            person,
+            recipients.get((d.alert_id, d.person_id)),
+            senders,
+            secret,
+            base_url,
+        )
+        if isinstance(prepared, SendResult):
+            outcomes[d.id] = prepared
+        else:
+            work.append((d, *prepared))
+    for (d, _, _), result in zip(
+        work, send_many([(sender, message) for _, sender, message in work]), strict=True
+    ):
+        outcomes[d.id] = result
+    follow: list[int] = []
+    for d in todo:
+        result = outcomes[d.id]
+        d.attempts += 1
+        d.updated_at = at
+        d.state = result.state
+        d.error = result.error
+        d.provider_id = result.provider_id
+    session.flush()
+    for d in todo:
+        if d.state == DeliveryState.FAILED.value:
+            follow += _escalate(session, d, people[d.person_id], at)
+    return follow
+
+
+def _prepare(
+    session: Session,
+    d: Delivery,
+    alert: Alert,
+    person: Person,
+    recipient: AlertRecipient | None,
+    senders: Mapping[str, Sender],
+    secret: str,
+    base_url: str,
+) -> SendResult | tuple[Sender, Outbound]:
+    """The message of one delivery and the sender for it, or why it cannot be sent."""
     address = _address(person, d.channel)
     if d.purpose == "contact":
         address = (person.emergency_contact or {}).get("phone")
     sender = senders.get(d.channel)
-    d.attempts += 1
-    d.updated_at = at
-    if d.about_id is not None and address is not None and sender is not None:
+    if sender is None:
+        return SendResult(state="failed", error=f"no {d.channel} channel configured")
+    if address is None or (d.about_id is None and recipient is None):
+        return SendResult(state="failed", error=f"no {d.channel} address")
+    if d.about_id is not None:
         subject, body = _compose_escalation(session, alert, d, person)
-        result = sender(
-            Outbound(
-                key=f"{d.alert_id}:{d.person_id}:{d.channel}:{d.purpose}",
-                channel=d.channel,
-                address=address,
-                language="en" if d.purpose == "contact" else (person.languages or ["en"])[0],
-                subject=subject,
-                body=body,
-                alert_id=alert.id,
-                drill=alert.drill,
-                severity=alert.severity,
-            )
-        )
-    elif recipient is None or address is None or sender is None:
-        result = SendResult(
-            state="failed",
-            error=f"no {d.channel} channel configured"
-            if sender is None
-            else f"no {d.channel} address",
-        )
+        language = "en" if d.purpose == "contact" else (person.languages or ["en"])[0]
     else:
+        assert recipient is not None
         subject, body = compose(alert, recipient, secret, base_url, d.purpose)
-        result = sender(
-            Outbound(
-                key=f"{d.alert_id}:{d.person_id}:{d.channel}:{d.purpose}",
-                channel=d.channel,
-                address=address,
-                language=recipient.language,
-                subject=subject,
-                body=body,
-                alert_id=alert.id,
-                drill=alert.drill,
-                severity=alert.severity,
-            )
-        )
-    d.state = result.state
-    d.error = result.error
-    d.provider_id = result.provider_id
-    session.flush()
-    if result.state != DeliveryState.FAILED.value:
-        return []
-    return _escalate(session, d, person, at)
+        language = recipient.language
+    return sender, Outbound(
+        key=f"{d.alert_id}:{d.person_id}:{d.channel}:{d.purpose}",
+        channel=d.channel,
+        address=address,
+        language=language,
+        subject=subject,
+        body=body,
+        alert_id=alert.id,
+        drill=alert.drill,
+        severity=alert.severity,
+    )
 
 
 def _compose_escalation(
