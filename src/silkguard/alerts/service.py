@@ -76,6 +76,7 @@ __all__ = [
     "rollcall_token",
     "send_serially",
     "set_duress_code",
+    "sms_delivery_report",
     "start_escort",
     "to_cap",
 ]
@@ -556,6 +557,79 @@ def _escalate(session: Session, d: Delivery, person: Person, at: datetime) -> li
             continue  # already queued by an earlier run
         return [nxt.id]
     return []
+
+
+#: What an SMS gateway may report, and the delivery state each one means.
+SMS_REPORT_STATES = {
+    "delivered": DeliveryState.DELIVERED.value,
+    "failed": DeliveryState.FAILED.value,
+    "undelivered": DeliveryState.FAILED.value,
+    "expired": DeliveryState.FAILED.value,
+    "rejected": DeliveryState.FAILED.value,
+}
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What a delivery report did: the delivery, whether its state changed, and the
+    deliveries queued next (the person's next channel after a failure)."""
+
+    delivery: Delivery
+    changed: bool
+    queued: list[int]
+
+
+def sms_delivery_report(
+    session: Session,
+    *,
+    message_id: str,
+    status: str,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> ReportOutcome:
+    """Record the SMS gateway's report on a message it accepted: ``delivered``, or a failure
+    (``failed``, ``undelivered``, ``expired``, ``rejected``) with the gateway's error, which
+    queues the person's next channel as a failed send does. The message is found by the
+    gateway's id stored when it was sent. A repeated report changes nothing; a report that
+    contradicts an earlier final one is a Conflict (a delivered SMS stays delivered)."""
+    at = now or utcnow()
+    target = SMS_REPORT_STATES.get(status.strip().lower())
+    if target is None:
+        accepted = ", ".join(SMS_REPORT_STATES)
+        msg = f"status {status!r} is not a final delivery status; use one of {accepted}"
+        raise InvalidInput(msg, field="status")
+    d = session.scalars(
+        select(Delivery)
+        .where(Delivery.channel == "sms", Delivery.provider_id == message_id)
+        .order_by(Delivery.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if d is None:
+        msg = (
+            f"no SMS was sent with gateway message id {message_id!r}; report the id the "
+            "gateway answered the send request with"
+        )
+        raise NotFound(msg)
+    if d.state == target:
+        return ReportOutcome(delivery=d, changed=False, queued=[])
+    if d.state != DeliveryState.SENT.value:
+        msg = (
+            f"the SMS {message_id!r} is already {d.state}; a report of {status!r} after it "
+            "is not recorded"
+        )
+        raise Conflict(msg)
+    d.state = target
+    d.updated_at = at
+    if target == DeliveryState.FAILED.value:
+        d.error = f"gateway reported {status}" + (f": {error.strip()[:500]}" if error else "")
+    session.flush()
+    queued: list[int] = []
+    if target == DeliveryState.FAILED.value:
+        person = session.get(Person, d.person_id)
+        assert person is not None
+        queued = _escalate(session, d, person, at)
+    return ReportOutcome(delivery=d, changed=True, queued=queued)
 
 
 def delivery_keys(session: Session, ids: Sequence[int]) -> dict[int, str]:
