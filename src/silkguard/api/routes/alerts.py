@@ -358,7 +358,7 @@ def _gateway(settings: Settings, token: str, what: str) -> None:
 @public_router.post(
     "/sms/delivery-reports",
     summary="Delivery report from the SMS gateway: delivered, or failed with its error",
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(400, 401, 404, 409, 422),
 )
 def sms_delivery_report(
     body: SmsDeliveryReport,
