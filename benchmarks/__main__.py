@@ -7,8 +7,10 @@ import argparse
 from collections.abc import Callable
 
 from benchmarks import (
+    alert_end_to_end,
     api_load,
     fanout_speed,
+    fanout_store,
     import_gtd,
     intake_speed,
     jobs_throughput,
@@ -29,7 +31,9 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "sepp": lambda _a: sepp_speed.run(),
     "route": lambda _a: route_speed.run(),
     "webhook": lambda _a: webhook_delivery.run(),
+    "alert_e2e": lambda a: alert_end_to_end.run(postgres=a.postgres or None),
     "fanout": lambda _a: fanout_speed.run(),
+    "fanout_store": lambda _a: fanout_store.run(),
     "positions": lambda a: positions_ingest.run(postgres=a.postgres or None),
     "jobs": lambda _a: jobs_throughput.run(),
     "protection": lambda _a: protection_speed.run(),

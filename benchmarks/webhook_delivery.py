@@ -26,8 +26,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,10 +51,14 @@ GOAL_S = 10.0
 
 
 def serve(port: int) -> None:
-    """The receiver process: POST /hook verifies and counts; GET /count reports; POST /reset."""
+    """The receiver process: POST /hook verifies and counts; GET /count reports; POST /reset.
+
+    ``/count`` answers ``distinct`` (verified idempotency keys), ``total`` requests, ``bad``
+    signatures, ``duplicates`` (verified requests whose key had arrived before) and ``last``
+    (wall-clock time of the last verified request, to time a run from outside)."""
     lock = threading.Lock()
     keys: set[str] = set()
-    state = {"bad": 0, "total": 0}
+    state: dict[str, float] = {"bad": 0, "total": 0, "duplicates": 0, "last": 0.0}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -73,14 +78,18 @@ def serve(port: int) -> None:
             if self.path == "/reset":
                 with lock:
                     keys.clear()
-                    state.update(bad=0, total=0)
+                    state.update(bad=0, total=0, duplicates=0, last=0.0)
                 self._reply(204)
                 return
             ok = verify_signature(SECRET, self.headers, body, 300)
             with lock:
                 state["total"] += 1
                 if ok:
-                    keys.add(self.headers[IDEMPOTENCY_HEADER])
+                    key = self.headers[IDEMPOTENCY_HEADER]
+                    if key in keys:
+                        state["duplicates"] += 1
+                    keys.add(key)
+                    state["last"] = time.time()
                 else:
                     state["bad"] += 1
             self._reply(200 if ok else 401)
@@ -100,7 +109,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _control(base: str, method: str, path: str) -> dict[str, int]:
+def _control(base: str, method: str, path: str) -> dict[str, Any]:
     import http.client
     from urllib.parse import urlsplit
 
@@ -183,14 +192,14 @@ def _measure(
 THREADS = 32
 
 
-def run(deliveries: int = 10_000) -> dict[str, Any]:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def receiver() -> Iterator[str]:
+    """Run the verifying receiver in its own process; yields its base URL."""
     port = _free_port()
-    receiver = subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.webhook_delivery", "--serve", str(port)],
         cwd=REPO,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             try:
@@ -198,12 +207,29 @@ def run(deliveries: int = 10_000) -> dict[str, Any]:
                 break
             except OSError:
                 time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def raw_delivery(base: str, deliveries: int) -> dict[str, Any]:
+    """The peer figure: ``WebhookChannel`` (kept-alive) sending ``deliveries`` signed messages
+    from THREADS threads, without a database."""
+    with WebhookChannel(SECRET) as channel:
+        return _measure(
+            "WebhookChannel keep-alive",
+            lambda m: channel.send(m).ok,
+            _messages(f"{base}/hook", deliveries),
+            base,
+        )
+
+
+def run(deliveries: int = 10_000) -> dict[str, Any]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with receiver() as base:
         messages = _messages(f"{base}/hook", deliveries)
-        rows = []
-        with WebhookChannel(SECRET) as channel:
-            rows.append(
-                _measure("WebhookChannel keep-alive", lambda m: channel.send(m).ok, messages, base)
-            )
+        rows = [raw_delivery(base, deliveries)]
         with WebhookChannel(SECRET, keep_alive=False) as fresh:
             rows.append(
                 _measure(
@@ -213,9 +239,6 @@ def run(deliveries: int = 10_000) -> dict[str, Any]:
         peer = _requests_sender()
         if peer is not None:
             rows.append(_measure("requests.Session (peer)", peer, messages, base))
-    finally:
-        receiver.terminate()
-        receiver.wait(timeout=10)
     ours = rows[0]["seconds"]
     print(f"Webhook delivery: {deliveries} signed deliveries, {THREADS} sender threads")
     for row in rows:

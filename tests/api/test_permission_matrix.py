@@ -61,6 +61,7 @@ EXEMPT = {
     # public by design: the one-time token is the key; the SMS gateway sends its shared token
     ("POST", f"{API_PREFIX}/rollcall/{{token}}"),
     ("POST", f"{API_PREFIX}/sms/inbound"),
+    ("POST", f"{API_PREFIX}/sms/delivery-reports"),
     ("GET", f"{API_PREFIX}/public/alerts.atom"),
     ("POST", f"{API_PREFIX}/public/tips/{{org}}"),
     ("GET", f"{API_PREFIX}/public/tips/status/{{token}}"),

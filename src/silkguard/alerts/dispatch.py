@@ -61,7 +61,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
             starttls=settings.smtp_starttls,
         )
     if settings.sms_gateway_url:
-        out["sms"] = SmsChannel(settings.sms_gateway_url)
+        out["sms"] = SmsChannel(
+            settings.sms_gateway_url, message_id_field=settings.sms_message_id_field
+        )
     if settings.mqtt_host:
         out["mqtt"] = MqttChannel(host=settings.mqtt_host, port=settings.mqtt_port)
     return out

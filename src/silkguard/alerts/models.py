@@ -94,6 +94,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("alert_id", "person_id", "channel", "purpose", name="uq_deliveries"),
         Index("ix_deliveries_state", "state"),
+        # SMS delivery reports name the message by the gateway's id
+        Index("ix_deliveries_provider_id", "provider_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,7 @@ __all__ = [
     "cancel_escort",
     "close_alert",
     "deliver",
+    "deliver_many",
     "delivery_keys",
     "fan_out",
     "fire_due_escorts",
@@ -73,7 +74,9 @@ __all__ = [
     "raise_sos",
     "remind",
     "rollcall_token",
+    "send_serially",
     "set_duress_code",
+    "sms_delivery_report",
     "start_escort",
     "to_cap",
 ]
@@ -282,34 +285,53 @@ def _add_recipients(
 ) -> None:
     if not affected:
         return
-    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(list(affected))))}
-    for pid, reasons in sorted(affected.items(), key=lambda kv: str(kv[0])):
-        person = people.get(pid)
-        if person is None:
-            continue
-        language = next((lang for lang in person.languages if lang in alert.messages), "en")
-        session.add(
-            AlertRecipient(
-                alert_id=alert.id,
-                person_id=pid,
-                reasons=",".join(sorted(reasons)),
-                language=language,
-                token_hash=_token_hash(rollcall_token(secret, alert.id, pid)),
+    # Core bulk inserts: an alert over a town reaches thousands of people at once.
+    people = {
+        pid: (languages, channels)
+        for pid, languages, channels in session.execute(
+            select(Person.id, Person.languages, Person.channels).where(
+                Person.id.in_(list(affected))
             )
         )
-        if person.channels:
-            session.add(
-                Delivery(
-                    alert_id=alert.id,
-                    person_id=pid,
-                    channel=person.channels[0],
-                    purpose="alert",
-                    rank=0,
-                    created_at=at,
-                    updated_at=at,
-                )
+    }
+    recipients: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for pid, reasons in sorted(affected.items(), key=lambda kv: str(kv[0])):
+        if pid not in people:
+            continue
+        languages, channels = people[pid]
+        language = next((lang for lang in languages or [] if lang in alert.messages), "en")
+        recipients.append(
+            {
+                "alert_id": alert.id,
+                "person_id": pid,
+                "reasons": ",".join(sorted(reasons)),
+                "language": language,
+                "answer": "unaccounted",
+                "token_hash": _token_hash(rollcall_token(secret, alert.id, pid)),
+                "reminders": 0,
+                "escalated": False,
+            }
+        )
+        if channels:
+            deliveries.append(
+                {
+                    "alert_id": alert.id,
+                    "person_id": pid,
+                    "channel": channels[0],
+                    "purpose": "alert",
+                    "rank": 0,
+                    "state": DeliveryState.QUEUED.value,
+                    "attempts": 0,
+                    "created_at": at,
+                    "updated_at": at,
+                }
             )
     session.flush()
+    if recipients:
+        session.execute(insert(AlertRecipient), recipients)
+    if deliveries:
+        session.execute(insert(Delivery), deliveries)
 
 
 # -- delivering -----------------------------------------------------------------------------
@@ -345,6 +367,14 @@ def compose(
     return subject, body
 
 
+SendMany = Callable[[Sequence[tuple[Sender, Outbound]]], list[SendResult]]
+
+
+def send_serially(work: Sequence[tuple[Sender, Outbound]]) -> list[SendResult]:
+    """Send one message after the other (the default of :func:`deliver_many`)."""
+    return [sender(message) for sender, message in work]
+
+
 def deliver(
     session: Session,
     *,
@@ -357,72 +387,133 @@ def deliver(
     """Send one queued delivery; returns the ids of deliveries it queued next (escalation to
     the person's next channel after a permanent failure). Already sent or failed deliveries
     are left alone, so running the same job twice sends once."""
-    at = now or utcnow()
-    d = session.get(Delivery, delivery_id, with_for_update=True)
-    if d is None:
+    if session.get(Delivery, delivery_id) is None:
         msg = f"delivery {delivery_id} does not exist"
         raise NotFound(msg)
-    if d.state != DeliveryState.QUEUED.value:
+    return deliver_many(
+        session,
+        delivery_ids=[delivery_id],
+        senders=senders,
+        secret=secret,
+        base_url=base_url,
+        now=now,
+    )
+
+
+def deliver_many(
+    session: Session,
+    *,
+    delivery_ids: Sequence[int],
+    senders: Mapping[str, Sender],
+    secret: str,
+    base_url: str = "http://127.0.0.1:8000",
+    now: datetime | None = None,
+    send_many: SendMany = send_serially,
+) -> list[int]:
+    """Send a batch of queued deliveries in one transaction; returns the ids queued next.
+
+    The rows are locked in id order (``FOR UPDATE`` on PostgreSQL; SQLite's write lock), so
+    two jobs holding the same delivery send it once: the second finds it no longer queued.
+    Everything a message needs is read in a few queries, the messages go out through
+    ``send_many`` (the worker sends them concurrently), and every outcome is recorded before
+    the caller commits. Ids that no longer exist are skipped."""
+    at = now or utcnow()
+    rows = session.scalars(
+        select(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)))
+        .order_by(Delivery.id)
+        .with_for_update()
+    ).all()
+    todo = [d for d in rows if d.state == DeliveryState.QUEUED.value]
+    if not todo:
         return []
-    alert = session.get(Alert, d.alert_id)
-    person = session.get(Person, d.person_id)
-    recipient = session.execute(
-        select(AlertRecipient).where(
-            AlertRecipient.alert_id == d.alert_id, AlertRecipient.person_id == d.person_id
+    alert_ids = {d.alert_id for d in todo}
+    person_ids = {d.person_id for d in todo} | {d.about_id for d in todo if d.about_id}
+    by_alert = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    recipients = {
+        (r.alert_id, r.person_id): r
+        for r in session.scalars(
+            select(AlertRecipient).where(
+                AlertRecipient.alert_id.in_(alert_ids),
+                AlertRecipient.person_id.in_({d.person_id for d in todo}),
+            )
         )
-    ).scalar_one_or_none()
-    assert alert is not None
-    assert person is not None
+    }
+    outcomes: dict[int, SendResult] = {}
+    work: list[tuple[Delivery, Sender, Outbound]] = []
+    for d in todo:
+        alert, person = by_alert[d.alert_id], people[d.person_id]
+        prepared = _prepare(
+            session,
+            d,
+            alert,
+            person,
+            recipients.get((d.alert_id, d.person_id)),
+            senders,
+            secret,
+            base_url,
+        )
+        if isinstance(prepared, SendResult):
+            outcomes[d.id] = prepared
+        else:
+            work.append((d, *prepared))
+    for (d, _, _), result in zip(
+        work, send_many([(sender, message) for _, sender, message in work]), strict=True
+    ):
+        outcomes[d.id] = result
+    follow: list[int] = []
+    for d in todo:
+        result = outcomes[d.id]
+        d.attempts += 1
+        d.updated_at = at
+        d.state = result.state
+        d.error = result.error
+        d.provider_id = result.provider_id
+    session.flush()
+    for d in todo:
+        if d.state == DeliveryState.FAILED.value:
+            follow += _escalate(session, d, people[d.person_id], at)
+    return follow
+
+
+def _prepare(
+    session: Session,
+    d: Delivery,
+    alert: Alert,
+    person: Person,
+    recipient: AlertRecipient | None,
+    senders: Mapping[str, Sender],
+    secret: str,
+    base_url: str,
+) -> SendResult | tuple[Sender, Outbound]:
+    """The message of one delivery and the sender for it, or why it cannot be sent."""
     address = _address(person, d.channel)
     if d.purpose == "contact":
         address = (person.emergency_contact or {}).get("phone")
     sender = senders.get(d.channel)
-    d.attempts += 1
-    d.updated_at = at
-    if d.about_id is not None and address is not None and sender is not None:
+    if sender is None:
+        return SendResult(state="failed", error=f"no {d.channel} channel configured")
+    if address is None or (d.about_id is None and recipient is None):
+        return SendResult(state="failed", error=f"no {d.channel} address")
+    if d.about_id is not None:
         subject, body = _compose_escalation(session, alert, d, person)
-        result = sender(
-            Outbound(
-                key=f"{d.alert_id}:{d.person_id}:{d.channel}:{d.purpose}",
-                channel=d.channel,
-                address=address,
-                language="en" if d.purpose == "contact" else (person.languages or ["en"])[0],
-                subject=subject,
-                body=body,
-                alert_id=alert.id,
-                drill=alert.drill,
-                severity=alert.severity,
-            )
-        )
-    elif recipient is None or address is None or sender is None:
-        result = SendResult(
-            state="failed",
-            error=f"no {d.channel} channel configured"
-            if sender is None
-            else f"no {d.channel} address",
-        )
+        language = "en" if d.purpose == "contact" else (person.languages or ["en"])[0]
     else:
+        assert recipient is not None
         subject, body = compose(alert, recipient, secret, base_url, d.purpose)
-        result = sender(
-            Outbound(
-                key=f"{d.alert_id}:{d.person_id}:{d.channel}:{d.purpose}",
-                channel=d.channel,
-                address=address,
-                language=recipient.language,
-                subject=subject,
-                body=body,
-                alert_id=alert.id,
-                drill=alert.drill,
-                severity=alert.severity,
-            )
-        )
-    d.state = result.state
-    d.error = result.error
-    d.provider_id = result.provider_id
-    session.flush()
-    if result.state != DeliveryState.FAILED.value:
-        return []
-    return _escalate(session, d, person, at)
+        language = recipient.language
+    return sender, Outbound(
+        key=f"{d.alert_id}:{d.person_id}:{d.channel}:{d.purpose}",
+        channel=d.channel,
+        address=address,
+        language=language,
+        subject=subject,
+        body=body,
+        alert_id=alert.id,
+        drill=alert.drill,
+        severity=alert.severity,
+    )
 
 
 def _compose_escalation(
@@ -466,6 +557,79 @@ def _escalate(session: Session, d: Delivery, person: Person, at: datetime) -> li
             continue  # already queued by an earlier run
         return [nxt.id]
     return []
+
+
+#: What an SMS gateway may report, and the delivery state each one means.
+SMS_REPORT_STATES = {
+    "delivered": DeliveryState.DELIVERED.value,
+    "failed": DeliveryState.FAILED.value,
+    "undelivered": DeliveryState.FAILED.value,
+    "expired": DeliveryState.FAILED.value,
+    "rejected": DeliveryState.FAILED.value,
+}
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What a delivery report did: the delivery, whether its state changed, and the
+    deliveries queued next (the person's next channel after a failure)."""
+
+    delivery: Delivery
+    changed: bool
+    queued: list[int]
+
+
+def sms_delivery_report(
+    session: Session,
+    *,
+    message_id: str,
+    status: str,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> ReportOutcome:
+    """Record the SMS gateway's report on a message it accepted: ``delivered``, or a failure
+    (``failed``, ``undelivered``, ``expired``, ``rejected``) with the gateway's error, which
+    queues the person's next channel as a failed send does. The message is found by the
+    gateway's id stored when it was sent. A repeated report changes nothing; a report that
+    contradicts an earlier final one is a Conflict (a delivered SMS stays delivered)."""
+    at = now or utcnow()
+    target = SMS_REPORT_STATES.get(status.strip().lower())
+    if target is None:
+        accepted = ", ".join(SMS_REPORT_STATES)
+        msg = f"status {status!r} is not a final delivery status; use one of {accepted}"
+        raise InvalidInput(msg, field="status")
+    d = session.scalars(
+        select(Delivery)
+        .where(Delivery.channel == "sms", Delivery.provider_id == message_id)
+        .order_by(Delivery.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if d is None:
+        msg = (
+            f"no SMS was sent with gateway message id {message_id!r}; report the id the "
+            "gateway answered the send request with"
+        )
+        raise NotFound(msg)
+    if d.state == target:
+        return ReportOutcome(delivery=d, changed=False, queued=[])
+    if d.state != DeliveryState.SENT.value:
+        msg = (
+            f"the SMS {message_id!r} is already {d.state}; a report of {status!r} after it "
+            "is not recorded"
+        )
+        raise Conflict(msg)
+    d.state = target
+    d.updated_at = at
+    if target == DeliveryState.FAILED.value:
+        d.error = f"gateway reported {status}" + (f": {error.strip()[:500]}" if error else "")
+    session.flush()
+    queued: list[int] = []
+    if target == DeliveryState.FAILED.value:
+        person = session.get(Person, d.person_id)
+        assert person is not None
+        queued = _escalate(session, d, person, at)
+    return ReportOutcome(delivery=d, changed=True, queued=queued)
 
 
 def delivery_keys(session: Session, ids: Sequence[int]) -> dict[int, str]:

@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runner.start_scheduler()
         yield
         runner.close()
+        if app.state.deployment is not None:
+            app.state.deployment.close()  # its sender threads
+        app.state.deployment = None
         app.state.jobs = None  # a later start-up (tests restart apps) builds a new runner
         engine.dispose()
 
@@ -98,10 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # background work (deliveries, reminders, overdue checks, purge): in this process by
     # default, on Dramatiq workers when SILKGUARD_JOBS_URL is set (docs/jobs.md)
     app.state.jobs = None
+    app.state.deployment = None
 
     def jobs() -> JobRunner:
         if app.state.jobs is None:
             deployment = worker_tasks.start(cfg, factory=app.state.session_factory)
+            app.state.deployment = deployment
             app.state.jobs = deployment.jobs
         runner: JobRunner = app.state.jobs
         return runner

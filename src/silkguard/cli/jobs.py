@@ -56,7 +56,7 @@ def worker_command(
             stop=stop,
         )
     finally:
-        deployment.jobs.close()
+        deployment.close()
 
 
 @jobs_app.command("run-due")
@@ -72,5 +72,5 @@ def run_due_command() -> None:
             runner.enqueue(name)
         runner.drain(300)
     finally:
-        runner.close()
+        deployment.close()
     _console.print("ran: " + ", ".join(name for name, _ in worker_tasks.SCHEDULES))

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     smtp_from: str = "alerts@silkguard.invalid"
     smtp_starttls: bool = False
     sms_gateway_url: str = ""
+    # Where the gateway's answer to a send holds its message id (dotted path, digits index
+    # lists, e.g. messages.0.id); delivery reports name the message by that id.
+    sms_message_id_field: str = "id"
     mqtt_host: str = ""  # e.g. 127.0.0.1; devices get alerts on silkguard/devices/<id>/alerts
     mqtt_port: int = Field(default=1883, ge=1, le=65_535)
     # Background jobs: empty runs them in the server process; redis://... uses Dramatiq.

@@ -9,10 +9,13 @@ once, reminders counted per person, timers fired once, purge by age)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from silkguard.alerts import service as alerts
 from silkguard.alerts.dispatch import as_sender, build_channels
 from silkguard.alerts.overdue import install as install_overdue_alerts
-from silkguard.alerts.service import Sender
+from silkguard.alerts.service import Sender, SendResult
 from silkguard.core.clock import utcnow
 from silkguard.core.db import make_engine, make_session_factory, session_scope
 from silkguard.core.errors import SilkguardError
@@ -43,6 +46,10 @@ SCHEDULES: tuple[tuple[str, float], ...] = (
     ("sharing.pull", 60.0),
 )
 OVERDUE_GRACE = timedelta(minutes=30)
+#: Deliveries per job: one transaction and a few queries per batch instead of per delivery.
+DELIVERY_BATCH = 100
+#: Messages of one batch sent at the same time (each thread keeps its connections alive).
+SEND_THREADS = 16
 _log = logging.getLogger(__name__)
 
 
@@ -54,6 +61,8 @@ class Deployment:
     factory: sessionmaker[Session]
     senders: dict[str, Sender]
     runner: JobRunner | None = None
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def jobs(self) -> JobRunner:
@@ -64,26 +73,56 @@ class Deployment:
         return self.runner
 
     def enqueue_deliveries(self, delivery_ids: Sequence[int]) -> None:
-        """Queue one job per delivery, keyed by the delivery's own key (so it runs once)."""
+        """Queue the deliveries in jobs of DELIVERY_BATCH, each keyed by its deliveries' own
+        keys (so the same batch runs once; a delivery in two batches is still sent once, as
+        only a queued delivery is sent)."""
         if not delivery_ids or self.runner is None:
             return
         with self.factory() as session:
             keys = alerts.delivery_keys(session, delivery_ids)
+        known = sorted(d for d in set(delivery_ids) if d in keys)
+        batches = [known[i : i + DELIVERY_BATCH] for i in range(0, len(known), DELIVERY_BATCH)]
         self.runner.enqueue_many(
-            "alerts.deliver",
-            [(f"delivery:{keys[d]}", {"delivery_id": d}) for d in delivery_ids if d in keys],
+            "alerts.deliver_batch",
+            [(_batch_key(keys, batch), {"delivery_ids": batch}) for batch in batches],
         )
+
+    def _send_many(self, work: Sequence[tuple[Sender, alerts.Outbound]]) -> list[SendResult]:
+        """Send a batch's messages on the deployment's sender threads. A sender that raises
+        counts as a failed send (the person's next channel is tried), so one broken message
+        cannot make the batch's other, already sent, messages go out again."""
+        if len(work) <= 1:
+            return [_send_one(item) for item in work]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="silkguard-send")
+            pool = self._pool
+        return list(pool.map(_send_one, work))
+
+    def close(self) -> None:
+        """Stop the runner and the sender threads."""
+        if self.runner is not None:
+            self.runner.close()
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
 
     # -- the jobs ------------------------------------------------------------------------------
 
     def deliver(self, *, delivery_id: int) -> None:
+        """One delivery (jobs queued by earlier versions, one per delivery)."""
+        self.deliver_batch(delivery_ids=[delivery_id])
+
+    def deliver_batch(self, *, delivery_ids: list[int]) -> None:
         with session_scope(self.factory) as session:
-            follow = alerts.deliver(
+            follow = alerts.deliver_many(
                 session,
-                delivery_id=delivery_id,
+                delivery_ids=delivery_ids,
                 senders=self.senders,
                 secret=self.settings.secret_key,
                 base_url=self.settings.public_base_url,
+                send_many=self._send_many,
             )
         self.enqueue_deliveries(follow)
 
@@ -135,10 +174,27 @@ class Deployment:
                 _log.warning("TAXII pull %s failed: %s", subscription_id, exc.msg)
 
 
+def _batch_key(keys: dict[int, str], batch: Sequence[int]) -> str:
+    digest = hashlib.sha256("\n".join(keys[d] for d in batch).encode()).hexdigest()[:32]
+    return f"deliveries:{digest}"
+
+
+def _send_one(item: tuple[Sender, alerts.Outbound]) -> SendResult:
+    sender, message = item
+    try:
+        return sender(message)
+    except Exception as exc:  # noqa: BLE001 - recorded on the delivery, never lost
+        _log.exception("sending %s failed", message.key)
+        return SendResult(state="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+
+
 def registry_for(deployment: Deployment) -> TaskRegistry:
     """The deployment's tasks and schedules, bound to it."""
     registry = TaskRegistry()
     registry.register("alerts.deliver", deployment.deliver, retry=RetryPolicy(max_retries=3))
+    registry.register(
+        "alerts.deliver_batch", deployment.deliver_batch, retry=RetryPolicy(max_retries=3)
+    )
     registry.register("alerts.dispatch", deployment.dispatch)
     registry.register("alerts.remind", deployment.remind)
     registry.register("alerts.escorts", deployment.escorts)

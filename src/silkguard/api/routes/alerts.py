@@ -1,7 +1,7 @@
 """``/api/v1/alerts``: raise an alert over an area, watch its roll-call board, close it;
 ``/api/v1/sos`` and ``/api/v1/escort`` for a person's own SOS and "escort me" timer; the
 public roll-call answer (``/api/v1/rollcall/{token}``, no login: the token is the key) and the
-SMS gateway's inbound webhook (``/api/v1/sms/inbound``)."""
+SMS gateway's webhooks (``/api/v1/sms/inbound`` and ``/api/v1/sms/delivery-reports``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from anyio import to_thread
@@ -36,6 +36,7 @@ from silkguard.api.problems import problem_responses
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
 from silkguard.core.errors import PermissionDenied, Unauthenticated
+from silkguard.core.settings import Settings
 from silkguard.people import personnel
 from silkguard.people.models import Person
 
@@ -315,15 +316,74 @@ def inbound_sms(
     settings: SettingsDep,
     gateway_token: Annotated[str, Header(alias="X-Silkguard-Gateway-Token")] = "",
 ) -> dict[str, Any]:
-    expected = settings.sms_inbound_token
-    if not expected or not hmac.compare_digest(expected, gateway_token):
-        msg = "inbound SMS need the gateway token in X-Silkguard-Gateway-Token"
-        raise Unauthenticated(msg)
+    _gateway(settings, gateway_token, "inbound SMS")
     rec = alerts.inbound_sms(session, phone=body.sender, text=body.text, secret=settings.secret_key)
     session.commit()
     if rec is None:
         return {"recorded": True, "answer": "sos"}
     return {"recorded": True, "answer": rec.answer}
+
+
+class SmsDeliveryReport(BaseModel):
+    """The gateway's report on one SMS it accepted (docs/alerts.md, "SMS delivery reports")."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"message_id": "SM5f2a", "status": "delivered"},
+                {"message_id": "SM5f2b", "status": "failed", "error": "30003 unreachable"},
+            ]
+        },
+    )
+    message_id: Annotated[str, Field(min_length=1, max_length=200)]
+    status: Literal["delivered", "failed", "undelivered", "expired", "rejected"]
+    error: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class SmsReportRecorded(BaseModel):
+    delivery_id: int
+    state: str
+    changed: bool
+    next_channel_queued: bool
+
+
+def _gateway(settings: Settings, token: str, what: str) -> None:
+    expected = settings.sms_inbound_token
+    if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
+        msg = f"{what} need the gateway token in X-Silkguard-Gateway-Token"
+        raise Unauthenticated(msg)
+
+
+@public_router.post(
+    "/sms/delivery-reports",
+    summary="Delivery report from the SMS gateway: delivered, or failed with its error",
+    responses=problem_responses(400, 401, 404, 409, 422),
+)
+def sms_delivery_report(
+    body: SmsDeliveryReport,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    gateway_token: Annotated[str, Header(alias="X-Silkguard-Gateway-Token")] = "",
+) -> SmsReportRecorded:
+    """Authenticated like inbound SMS. A failure queues the person's next channel at once;
+    the same report twice changes nothing."""
+    _gateway(settings, gateway_token, "delivery reports")
+    outcome = alerts.sms_delivery_report(
+        session, message_id=body.message_id, status=body.status, error=body.error
+    )
+    out = SmsReportRecorded(
+        delivery_id=outcome.delivery.id,
+        state=outcome.delivery.state,
+        changed=outcome.changed,
+        next_channel_queued=bool(outcome.queued),
+    )
+    alert_id = outcome.delivery.alert_id
+    session.commit()
+    if outcome.queued:
+        _dispatch(request, alert_id)
+    return out
 
 
 _ATOM = "application/atom+xml"
