@@ -49,7 +49,7 @@ import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +57,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra as _csgraph_dijkstra
 
 from silkguard.core.errors import InvalidInput
-from silkguard.network.cch import CCH, CCHMetric, build_cch
+
+if TYPE_CHECKING:
+    from silkguard.network.cch import CCH, CCHMetric
 
 __all__ = [
     "AUTO_BUDGET",
@@ -403,6 +405,8 @@ class Router:
         """The contraction hierarchy customized for this Router's costs (built on first use:
         the structure once per graph, the customization once per Router)."""
         if self._metric is None:
+            from silkguard.network.cch import build_cch  # numba loads only when asked for
+
             if self._struct.cch is None:
                 self._struct.cch = build_cch(self.indptr, self.heads, self._struct.xy)
             self._metric = self._struct.cch.customize(self.cost)
