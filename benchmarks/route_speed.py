@@ -57,6 +57,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra
 
+from silkguard.network.cch import CCH, CCHMetric, build_cch
 from silkguard.network.corridor import corridor_graph, town_names
 from silkguard.network.graph import ROAD_CLASSES, RoadGraph
 from silkguard.network.routing import Router, edge_costs, shortest_path
@@ -229,6 +230,14 @@ def _local_pairs(
 # --------------------------------------------------------------------------- measuring
 
 
+def _compile_cch() -> None:
+    """Run every CCH kernel once on a tiny graph so numba's compilation (or cache load) is
+    not counted in the first timed phase."""
+    metric = build_cch(np.array([0, 1, 2, 2]), np.array([1, 2])).customize(np.ones(2))
+    metric.shortest_path(0, 2)
+    metric.distances([0], [2])
+
+
 def _pandana() -> tuple[Any, str | None]:
     try:
         import pandana  # type: ignore[import-untyped]
@@ -279,6 +288,7 @@ def _pair_set(
     fns: dict[str, Callable[[int, int], float]],
     nx_count: int,
     pnet: Any,
+    metric: CCHMetric,
     *,
     big: bool,
 ) -> dict[str, Any]:
@@ -287,6 +297,14 @@ def _pair_set(
     ours, row["router_s"] = _per_query(fns["router"], pairs)
     row["router_costs"] = ours
     row["avg_cost"] = float(np.mean(ours))
+    cp, row["cch_path_s"] = _per_query(fns["cch"], pairs)
+    row["cch_max_rel"] = _check(label, ours, cp, "CCH path")
+    src = [s for s, _ in pairs]
+    dst = [t for _, t in pairs]
+    metric.distances(src[:1], dst[:1])  # first touch of the scratch arrays, not timed
+    cd, cd_s = _timed(lambda: metric.distances(src, dst))
+    row["cch_batched_s"] = cd_s / len(pairs)
+    _check(label, ours, [float(x) for x in cd], "CCH batched")
     sc, row["scipy_s"] = _per_query(fns["scipy"], pairs)
     row["scipy_max_rel"] = _check(label, ours, sc, "scipy")
     k1 = min(ONE_OFF_PAIRS, len(pairs)) if big else len(pairs)
@@ -304,10 +322,11 @@ def _pair_set(
         row["router_s_on_networkx_pairs"] = row["router_s"]
         row["scipy_s_on_networkx_pairs"] = row["scipy_s"]
     row["router_speedup_vs_networkx"] = row["networkx_s"] / row["router_s_on_networkx_pairs"]
+    _, cch_nx_s = _per_query(fns["cch"], pairs[:k])
+    row["cch_path_s_on_networkx_pairs"] = cch_nx_s
+    row["cch_speedup_vs_networkx"] = row["networkx_s"] / cch_nx_s
     row["scipy_speedup_vs_networkx"] = row["networkx_s"] / row["scipy_s_on_networkx_pairs"]
     if pnet is not None:
-        src = [s for s, _ in pairs]
-        dst = [t for _, t in pairs]
         lens, batch_s = _timed(lambda: pnet.shortest_path_lengths(src, dst, "cost"))
         row["pandana_batched_s"] = batch_s / len(pairs)
         row["pandana_max_rel"] = _check(label, ours, [float(x) for x in lens], "pandana")
@@ -316,6 +335,8 @@ def _pair_set(
         )
         _check(label, ours, single, "pandana (single)")
         row["router_vs_pandana_batched"] = row["router_s"] / row["pandana_batched_s"]
+        row["cch_batched_vs_pandana_batched"] = row["cch_batched_s"] / row["pandana_batched_s"]
+        row["cch_path_vs_pandana_single"] = row["cch_path_s"] / row["pandana_single_s"]
     return row
 
 
@@ -332,6 +353,61 @@ def _persistence(graph: RoadGraph, cost: FloatArray) -> dict[str, Any]:
     res["memory_bytes_per_node"] = graph.memory_bytes / graph.n_nodes
     res["cost_array_bytes_per_node"] = cost.nbytes / graph.n_nodes
     return res
+
+
+def _prepare_cch(graph: RoadGraph, cost: FloatArray, res: dict[str, Any]) -> tuple[CCH, CCHMetric]:
+    """The CCH on geometric nested dissection, customized for ``cost``; figures into ``res``."""
+    gc.collect()
+    rss0 = _rss_mb()
+    kx = math.cos(math.radians(float(graph.node_lat.mean())))
+    xy = np.column_stack([graph.node_lon * kx, graph.node_lat])
+    _compile_cch()
+    cch, res["cch_preprocess_s"] = _timed(lambda: build_cch(graph.indptr, graph.heads, xy))
+    res["cch_arcs"] = cch.arcs
+    res["cch_fill_arcs_per_edge"] = cch.fill
+    res["cch_etree_depth"] = cch.elimination_tree_depth()
+    res["cch_structure_bytes_per_node"] = cch.memory_bytes / graph.n_nodes
+    metric: CCHMetric
+    metric, res["cch_customize_s"] = _timed(lambda: cch.customize(cost))
+    res["cch_customize_basic_s"] = metric.basic_s
+    res["cch_kept_arcs"] = metric.kept_arcs
+    res["cch_metric_bytes_per_node"] = metric.memory_bytes / graph.n_nodes
+    res["cch_rss_mb"] = _rss_mb() - rss0
+
+    return cch, metric
+
+
+def _reweight(
+    label: str,
+    graph: RoadGraph,
+    router: Router,
+    cch: CCH,
+    probe: int,
+    pair_sets: dict[str, list[tuple[int, int]]],
+    res: dict[str, Any],
+) -> None:
+    """Re-weighting after a risk update (new risk -> costs): the Router (and its scipy
+    matrix) and the CCH re-customization, timed; the new hierarchy is checked against the
+    re-weighted Router on a few pairs."""
+    tt = graph.travel_time_s
+    new_risk = _risk(graph, seed=99, n_blobs=6, sigma_km=(20.0, 60.0))
+
+    def reweight() -> Router:
+        return router.with_cost(_quantise(edge_costs(tt, new_risk, LAM)))
+
+    def recustomize() -> CCHMetric:
+        return cch.customize(_quantise(edge_costs(tt, new_risk, LAM)))
+
+    r2, res["reweight_s"] = _timed(reweight)
+    _, res["reweight_matrix_s"] = _timed(lambda: r2.one_to_all(probe, limit=0.0))
+    res["reweight_prepared_s"] = res["reweight_s"] + res["reweight_matrix_s"]
+    metric, res["cch_reweight_s"] = _timed(recustomize)
+    res["cch_reweight_basic_s"] = metric.basic_s
+    for s, t in next(iter(pair_sets.values()))[:5]:
+        p = r2.shortest_path(s, t)
+        _check(
+            label, [math.inf if p is None else p.cost], [metric.distance(s, t)], "CCH re-weighted"
+        )
 
 
 def _measure(
@@ -361,6 +437,12 @@ def _measure(
     def router_cost(s: int, t: int) -> float:
         p = router.shortest_path(s, t)
         return math.inf if p is None else p.cost
+
+    cch, metric = _prepare_cch(graph, cost, res)
+
+    def cch_cost(s: int, t: int) -> float:
+        p = metric.shortest_path(s, t)
+        return math.inf if p is None else p[0]
 
     mat = _scipy_matrix(tails, heads, cost, graph.n_nodes)  # built once, not timed
 
@@ -409,6 +491,7 @@ def _measure(
 
     fns: dict[str, Callable[[int, int], float]] = {
         "router": router_cost,
+        "cch": cch_cost,
         "scipy": scipy_cost,
         "one_off": one_off_cost,
         "networkx": nx_cost,
@@ -420,25 +503,19 @@ def _measure(
             fns,
             nx_counts.get(name, len(pairs)),
             pnet,
+            metric,
             big=graph.n_nodes > 100_000,
         )
         for name, pairs in pair_sets.items()
     }
 
-    # re-weighting after a risk update: new risk -> costs -> Router (and its scipy matrix)
-    tt = graph.travel_time_s
-    new_risk = _risk(graph, seed=99, n_blobs=6, sigma_km=(20.0, 60.0))
-
-    def reweight() -> Router:
-        return router.with_cost(_quantise(edge_costs(tt, new_risk, LAM)))
-
-    r2, res["reweight_s"] = _timed(reweight)
-    _, res["reweight_matrix_s"] = _timed(lambda: r2.one_to_all(first[0], limit=0.0))
-    res["reweight_prepared_s"] = res["reweight_s"] + res["reweight_matrix_s"]
+    _reweight(label, graph, router, cch, first[0], pair_sets, res)
     if pnet is not None:
         res["reweight_vs_pandana_preprocess"] = (
             res["reweight_prepared_s"] / res["pandana_preprocess_s"]
         )
+        for key in ("cch_reweight", "cch_preprocess"):
+            res[f"{key}_vs_pandana_preprocess"] = res[f"{key}_s"] / res["pandana_preprocess_s"]
     fns.clear()
     gnx = pnet = None
     gc.collect()
@@ -465,13 +542,17 @@ def _print(runs: list[dict[str, Any]], pandana_note: str | None) -> None:
         "graph / pairs",
         "n",
         "Router",
+        "CCH path",
+        "CCH batched",
         "one-off",
         "scipy full",
         "networkx (n)",
         "pandana batched",
         "pandana single",
         "Router vs nx",
+        "CCH vs nx",
         "Router / pandana",
+        "CCH batched / pandana",
     ):
         table.add_column(col, justify="right")
     for res in runs:
@@ -481,13 +562,17 @@ def _print(runs: list[dict[str, Any]], pandana_note: str | None) -> None:
                 f"{res['graph']} / {name}",
                 str(row["pairs"]),
                 _ms(row["router_s"]),
+                _ms(row["cch_path_s"]),
+                _ms(row["cch_batched_s"]),
                 f"{_ms(row['one_off_s'])} ({row['one_off_pairs']})",
                 _ms(row["scipy_s"]),
                 f"{_ms(row['networkx_s'])} ({row['networkx_pairs']})",
                 _ms(pb),
                 _ms(row.get("pandana_single_s")),
                 f"{row['router_speedup_vs_networkx']:,.1f}x",
+                f"{row['cch_speedup_vs_networkx']:,.1f}x",
                 "-" if pb is None else f"{row['router_vs_pandana_batched']:,.1f}x",
+                "-" if pb is None else f"{row['cch_batched_vs_pandana_batched']:,.2f}x",
             )
     Console(width=200).print(table)
 
@@ -498,6 +583,9 @@ def _print(runs: list[dict[str, Any]], pandana_note: str | None) -> None:
         "Router 1st query",
         "re-weight",
         "re-weight + matrix",
+        "CCH prep",
+        "CCH custom (basic)",
+        "CCH re-weight",
         "pandana CH",
         "networkx build",
         "save",
@@ -512,6 +600,9 @@ def _print(runs: list[dict[str, Any]], pandana_note: str | None) -> None:
             f"{res['router_first_query_s']:.3f}",
             f"{res['reweight_s']:.3f}",
             f"{res['reweight_prepared_s']:.3f}",
+            f"{res['cch_preprocess_s']:.2f}",
+            f"{res['cch_customize_s']:.2f} ({res['cch_customize_basic_s']:.2f})",
+            f"{res['cch_reweight_s']:.2f}",
             f"{res['pandana_preprocess_s']:.2f}" if "pandana_preprocess_s" in res else "-",
             f"{res['networkx_build_s']:.2f}",
             f"{res['save_s']:.3f}",
@@ -519,11 +610,20 @@ def _print(runs: list[dict[str, Any]], pandana_note: str | None) -> None:
             f"{res['memory_bytes_per_node']:.1f}",
         )
     Console(width=200).print(other)
+    for res in runs:
+        print(
+            f"{res['graph']}: CCH {res['cch_arcs']:,} arcs ({res['cch_fill_arcs_per_edge']:.2f} "
+            f"per edge), elimination-tree depth {res['cch_etree_depth']:,}, "
+            f"{res['cch_kept_arcs']:,} arc directions kept for queries, "
+            f"{res['cch_structure_bytes_per_node']:.0f} + {res['cch_metric_bytes_per_node']:.0f}"
+            " bytes per node (structure + metric)"
+        )
     if pandana_note:
         print(pandana_note)
 
 
 def run(side: int = SIDE, pairs: int = PAIRS, nx_long_pairs: int = NX_LONG_PAIRS) -> dict[str, Any]:
+    """The whole benchmark; ``side`` below :data:`SIDE` gives a smaller trial graph."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     pandana, pandana_note = _pandana()
     rng = np.random.default_rng(2026)
@@ -575,6 +675,11 @@ def run(side: int = SIDE, pairs: int = PAIRS, nx_long_pairs: int = NX_LONG_PAIRS
             for r in runs
             for k, row in r["pair_sets"].items()
         },
+        "cch_speedup_vs_networkx_1000x": {
+            f"{r['graph']}/{k}": row["cch_speedup_vs_networkx"] >= GOALS["speedup_vs_networkx"]
+            for r in runs
+            for k, row in r["pair_sets"].items()
+        },
         "load_under_1s": country["load_s"] < GOALS["load_s"],
         "paths_agree": True,  # _check raised otherwise
     }
@@ -585,6 +690,16 @@ def run(side: int = SIDE, pairs: int = PAIRS, nx_long_pairs: int = NX_LONG_PAIRS
             for r in runs
             for k, row in r["pair_sets"].items()
         }
+        met["cch_batched_on_par_with_pandana_batched"] = {
+            f"{r['graph']}/{k}": row["cch_batched_vs_pandana_batched"]
+            <= GOALS["vs_pandana_batched_max_ratio"]
+            for r in runs
+            for k, row in r["pair_sets"].items()
+        }
+        met["cch_reweight_under_tenth_of_pandana_preprocessing"] = (
+            country["cch_reweight_s"]
+            <= GOALS["reweight_vs_pandana_preprocessing"] * country["pandana_preprocess_s"]
+        )
         met["reweight_under_tenth_of_pandana_preprocessing"] = (
             country["reweight_prepared_s"]
             <= GOALS["reweight_vs_pandana_preprocessing"] * country["pandana_preprocess_s"]
@@ -607,6 +722,11 @@ def run(side: int = SIDE, pairs: int = PAIRS, nx_long_pairs: int = NX_LONG_PAIRS
         "summary": {
             "country_nodes": country["nodes"],
             "router_long_ms": long_row["router_s"] * 1e3,
+            "cch_path_long_ms": long_row["cch_path_s"] * 1e3,
+            "cch_batched_long_ms": long_row["cch_batched_s"] * 1e3,
+            "cch_preprocess_s": country["cch_preprocess_s"],
+            "cch_customize_s": country["cch_customize_s"],
+            "cch_reweight_s": country["cch_reweight_s"],
             "networkx_long_ms": long_row["networkx_s"] * 1e3,
             "pandana_batched_long_ms": (
                 long_row["pandana_batched_s"] * 1e3 if "pandana_batched_s" in long_row else None

@@ -49,7 +49,7 @@ import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra as _csgraph_dijkstra
 
 from silkguard.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from silkguard.network.cch import CCH, CCHMetric
 
 __all__ = [
     "AUTO_BUDGET",
@@ -77,7 +80,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-Method = Literal["auto", "bidirectional", "dijkstra", "scipy"]
+Method = Literal["auto", "bidirectional", "dijkstra", "scipy", "cch"]
 
 AUTO_BUDGET = 20_000
 """Most settled nodes after which the ``auto`` search hands over to scipy's compiled Dijkstra
@@ -266,7 +269,7 @@ class ShortestPathTree:
         return _make_path(self.source, edges, self.heads, float(self.dist[t]))
 
 
-def _make_path(source: int, edges: Sequence[int], heads: IntArray, cost: float) -> Path:
+def _make_path(source: int, edges: Sequence[int] | IntArray, heads: IntArray, cost: float) -> Path:
     e = np.asarray(edges, dtype=np.int64)
     nodes = np.empty(e.size + 1, dtype=np.int64)
     nodes[0] = source
@@ -293,6 +296,8 @@ class _Structure:
     tails: IntArray | None = None
     forward: _Adjacency | None = None
     backward: _Adjacency | None = None
+    xy: FloatArray | None = None
+    cch: CCH | None = None
 
 
 @dataclass
@@ -353,15 +358,38 @@ class Router:
     Routers made with :meth:`with_cost`) and the de-duplicated scipy matrix (per cost array)
     are built on first use and cached, so a Router amortises them over many queries.
     :meth:`with_cost` is used by :func:`alternatives` and :func:`pareto_time_risk`.
+
+    ``method="cch"`` answers from a customizable contraction hierarchy
+    (:mod:`silkguard.network.cch`): its cost-independent preparation is built on the first
+    such query and shared by every :meth:`with_cost` Router (``xy``, ``n x 2`` planar node
+    coordinates such as projected longitude and latitude, gives it a better order), and each
+    cost array is customized once (:meth:`cch`). It pays off for many queries on a large
+    graph with one cost array; the default stays ``"auto"``.
     """
 
-    def __init__(self, indptr: npt.ArrayLike, heads: npt.ArrayLike, cost: npt.ArrayLike) -> None:
+    def __init__(
+        self,
+        indptr: npt.ArrayLike,
+        heads: npt.ArrayLike,
+        cost: npt.ArrayLike,
+        *,
+        xy: npt.ArrayLike | None = None,
+    ) -> None:
         self.indptr, self.heads = _as_csr(indptr, heads)
         self.n = self.indptr.size - 1
         self.m = self.heads.size
         self.cost = _as_cost(cost, self.m)
         self._struct = _Structure()
+        if xy is not None:
+            pts = np.asarray(xy, dtype=np.float64)
+            if pts.shape != (self.n, 2) or not np.isfinite(pts).all():
+                raise InvalidInput(
+                    f"xy must hold finite planar coordinates, shape ({self.n}, 2); "
+                    f"got shape {pts.shape}"
+                )
+            self._struct.xy = pts
         self._mat: tuple[sp.csr_matrix, IntArray, IntArray] | None = None
+        self._metric: CCHMetric | None = None
 
     def with_cost(self, cost: npt.ArrayLike) -> Router:
         """A Router on the same graph with another cost array (structure caches are shared)."""
@@ -370,7 +398,19 @@ class Router:
         other.cost = _as_cost(cost, self.m)
         other._struct = self._struct
         other._mat = None
+        other._metric = None
         return other
+
+    def cch(self) -> CCHMetric:
+        """The contraction hierarchy customized for this Router's costs (built on first use:
+        the structure once per graph, the customization once per Router)."""
+        if self._metric is None:
+            from silkguard.network.cch import build_cch  # numba loads only when asked for
+
+            if self._struct.cch is None:
+                self._struct.cch = build_cch(self.indptr, self.heads, self._struct.xy)
+            self._metric = self._struct.cch.customize(self.cost)
+        return self._metric
 
     # -- cached structure
     def _tails(self) -> IntArray:
@@ -429,7 +469,8 @@ class Router:
         ``method`` is ``"auto"`` (default; see the module docstring), ``"bidirectional"``
         (Python bidirectional Dijkstra with early stop), ``"dijkstra"`` (Python one-directional
         Dijkstra stopping at the target) or
-        ``"scipy"`` (compiled full one-to-all search, then the tree path).
+        ``"scipy"`` (compiled full one-to-all search, then the tree path) or ``"cch"`` (the
+        contraction hierarchy of :meth:`cch`, prepared on first use).
         """
         s = _as_node(source, self.n, "source")
         t = _as_node(target, self.n, "target")
@@ -445,8 +486,11 @@ class Router:
             return self._dijkstra(s, t)
         if method == "scipy":
             return self.one_to_all(s).path(t)
+        if method == "cch":
+            found = self.cch().shortest_path(s, t)
+            return None if found is None else _make_path(s, found[1], self.heads, found[0])
         raise InvalidInput(
-            f"method must be 'auto', 'bidirectional', 'dijkstra' or 'scipy', got {method!r}"
+            f"method must be 'auto', 'bidirectional', 'dijkstra', 'scipy' or 'cch', got {method!r}"
         )
 
     def _dijkstra(self, s: int, t: int) -> Path | None:
