@@ -102,7 +102,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_up(port: int, deadline_s: float = 60) -> None:
+def _wait_up(port: int, deadline_s: float = 180) -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         try:
@@ -112,6 +112,14 @@ def _wait_up(port: int, deadline_s: float = 60) -> None:
             time.sleep(0.2)
     msg = f"the server on port {port} did not start within {deadline_s} s"
     raise SystemExit(msg)
+
+
+def _health(port: int, deadline_s: float = 180) -> None:
+    """Wait until a worker answers (the socket is bound before the workers are ready)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=deadline_s)
+    conn.request("GET", "/api/v1/health")
+    conn.getresponse().read()
+    conn.close()
 
 
 def _http_bodies(devices: list[str]) -> list[bytes]:
@@ -189,15 +197,21 @@ def _measure_http(url: str) -> dict[str, Any]:
         "SILKGUARD_ENVIRONMENT": "production",
         "SILKGUARD_SECRET_KEY": secrets.token_urlsafe(48),
     }
-    exe = str(Path(sys.executable).with_name("silkguard"))
+    # as `silkguard serve --workers 2` runs it, with a longer worker health check: on a
+    # loaded machine uvicorn otherwise kills workers that are still importing
     server = subprocess.Popen(
-        [exe, "serve", "--workers", "2", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", "silkguard.api.app:create_app"),
+            *("--workers", "2", "--port", str(port), "--no-access-log", "--no-proxy-headers"),
+            *("--timeout-worker-healthcheck", "120"),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         _wait_up(port)
+        _health(port)
         warm = [json.dumps({"positions": json.loads(bodies[0])["positions"][:10]}).encode()]
         _post_all(port, key, warm * HTTP_CLIENTS)  # both workers' first requests
         accepted, seconds = _post_all(port, key, bodies[1:])
