@@ -16,13 +16,12 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy import CursorResult, String, Uuid, any_, delete, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from silkguard.auth import audit
@@ -30,9 +29,9 @@ from silkguard.auth.models import Organisation
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
 from silkguard.core.errors import InvalidInput, PayloadTooLarge
-from silkguard.geo.cells import cell_int_to_str, cells_for_arrays
+from silkguard.geo.cells import cell_int_to_str
 from silkguard.geo.distance import haversine_km_array
-from silkguard.people import bulk
+from silkguard.people import batches
 from silkguard.people.models import LatestPosition, Person, Position, PositionReject, Site
 
 __all__ = [
@@ -147,16 +146,6 @@ def _people(
     return found
 
 
-def _insert(session: Session, model: Any) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(model)
-    if name == "sqlite":
-        return sqlite.insert(model)
-    msg = f"position ingest supports SQLite and PostgreSQL, not {name}"
-    raise InvalidInput(msg)
-
-
 def _retention_days(session: Session, org_id: uuid.UUID) -> int:
     days = session.scalar(
         select(Organisation.position_retention_days).where(Organisation.id == org_id)
@@ -167,32 +156,9 @@ def _retention_days(session: Session, org_id: uuid.UUID) -> int:
     return int(days)
 
 
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _micros(when: datetime) -> int:
-    """Microseconds since the Unix epoch (exact; 0 for a time without zone, refused anyway)."""
-    if when.tzinfo is None:
-        return 0
-    return (when - _UNIX_EPOCH) // _MICROSECOND
-
-
-@dataclass
-class _Batch:
-    """A batch as arrays, one entry per report: who (index into ``pids``, -1 unknown), when
-    (microseconds since the Unix epoch), where and how accurately (NaN for none)."""
-
-    who: npt.NDArray[np.int64]
-    micros: npt.NDArray[np.int64]
-    lat: npt.NDArray[np.float64]
-    lon: npt.NDArray[np.float64]
-    acc: npt.NDArray[np.float64]
-    pids: list[uuid.UUID]
-    consent: npt.NDArray[np.bool_]
-
-
-def _as_arrays(items: Sequence[PositionIn], people: dict[str, tuple[uuid.UUID, bool]]) -> _Batch:
+def _as_arrays(
+    items: Sequence[PositionIn], people: dict[str, tuple[uuid.UUID, bool]]
+) -> batches.Batch:
     slot: dict[uuid.UUID, int] = {}
     for pid, _ in people.values():
         slot.setdefault(pid, len(slot))
@@ -201,9 +167,9 @@ def _as_arrays(items: Sequence[PositionIn], people: dict[str, tuple[uuid.UUID, b
         consent[slot[pid]] = ok
     ref_slot = {ref: slot[pid] for ref, (pid, _) in people.items()}
     n = len(items)
-    return _Batch(
+    return batches.Batch(
         who=np.fromiter((ref_slot.get(i.person, -1) for i in items), np.int64, n),
-        micros=np.fromiter((_micros(i.at) for i in items), np.int64, n),
+        micros=np.fromiter((batches.micros(i.at) for i in items), np.int64, n),
         lat=np.fromiter((i.lat for i in items), np.float64, n),
         lon=np.fromiter((i.lon for i in items), np.float64, n),
         acc=np.fromiter(
@@ -216,7 +182,7 @@ def _as_arrays(items: Sequence[PositionIn], people: dict[str, tuple[uuid.UUID, b
 
 def _rejected(
     items: Sequence[PositionIn],
-    batch: _Batch,
+    batch: batches.Batch,
     *,
     now: datetime,
     oldest: datetime,
@@ -226,8 +192,8 @@ def _rejected(
     reasons are worded (by :func:`_problem`) only for the reports that fail them."""
     acc_given = np.array([i.accuracy_m is not None for i in items], dtype=np.bool_)
     naive = np.array([i.at.tzinfo is None for i in items], dtype=np.bool_)
-    bad = naive | (batch.micros > _micros(now + MAX_CLOCK_SKEW))
-    bad |= batch.micros < _micros(oldest)
+    bad = naive | (batch.micros > batches.micros(now + MAX_CLOCK_SKEW))
+    bad |= batch.micros < batches.micros(oldest)
     bad |= ~(np.abs(batch.lat) <= 90.0) | ~(np.abs(batch.lon) <= 180.0)  # NaN fails too
     bad |= acc_given & ~((batch.acc > 0.0) & (batch.acc <= MAX_ACCURACY_M))
     bad |= batch.who < 0
@@ -300,11 +266,11 @@ def ingest_positions(
         return report
     newest = unique[np.append(who[first][1:] != who[first][:-1], True)]
     if session.get_bind().dialect.name == "postgresql" and unique.size >= _COPY_FROM:
-        stored = _copy_positions(session, org_id, batch, unique, received=at, source=source)
-        _copy_latest(session, org_id, batch, newest)
+        stored = batches.copy_positions(session, org_id, batch, unique, received=at, source=source)
+        batches.copy_latest(session, org_id, batch, newest)
     else:
-        stored = _insert_positions(session, org_id, items, batch, unique, at, source)
-        _update_latest(session, org_id, items, batch, newest)
+        stored = batches.insert_positions(session, org_id, items, batch, unique, at, source)
+        batches.update_latest(session, org_id, items, batch, newest)
     report.accepted = stored
     report.duplicates += int(unique.size) - stored
     return report
@@ -314,137 +280,6 @@ def ingest_positions(
 #: one INSERT ... SELECT ... ON CONFLICT (several times faster than a parameterised multi-row
 #: insert; docs/benchmarks.md).
 _COPY_FROM = 500
-
-
-def _uuid_bytes(pids: list[uuid.UUID]) -> npt.NDArray[np.bytes_]:
-    return np.array([p.bytes for p in pids], dtype="S16")
-
-
-def _nullable(values: npt.NDArray[np.float64]) -> bulk.Column:
-    return bulk.Column("accuracy_m", values.astype(">f8"), np.isnan(values))
-
-
-def _copy_positions(
-    session: Session,
-    org_id: uuid.UUID,
-    batch: _Batch,
-    rows: npt.NDArray[np.int64],
-    *,
-    received: datetime,
-    source: str,
-) -> int:
-    """Insert the reports ``rows`` into ``positions`` by binary COPY; returns how many were
-    new (a (person, time) already stored is skipped)."""
-    micros = bulk.timestamptz_micros
-    columns = [
-        bulk.Column("org_id", np.array(org_id.bytes, dtype="S16")),
-        bulk.Column("person_id", _uuid_bytes(batch.pids)[batch.who[rows]]),
-        bulk.Column("at", micros(batch.micros[rows])),
-        bulk.Column("received_at", micros(_micros(received))),
-        bulk.Column("latitude", batch.lat[rows].astype(">f8")),
-        bulk.Column("longitude", batch.lon[rows].astype(">f8")),
-        _nullable(batch.acc[rows]),
-        bulk.Column("source", np.array(source.encode(), dtype=f"S{len(source)}")),
-    ]
-    return bulk.copy_and_insert(
-        session,
-        table="positions",
-        columns=columns,
-        rows=int(rows.size),
-        tail="ON CONFLICT (person_id, at) DO NOTHING",
-    )
-
-
-def _copy_latest(
-    session: Session, org_id: uuid.UUID, batch: _Batch, rows: npt.NDArray[np.int64]
-) -> None:
-    """Upsert the newest report of each person (``rows``) into ``latest_positions`` by
-    binary COPY and one INSERT ... ON CONFLICT that only moves forward in time."""
-    lat, lon = batch.lat[rows], batch.lon[rows]
-    columns = [
-        bulk.Column("person_id", _uuid_bytes(batch.pids)[batch.who[rows]]),
-        bulk.Column("org_id", np.array(org_id.bytes, dtype="S16")),
-        bulk.Column("at", bulk.timestamptz_micros(batch.micros[rows])),
-        bulk.Column("latitude", lat.astype(">f8")),
-        bulk.Column("longitude", lon.astype(">f8")),
-        _nullable(batch.acc[rows]),
-        bulk.Column("h3_r7", np.asarray(cells_for_arrays(lat, lon, 7), dtype=">i8")),
-    ]
-    bulk.copy_and_insert(
-        session,
-        table="latest_positions",
-        columns=columns,
-        rows=int(rows.size),
-        tail="ON CONFLICT (person_id) DO UPDATE SET at = excluded.at, "
-        "latitude = excluded.latitude, longitude = excluded.longitude, "
-        "accuracy_m = excluded.accuracy_m, h3_r7 = excluded.h3_r7 "
-        "WHERE latest_positions.at < excluded.at",
-    )
-
-
-def _insert_positions(
-    session: Session,
-    org_id: uuid.UUID,
-    items: Sequence[PositionIn],
-    batch: _Batch,
-    rows: npt.NDArray[np.int64],
-    received: datetime,
-    source: str,
-) -> int:
-    values = [
-        {
-            "org_id": org_id,
-            "person_id": batch.pids[int(batch.who[k])],
-            "at": items[k].at,
-            "received_at": received,
-            "latitude": float(batch.lat[k]),
-            "longitude": float(batch.lon[k]),
-            "accuracy_m": None if items[k].accuracy_m is None else float(batch.acc[k]),
-            "source": source,
-        }
-        for k in rows.tolist()
-    ]
-    stmt = (
-        _insert(session, Position)
-        .on_conflict_do_nothing(index_elements=["person_id", "at"])
-        .returning(Position.id)
-    )
-    return len(session.execute(stmt, values).all())
-
-
-def _update_latest(
-    session: Session,
-    org_id: uuid.UUID,
-    items: Sequence[PositionIn],
-    batch: _Batch,
-    rows: npt.NDArray[np.int64],
-) -> None:
-    cells = cells_for_arrays(batch.lat[rows], batch.lon[rows], 7)
-    values = [
-        {
-            "person_id": batch.pids[int(batch.who[k])],
-            "org_id": org_id,
-            "at": items[k].at,
-            "latitude": float(batch.lat[k]),
-            "longitude": float(batch.lon[k]),
-            "accuracy_m": None if items[k].accuracy_m is None else float(batch.acc[k]),
-            "h3_r7": int(cell),
-        }
-        for k, cell in zip(rows.tolist(), cells, strict=True)
-    ]
-    ins = _insert(session, LatestPosition)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["person_id"],
-        set_={
-            "at": ins.excluded.at,
-            "latitude": ins.excluded.latitude,
-            "longitude": ins.excluded.longitude,
-            "accuracy_m": ins.excluded.accuracy_m,
-            "h3_r7": ins.excluded.h3_r7,
-        },
-        where=LatestPosition.at < ins.excluded.at,
-    )
-    session.execute(stmt, values)
 
 
 def record_reject(
