@@ -1,16 +1,31 @@
-"""Position ingest throughput (issue 7): positions per second through
-:func:`silkguard.people.positions.ingest_positions` (validation, consent, de-duplication,
-append-only insert and the latest-position upsert) in batches, into SQLite and PostgreSQL,
-against the same rows written by a bare SQLAlchemy Core ``executemany`` insert (no checks, no
-latest position) in the same run. Goal: 20,000/s into PostgreSQL on this 2-core machine.
+"""Position ingest throughput (issue 7), into SQLite and PostgreSQL, measured two ways:
+
+* ``http``: the real path. ``silkguard serve --workers 2`` (uvicorn) on loopback, and
+  ``HTTP_CLIENTS`` clients posting pre-encoded JSON batches of ``HTTP_BATCH`` positions to
+  ``POST /api/v1/positions`` with an API key, back to back, for ``HTTP_BATCHES`` batches
+  (request parsing, pydantic validation, authentication, the checks, the inserts, the commit,
+  the response). Client and server share the machine's cores.
+* ``service``: :func:`silkguard.people.positions.ingest_positions` called in-process in
+  batches of ``BATCH`` (validation, consent, de-duplication, append-only insert and the
+  latest-position upsert), one transaction per batch;
+
+against the peer: the same rows written by a bare SQLAlchemy Core ``executemany`` insert (no
+checks, no latest position) in batches of ``BATCH`` in the same run. Goal: 20,000/s into
+PostgreSQL on this 2-core machine.
 
 Results are printed and written to ``benchmarks/results/positions_ingest.json``."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import secrets
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -33,6 +48,9 @@ RESULTS = Path(__file__).parent / "results" / "positions_ingest.json"
 PEOPLE = 2_000
 BATCH = 5_000
 BATCHES = 20
+HTTP_BATCH = 10_000  # the largest batch the API takes (positions.MAX_BATCH)
+HTTP_BATCHES = 40
+HTTP_CLIENTS = 2
 
 
 def _setup(url: str) -> tuple[Any, uuid.UUID, list[str]]:
@@ -78,7 +96,134 @@ def _batches(devices: list[str], start_offset_s: int) -> list[list[PositionIn]]:
     return out
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(port: int, deadline_s: float = 180) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    msg = f"the server on port {port} did not start within {deadline_s} s"
+    raise SystemExit(msg)
+
+
+def _health(port: int, deadline_s: float = 180) -> None:
+    """Wait until a worker answers (the socket is bound before the workers are ready)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=deadline_s)
+    conn.request("GET", "/api/v1/health")
+    conn.getresponse().read()
+    conn.close()
+
+
+def _http_bodies(devices: list[str]) -> list[bytes]:
+    """``HTTP_BATCHES`` JSON bodies, every (person, time) distinct, times in the last days."""
+    now = utcnow()
+    bodies = []
+    for b in range(HTTP_BATCHES):
+        batch = []
+        for i in range(HTTP_BATCH):
+            n = b * HTTP_BATCH + i
+            at = now - timedelta(seconds=n + 60)
+            batch.append(
+                {
+                    "person": devices[n % len(devices)],
+                    "at": at.isoformat().replace("+00:00", "Z"),
+                    "lat": 30.0 + (n % 997) / 1000,
+                    "lon": 70.0 + (n % 991) / 1000,
+                    "accuracy_m": 10.0,
+                }
+            )
+        bodies.append(json.dumps({"positions": batch}).encode())
+    return bodies
+
+
+def _post_all(port: int, key: str, bodies: list[bytes]) -> tuple[int, float]:
+    """Post ``bodies`` from ``HTTP_CLIENTS`` keep-alive connections; (accepted, seconds)."""
+    todo = list(reversed(bodies))
+    lock = threading.Lock()
+    accepted = [0]
+    failures: list[str] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        headers = {"X-API-Key": key, "Content-Type": "application/json"}
+        while True:
+            with lock:
+                if not todo or failures:
+                    break
+                body = todo.pop()
+            conn.request("POST", "/api/v1/positions", body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            with lock:
+                if resp.status != 200:
+                    failures.append(f"{resp.status}: {data[:300]!r}")
+                else:
+                    accepted[0] += int(json.loads(data)["accepted"])
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(HTTP_CLIENTS)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    if failures:
+        msg = f"the server refused a batch: {failures[0]}"
+        raise SystemExit(msg)
+    return accepted[0], seconds
+
+
+def _measure_http(url: str) -> dict[str, Any]:
+    factory, org_id, devices = _setup(url)
+    with factory() as session:
+        _, key = auth_service.create_api_key(
+            session, org_id=org_id, name="bench", role="movement_controller"
+        )
+        session.commit()
+    bodies = _http_bodies(devices)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SILKGUARD_DATABASE_URL": url,
+        "SILKGUARD_ENVIRONMENT": "production",
+        "SILKGUARD_SECRET_KEY": secrets.token_urlsafe(48),
+    }
+    # as `silkguard serve --workers 2` runs it, with a longer worker health check: on a
+    # loaded machine uvicorn otherwise kills workers that are still importing
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", "silkguard.api.app:create_app"),
+            *("--workers", "2", "--port", str(port), "--no-access-log", "--no-proxy-headers"),
+            *("--timeout-worker-healthcheck", "120"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_up(port)
+        _health(port)
+        warm = [json.dumps({"positions": json.loads(bodies[0])["positions"][:10]}).encode()]
+        _post_all(port, key, warm * HTTP_CLIENTS)  # both workers' first requests
+        accepted, seconds = _post_all(port, key, bodies[1:])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    n = HTTP_BATCH * (HTTP_BATCHES - 1)
+    return {"positions": n, "stored": accepted, "per_s": round(n / seconds)}
+
+
 def _measure(label: str, url: str) -> dict[str, Any]:
+    over_http = _measure_http(url)
     factory, org_id, devices = _setup(url)
     batches = _batches(devices, 0)
     t0 = time.perf_counter()
@@ -120,15 +265,18 @@ def _measure(label: str, url: str) -> dict[str, Any]:
     n = BATCH * BATCHES
     out = {
         "database": label,
+        "http": over_http,
         "positions": n,
         "stored": stored,
         "silkguard_per_s": round(n / ours),
         "bare_insert_per_s": round(n / bare),
         "ratio_bare_over_silkguard": round(ours / bare, 2),
+        "ratio_bare_over_http": round(n / bare / over_http["per_s"], 2),
     }
     print(
-        f"{label:10s} silkguard {out['silkguard_per_s']:>8,}/s   bare insert "
-        f"{out['bare_insert_per_s']:>8,}/s   silkguard takes {out['ratio_bare_over_silkguard']}x"
+        f"{label:10s} over HTTP {over_http['per_s']:>8,}/s   service {out['silkguard_per_s']:>8,}/s"
+        f"   bare insert {out['bare_insert_per_s']:>8,}/s   (service takes "
+        f"{out['ratio_bare_over_silkguard']}x, HTTP {out['ratio_bare_over_http']}x the bare time)"
     )
     return out
 
@@ -151,7 +299,15 @@ def run(postgres: str | None = "postgresql://postgres@127.0.0.1:5432/test") -> d
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-    doc = {"batch": BATCH, "batches": BATCHES, "people": PEOPLE, "results": results}
+    doc = {
+        "batch": BATCH,
+        "batches": BATCHES,
+        "http_batch": HTTP_BATCH,
+        "http_batches": HTTP_BATCHES,
+        "http_clients": HTTP_CLIENTS,
+        "people": PEOPLE,
+        "results": results,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     return doc

@@ -141,3 +141,40 @@ def test_points_outside_the_build_extent_are_found() -> None:
         clat, clon, r = rng.uniform(20, 40), rng.uniform(60, 80), rng.uniform(1, 400)
         expected = brute_circle(all_ids, all_lat, all_lon, clat, clon, r)
         assert as_set(index.within_circle(clat, clon, r)) == expected
+
+
+def test_points_a_hair_inside_and_outside_the_circle_in_a_dense_query() -> None:
+    # a crowd that makes the query take interior cells whole, plus people placed within
+    # 1e-13..1e-5 relative of the 25 km boundary (inside and outside) and on cell corners
+    # next to it: the dot-product pre-filter and the interior cells must not decide them wrongly
+    rng = np.random.default_rng(17)
+    clat, clon, r = 30.2, 70.4, 25.0
+    crowd = 30_000
+    lat = [clat + rng.normal(0, 0.1, crowd)]
+    lon = [clon + rng.normal(0, 0.1, crowd)]
+    bearings = rng.uniform(0.0, 2 * math.pi, 3_000)
+    rel = rng.choice([-1e-5, -1e-9, -1e-13, 0.0, 1e-13, 1e-9, 1e-5], bearings.size)
+    theta = r * (1 + rel) / 6371.0088
+    lat.append(clat + np.degrees(theta * np.cos(bearings)))
+    lon.append(clon + np.degrees(theta * np.sin(bearings)) / math.cos(math.radians(clat)))
+    all_lat, all_lon = np.concatenate(lat), np.concatenate(lon)
+    ids = np.arange(all_lat.size)
+    index = LatestPositionIndex(ids, all_lat, all_lon, cell_km=2.0)
+    # people exactly on grid corners around the boundary ring
+    grid = index._grid
+    corner_lat = grid.lat0 + grid.dlat * np.arange(grid.nrows + 1)
+    corner_lon = grid.lon0 + grid.dlon * np.arange(grid.ncols + 1)
+    glat, glon = (a.ravel() for a in np.meshgrid(corner_lat, corner_lon, indexing="ij"))
+    d = haversine_km_array(clat, clon, glat, glon)
+    near = np.abs(d - r) < 3.0
+    extra = np.arange(ids.size, ids.size + int(near.sum()))
+    index.update(extra, glat[near], glon[near])
+    ids = np.concatenate([ids, extra])
+    all_lat, all_lon = np.concatenate([all_lat, glat[near]]), np.concatenate([all_lon, glon[near]])
+    for radius in (r, math.nextafter(r, 0.0), r * (1 + 1e-13), r * (1 - 1e-9)):
+        expected = brute_circle(ids, all_lat, all_lon, clat, clon, radius)
+        assert as_set(index.within_circle(clat, clon, radius)) == expected
+    index.compact()  # the same with everyone in the main store (interior cells split)
+    for radius in (r, math.nextafter(r, 0.0), r * (1 + 1e-13)):
+        expected = brute_circle(ids, all_lat, all_lon, clat, clon, radius)
+        assert as_set(index.within_circle(clat, clon, radius)) == expected

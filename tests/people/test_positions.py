@@ -4,7 +4,7 @@ position only moving forward, audited reads, retention purge."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -272,3 +272,44 @@ def test_large_batches_take_the_bulk_path_with_the_same_rules(
     pos.ingest_positions(session, org_id=alpha.org_id, items=late, source="http", now=NOW)
     session.expire_all()
     assert all(session.get(LatestPosition, p.id).latitude > 30 for p in people)  # type: ignore[union-attr]
+
+
+def test_bulk_path_keeps_accuracy_nulls_times_and_sources_exactly(
+    session: Session, alpha: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The binary COPY rows of a batch mixing reports with and without accuracy, times in
+    several zones, and a repeat of (person, time) in another zone come back as sent."""
+    monkeypatch.setattr(pos, "_COPY_FROM", 3)
+    people = [_person(session, alpha, f"mix{k}") for k in range(4)]
+    plus5 = timezone(timedelta(hours=5))
+    items = [
+        pos.PositionIn(
+            person=f"dev-mix{k % 4}",
+            at=(_at(50 - k / 7) if k % 3 else _at(50 - k / 7).astimezone(plus5)),
+            lat=30.0 + k / 1000,
+            lon=70.0 - k / 1000,
+            accuracy_m=None if k % 2 else 5.0 + k,
+        )
+        for k in range(40)
+    ]
+    repeat = pos.PositionIn(person="dev-mix0", at=items[0].at.astimezone(plus5), lat=0, lon=0)
+    report = pos.ingest_positions(
+        session, org_id=alpha.org_id, items=[*items, repeat], source="mqtt", now=NOW
+    )
+    assert (report.accepted, report.duplicates) == (40, 1)
+    stored = session.execute(
+        select(Position.at, Position.latitude, Position.accuracy_m, Position.source)
+    ).all()
+    assert sorted(stored) == sorted(
+        (i.at.astimezone(UTC), i.lat, i.accuracy_m, "mqtt") for i in items
+    )
+    session.expire_all()
+    for k, p in enumerate(people):
+        latest = session.get(LatestPosition, p.id)
+        newest = items[36 + k]
+        assert latest is not None
+        assert (latest.at, latest.latitude, latest.accuracy_m) == (
+            newest.at.astimezone(UTC),
+            newest.lat,
+            newest.accuracy_m,
+        )
