@@ -20,6 +20,7 @@ from benchmarks import (
     route_speed,
     sepp_speed,
     stix_speed,
+    taxii_page,
     webhook_delivery,
 )
 
@@ -39,6 +40,9 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "protection": lambda _a: protection_speed.run(),
     "intake": lambda _a: intake_speed.run(),
     "stix": lambda a: stix_speed.run(incidents=a.incidents or stix_speed.INCIDENTS),
+    "taxii": lambda a: taxii_page.run(
+        incidents=a.incidents or taxii_page.INCIDENTS, postgres=a.postgres or None
+    ),
 }
 
 
@@ -49,13 +53,16 @@ def main() -> None:
         "--incidents",
         type=int,
         default=None,
-        help="incidents for the API load (default 200,000) and the STIX benchmark (100,000)",
+        help=(
+            "incidents for the API load (default 200,000), the STIX benchmark (100,000) "
+            "and the TAXII pages (20,000)"
+        ),
     )
     parser.add_argument("--only", choices=list(BENCHMARKS), help="run one benchmark")
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432/test",
-        help="PostgreSQL URL for the API benchmark ('' to skip)",
+        help="PostgreSQL URL for the API, positions and TAXII benchmarks ('' to skip)",
     )
     args = parser.parse_args()
     for name, run in BENCHMARKS.items():

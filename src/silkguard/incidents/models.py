@@ -61,6 +61,9 @@ class Incident(Base):
         Index("ix_incidents_h3_r6", "h3_r6"),
         Index("ix_incidents_h3_r8", "h3_r8"),
         Index("ix_incidents_province_district", "province", "district"),
+        # The order of TAXII pages and their `next` cursors (sharing.taxii): a page reads its
+        # rows from here instead of sorting every visible incident.
+        Index("ix_incidents_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

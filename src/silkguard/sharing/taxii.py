@@ -77,7 +77,10 @@ MAX_LIMIT = 10_000
 # date_added of the objects every collection carries (the TLP 2.0 markings' publication)
 COMMON_DATE_ADDED = datetime(2022, 10, 1, tzinfo=UTC)
 _COMMON_KEY = uuid.UUID(int=0)
-_CHUNK = 200
+# rows read per query: a page of `limit` objects reads limit // 4 + 2 rows at once (a unit
+# holds 3 to 6 objects, so that is usually all the page needs), within these bounds
+_CHUNK_MIN = 50
+_CHUNK_MAX = 2_500
 _VERSION_WORDS = frozenset({"last", "first", "all"})
 
 
@@ -315,8 +318,10 @@ def _units(
     *,
     start: tuple[datetime, uuid.UUID] | None,
     added_after: datetime | None,
+    chunk: int = _CHUNK_MIN,
 ) -> Iterator[tuple[tuple[datetime, uuid.UUID], list[dict[str, Any]]]]:
-    """(position, objects) of every unit of the collection from ``start`` on, in order."""
+    """(position, objects) of every unit of the collection from ``start`` on, in order,
+    reading ``chunk`` incidents per query."""
     common_at = (COMMON_DATE_ADDED, _COMMON_KEY)
     pending = (start is None or start <= common_at) and (
         added_after is None or added_after < COMMON_DATE_ADDED
@@ -340,7 +345,7 @@ def _units(
             )
         stmt = (
             stmt.order_by(Incident.updated_at, Incident.id)
-            .limit(_CHUNK)
+            .limit(chunk)
             .options(selectinload(Incident.sources))
         )
         rows = list(session.execute(stmt).scalars())
@@ -351,7 +356,7 @@ def _units(
                 pending = False
                 yield common_at, _common_objects()
             yield at, build(to_shareable(session, row, orgs=orgs), seen.get(row.id))
-        if len(rows) < _CHUNK:
+        if len(rows) < chunk:
             break
         last, inclusive = (rows[-1].updated_at, rows[-1].id), False
     if pending:
@@ -367,7 +372,11 @@ def objects_page(
     start = (position.when, position.key) if position is not None else None
     page = Page()
     seen: set[str] = set()
-    for at, objects in _units(session, principal, coll, start=start, added_after=query.added_after):
+    chunk = min(max(query.limit // 4 + 2, _CHUNK_MIN), _CHUNK_MAX)
+    units = _units(
+        session, principal, coll, start=start, added_after=query.added_after, chunk=chunk
+    )
+    for at, objects in units:
         first = position.offset if position is not None and at == start else 0
         for index in range(first, len(objects)):
             obj = objects[index]
