@@ -41,6 +41,14 @@ def _who(session: Session, username: str, perm: Permission) -> Principal:
     return principal
 
 
+def _movement_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        msg = f"movement id {text!r} is not a UUID; `silkguard movements board` lists them"
+        raise InvalidInput(msg) from None
+
+
 Teams = Annotated[int, typer.Option("--teams", min=1, help="Guard teams available per day.")]
 
 
@@ -140,11 +148,7 @@ def departure_command(
     (least night driving), so that nobody watching can learn a pattern."""
     with unit_of_work() as session:
         who = _who(session, as_user, Permission.MOVEMENT_REQUEST)
-        try:
-            movement_id = uuid.UUID(movement)
-        except ValueError:
-            msg = f"movement id {movement!r} is not a UUID"
-            raise InvalidInput(msg) from None
+        movement_id = _movement_id(movement)
         choice = planner.randomize_departure(
             session,
             principal=who,
@@ -308,11 +312,7 @@ def route_draw_command(
     the routes and hours the escort game covers more; the draw and seed are recorded."""
     with unit_of_work() as session:
         who = _who(session, as_user, Permission.MOVEMENT_REQUEST)
-        try:
-            movement_id = uuid.UUID(movement)
-        except ValueError:
-            msg = f"movement id {movement!r} is not a UUID"
-            raise InvalidInput(msg) from None
+        movement_id = _movement_id(movement)
         drawn = movement_draw.draw_route(
             session,
             principal=who,
