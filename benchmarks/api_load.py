@@ -151,7 +151,7 @@ def _wrk(port: int, path: str, key: str) -> dict[str, float]:
 
 
 async def _client(port: int, path: str, key: str) -> dict[str, float]:
-    import httpx
+    import httpx2 as httpx  # the dev extra ships httpx2 (httpx is not installed)
 
     latencies: list[float] = []
     errors = 0
