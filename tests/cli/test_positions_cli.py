@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import time
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -35,25 +33,22 @@ def test_listen_stores_what_a_device_publishes_then_purge_reports(cli_env: str) 
             location_consent=True,
         )
     prefix = f"sgcli{secrets.token_hex(4)}"
+    listen = ["positions", "listen", "--prefix", prefix, "--client-id", prefix]
+    # A first short run leaves a persistent session at the broker; what a device publishes
+    # while no listener runs waits there, so the test does not race the subscription.
+    first = runner.invoke(app, [*listen, "--seconds", "0.5"])
+    assert first.exit_code == 0, first.output
+    assert "0 message(s)" in first.stdout
 
-    def publish() -> None:
-        time.sleep(1.0)
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{secrets.token_hex(4)}")
-        client.connect("127.0.0.1", 1883)
-        client.loop_start()
-        body = {"at": utcnow().isoformat(), "lat": 24.86, "lon": 67.0}
-        client.publish(
-            f"{prefix}/cli-pos/positions/van-1", json.dumps(body), qos=1
-        ).wait_for_publish()
-        client.loop_stop()
-        client.disconnect()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{secrets.token_hex(4)}")
+    client.connect("127.0.0.1", 1883)
+    client.loop_start()
+    body = {"at": utcnow().isoformat(), "lat": 24.86, "lon": 67.0}
+    client.publish(f"{prefix}/cli-pos/positions/van-1", json.dumps(body), qos=1).wait_for_publish()
+    client.loop_stop()
+    client.disconnect()
 
-    thread = threading.Thread(target=publish)
-    thread.start()
-    result = runner.invoke(
-        app, ["positions", "listen", "--prefix", prefix, "--client-id", prefix, "--seconds", "3"]
-    )
-    thread.join()
+    result = runner.invoke(app, [*listen, "--seconds", "3"])
     assert result.exit_code == 0, result.output
     assert "1 message(s): 1 stored" in result.stdout
     purged = runner.invoke(app, ["positions", "purge"])
