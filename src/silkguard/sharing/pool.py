@@ -30,15 +30,12 @@ from silkguard.incidents.models import Incident, IncidentShare, SourceRecord
 from silkguard.incidents.query import get_visible
 from silkguard.incidents.review import new_draft
 from silkguard.incidents.vocab import (
-    AttackType,
-    DatePrecision,
     GeoPrecision,
     IncidentStatus,
     SourceKind,
-    TargetType,
 )
 from silkguard.sharing.models import PoolContribution
-from silkguard.sharing.service import require
+from silkguard.sharing.service import incident_fields, require, to_shareable
 
 __all__ = [
     "Contribution",
@@ -132,33 +129,14 @@ def pool_org(session: Session, group: SharingGroup) -> Organisation:
 
 
 def _copy_fields(
-    incident: Incident, *, summary: str | None, generalise_location: bool
+    session: Session, incident: Incident, *, summary: str | None, generalise_location: bool
 ) -> IncidentFields:
     """The original's merged view, without anything that could name its source (no URL, no
     review note), with the summary replaced and the position coarsened when asked."""
-    fields = IncidentFields(
-        occurred_at=incident.occurred_at,
-        date_precision=DatePrecision(incident.date_precision),
-        attack_type=AttackType(incident.attack_type),
-        target_type=TargetType(incident.target_type),
-        latitude=incident.latitude,
-        longitude=incident.longitude,
-        geo_precision=GeoPrecision(incident.geo_precision),
-        place=incident.place,
-        district=incident.district,
-        province=incident.province,
-        country=incident.country,
-        perpetrator=incident.perpetrator,
-        claimed=incident.claimed,
-        killed=incident.killed,
-        injured=incident.injured,
-        killed_foreign=incident.killed_foreign,
-        injured_foreign=incident.injured_foreign,
-        nationalities=list(incident.nationalities or []),
-        on_the_move=incident.on_the_move,
-        summary=incident.summary if summary is None else (summary.strip() or None),
-        tlp=TLP(incident.tlp),
-    )
+    fields = incident_fields(to_shareable(session, incident))
+    fields.url = None
+    if summary is not None:
+        fields.summary = summary.strip() or None
     if generalise_location:
         if fields.latitude is not None and fields.longitude is not None:
             cell = h3.latlng_to_cell(fields.latitude, fields.longitude, _GENERALISED_RES)
@@ -232,7 +210,9 @@ def contribute(
             "group may see it"
         )
         raise InvalidInput(msg, field="incident_id")
-    fields = _copy_fields(incident, summary=summary, generalise_location=generalise_location)
+    fields = _copy_fields(
+        session, incident, summary=summary, generalise_location=generalise_location
+    )
     now = utcnow()
     link = session.execute(
         select(PoolContribution).where(

@@ -54,6 +54,7 @@ __all__ = [
     "export_incidents",
     "group_condition",
     "import_bundle",
+    "incident_fields",
     "org_condition",
     "outward_condition",
     "require",
@@ -291,7 +292,9 @@ def _precision(inc: ShareableIncident) -> GeoPrecision:
     return inc.geo_precision
 
 
-def _fields(inc: ShareableIncident) -> IncidentFields:
+def incident_fields(inc: ShareableIncident) -> IncidentFields:
+    """The columns an import (or a pooled copy) of ``inc`` gets: its merged view, the first
+    source URL, cells for its position, and a precision no finer than what it carries."""
     url = next((s.url for s in inc.sources if s.url), None)
     fields = IncidentFields(
         occurred_at=inc.occurred_at,
@@ -481,7 +484,7 @@ def _import_incidents(
             continue
         found = existing.get(str(inc.id))
         if found is None:
-            fresh.append((inc, _fields(inc)))
+            fresh.append((inc, incident_fields(inc)))
             continue
         incident_id, record_id = found
         report.incident_ids.append(incident_id)
@@ -491,7 +494,7 @@ def _import_incidents(
         if record.content_hash == digest:
             report.unchanged += 1
             continue
-        fields = _fields(inc)
+        fields = incident_fields(inc)
         if received is not None:
             raw["received"] = dict(received)
         record.raw, record.normalized, record.content_hash = raw, fields.to_json(), digest
