@@ -4,7 +4,11 @@ arrive; illegal steps are 409s; the organisation's policy is stored per revision
 
 from __future__ import annotations
 
+import itertools
+from datetime import datetime
 from typing import Any
+
+import pytest
 
 from silkguard.auth import service as auth_service
 from silkguard.auth.roles import Role
@@ -245,6 +249,27 @@ def test_route_options_compare_routes_and_a_request_takes_the_chosen_one(
         assert o["decision"]["status"] == "needs_measures"
         assert set(o["decision"]["missing_measures"]) == {"police_escort", "tracker"}
         assert o["assessment"]["max_level"] == 1
+        # each route carries its schedule from the departure: when each road is driven
+        route = o["route"]
+        assert route["depart"] == "2030-02-01T07:00:00+05:00"
+        assert route["night"] == {
+            "start": "18:00",
+            "end": "06:00",
+            "factor": 1.0,
+            "zone": "Asia/Karachi",
+        }
+        sched = route["schedule"]
+        assert sched[0]["enter"] == route["depart"]
+        assert sched[-1]["leave"] == route["arrive"]
+        assert all(a["leave"] == b["enter"] for a, b in itertools.pairwise(sched))
+        assert all(s["road"] and s["km_to"] > s["km_from"] for s in sched)
+        assert route["night_exposure"] is None  # no forecast: no exposure to weigh
+        assert route["night_s"] == pytest.approx(sum(s["night_s"] for s in sched), abs=1)
+        assert all(s["at_night"] == (s["night_s"] > 0) for s in sched)
+        # leaving at 07:00, night driving is what runs past 18:00
+        arrive = datetime.fromisoformat(route["arrive"])
+        dusk = datetime.fromisoformat("2030-02-01T18:00:00+05:00")
+        assert route["night_s"] == pytest.approx(max(0.0, (arrive - dusk).total_seconds()), abs=2)
     assert body["pareto"] == []  # no forecast, no trade-off
     # planning stores nothing
     assert w.client.get(M, headers=controller).json() == before

@@ -37,6 +37,33 @@ def test_route_with_the_demo_forecast_names_the_riskiest_stretches(cli_env: str)
     assert "Karachi -> Hub -> Gwadar" in result.stdout
     assert "Riskiest stretches" in result.stdout
     assert "Level " in result.stdout
+    assert "Schedule" not in result.stdout  # no departure, no schedule
+
+
+def test_route_leaving_at_noon_reaches_gwadar_after_dark(cli_env: str, tmp_path: Path) -> None:
+    seeded = runner.invoke(app, ["demo", "--no-serve", "--no-forecast"])
+    assert seeded.exit_code == 0, seeded.output
+    made = runner.invoke(app, ["risk", "forecast", "--model", "naive", "--as-of", "2024-07-01"])
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "routes.geojson"
+    args = ["route", "Karachi", "Gwadar", "--alternatives", "1", "--geojson", str(out)]
+    noon = runner.invoke(app, [*args, "--depart", "2026-12-03T12:00"])
+    assert noon.exit_code == 0, noon.output
+    assert "Schedule" in noon.stdout
+    assert "driven at night" in noon.stdout  # the riskiest stretch, at Gwadar after dark
+    props = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert props["depart"] == "2026-12-03T12:00:00+05:00"
+    assert props["night_exposure"] > props["exposure"]
+    assert props["riskiest_at_night"][0] is True
+    assert props["schedule"][-1]["at_night"] is True
+    assert props["schedule"][-1]["leave"] == props["arrive"]
+    dawn = runner.invoke(app, [*args, "--depart", "2026-12-03T06:00"])
+    assert dawn.exit_code == 0, dawn.output
+    assert "driven at night" not in dawn.stdout
+    early = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert early["night_s"] == 0
+    assert early["night_exposure"] == pytest.approx(early["exposure"])
+    assert not any(early["riskiest_at_night"])
 
 
 def test_closed_area_that_cuts_the_only_road(cli_env: str, tmp_path: Path) -> None:
@@ -95,7 +122,12 @@ def test_route_compares_departures_in_a_window(cli_env: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Departures, best first" in result.stdout
-    rows = [line for line in result.stdout.splitlines() if "2026-12-03" in line]
+    # the routes table carries the arrival and night driving and the schedule table when
+    # each road is driven (leaving at the first departure); the comparison comes last
+    assert "Schedule" in result.stdout
+    assert "night-weighted" in result.stdout
+    table = result.stdout.split("Departures, best first")[1]
+    rows = [line for line in table.splitlines() if "2026-12-03" in line]
     assert len(rows) == 5
     assert "06:00" in rows[0]  # the first departure that arrives before dark comes first
     assert "0.0 h" in rows[0]

@@ -363,3 +363,83 @@ def test_0006_downgrades_and_upgrades(tmp_path: Path) -> None:
     upgrade(eng)
     assert tables <= set(inspect(eng).get_table_names())
     eng.dispose()
+
+
+def test_the_night_rule_follows_the_schedule_of_the_dangerous_segment(
+    session: Session, people: People, forecast: None
+) -> None:
+    """Karachi to Gwadar, about 10 h 15 min: the dangerous stretch is the last one, at
+    Gwadar. Leaving at 05:00 (Pakistan time) the first hour is in the dark near Karachi, where
+    the forecast is quiet, and Gwadar is reached in daylight: the night rule does not fire
+    (the old whole-movement reading would have). Leaving at 12:00, Gwadar is reached after
+    dark: it fires, and the same road costs more exposure."""
+    dawn = datetime(2024, 7, 3, 0, 0, tzinfo=UTC)  # 05:00 PKT
+    noon = datetime(2024, 7, 3, 7, 0, tzinfo=UTC)  # 12:00 PKT
+    early = _request(
+        session,
+        people.controller,
+        departure=dawn,
+        arrival=dawn + timedelta(hours=10, minutes=30),
+        submit=False,
+    )
+    late = _request(
+        session,
+        people.controller,
+        departure=noon,
+        arrival=noon + timedelta(hours=10, minutes=30),
+        submit=False,
+    )
+    for m in (early, late):
+        route, assessment = m.route, m.assessment
+        assert route["depart"] == m.departure_start.isoformat()
+        assert route["schedule"][0]["enter"] == route["depart"]
+        assert route["schedule"][-1]["leave"] == route["arrive"]
+        offsets = assessment["segment_offsets_s"]
+        assert len(offsets) == len(assessment["levels_by_segment"])
+        assert offsets[0][0] == 0
+        assert offsets[-1][1] == pytest.approx(route["time_s"], abs=1)
+        assert all("at_night" in s and "enter" in s for s in assessment["riskiest"])
+    assert early.route["night_s"] == pytest.approx(3600, abs=1)
+    assert early.route["schedule"][0]["at_night"]
+    assert late.route["night_s"] > 3 * 3600
+    assert late.route["night_exposure"] > early.route["night_exposure"]
+    assert early.route["exposure"] == pytest.approx(late.route["exposure"])
+    worst_early = max(early.assessment["riskiest"], key=lambda s: s["level"])
+    worst_late = max(late.assessment["riskiest"], key=lambda s: s["level"])
+    assert worst_early["level"] >= 3
+    assert not worst_early["at_night"]
+    assert worst_late["at_night"]
+    assert "may be driven at night" in worst_late["reason"]
+    fired_early = [f["rule"] for f in early.decision["fired"]]
+    fired_late = [f["rule"] for f in late.decision["fired"]]
+    assert "no-night-level-3" not in fired_early
+    assert "no-night-level-3" in fired_late
+    assert any("no-night-level-3" in r for r in late.decision["reasons"])
+    why = next(f["why"] for f in late.decision["fired"] if f["rule"] == "no-night-level-3")
+    assert "driven at night" in why
+    # deciding again from the stored documents reads the same schedule
+    again = movements.update_measures(
+        session,
+        principal=people.controller,
+        movement_id=early.id,
+        measures=["police_escort"],
+        now=NOW,
+    )
+    assert "no-night-level-3" not in [f["rule"] for f in again.decision["fired"]]
+
+
+def test_a_departure_window_widens_the_segment_spans(
+    session: Session, people: People, forecast: None
+) -> None:
+    """Leaving between 05:00 and 10:00: Gwadar may be reached after dark, so the night rule
+    fires (the conservative reading over the window)."""
+    dawn = datetime(2024, 7, 3, 0, 0, tzinfo=UTC)
+    m = _request(
+        session,
+        people.controller,
+        departure=dawn,
+        departure_latest=dawn + timedelta(hours=5),
+        arrival=dawn + timedelta(hours=10, minutes=30),
+        submit=False,
+    )
+    assert "no-night-level-3" in [f["rule"] for f in m.decision["fired"]]

@@ -135,6 +135,127 @@ def test_night_reason_names_the_local_time(policy: Policy) -> None:
     assert any("no-night-level-3" in r for r in decision.reasons)
 
 
+def scheduled(
+    levels: tuple[int, ...], spans: list[tuple[datetime, datetime]], **kw: object
+) -> Assessment:
+    """A movement whose segments (``levels``) are driven in ``spans``."""
+    return Assessment(
+        max_level=max(levels),
+        departure=(first := min(a for a, _ in spans)),
+        arrival=max([b for _, b in spans] + [first + timedelta(minutes=1)]),
+        vehicles=2,
+        party=4,
+        levels_by_segment=levels,
+        segment_times=tuple(spans),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_night_rule_fires_only_because_the_dangerous_segment_is_reached_after_dark(
+    policy: Policy,
+) -> None:
+    # 15:00-19:00: two quiet segments in daylight, the level-4 one from 17:45, into the night
+    spans = [(pkt(1, 15), pkt(1, 16, 30)), (pkt(1, 16, 30), pkt(1, 17, 45))]
+    late = scheduled((1, 2, 4), [*spans, (pkt(1, 17, 45), pkt(1, 19))])
+    decision = evaluate(policy, late)
+    assert "no-night-level-3" in decision.fired_ids
+    assert decision.status == "refused"
+    why = next(f.why for f in decision.fired if f.rule_id == "no-night-level-3")
+    assert "segment 3 of 3" in why
+    assert "2026-03-01 18:00" in why
+    assert any("forbidden by rule no-night-level-3" in r for r in decision.reasons)
+    # leaving earlier, the level-4 segment is behind the party by 17:30; the last quiet
+    # segment runs into the night, which the default policy allows at level 1
+    early = scheduled(
+        (4, 1, 1),
+        [
+            (pkt(1, 15), pkt(1, 17, 30)),
+            (pkt(1, 17, 30), pkt(1, 18, 30)),
+            (pkt(1, 18, 30), pkt(1, 19)),
+        ],
+    )
+    decision = evaluate(policy, early)
+    assert "no-night-level-3" not in decision.fired_ids
+    assert "escort-level-4" in decision.fired_ids  # the level rules still see the segment
+    assert decision.status == "needs_measures"
+    # without the schedule the conservative reading fires the rule for the same movement
+    fallback = Assessment(
+        max_level=4,
+        departure=early.departure,
+        arrival=early.arrival,
+        vehicles=2,
+        party=4,
+        levels_by_segment=(4, 1, 1),
+    )
+    decision = evaluate(policy, fallback)
+    assert "no-night-level-3" in decision.fired_ids
+    why = next(f.why for f in decision.fired if f.rule_id == "no-night-level-3")
+    assert "no schedule per segment" in why
+
+
+@pytest.mark.parametrize(
+    ("span", "fires"),
+    [
+        ((pkt(1, 6), pkt(1, 18)), False),  # dawn to dusk: the window is half open
+        ((pkt(1, 7), pkt(1, 8)), False),
+        ((pkt(1, 5, 59), pkt(1, 7)), True),  # a minute before dawn
+        ((pkt(1, 17), pkt(1, 18, 1)), True),  # a minute after dusk
+        ((pkt(1, 23), pkt(2, 1)), True),  # across midnight
+        ((pkt(1, 7), pkt(3, 7)), True),  # several days
+        ((pkt(2, 12), pkt(2, 12)), False),  # an instant at noon
+        ((pkt(2, 2), pkt(2, 2)), True),  # an instant at 02:00
+    ],
+)
+def test_segment_night_boundaries(
+    policy: Policy, span: tuple[datetime, datetime], *, fires: bool
+) -> None:
+    a = scheduled((1, 3), [(span[0] - timedelta(hours=1), span[0]), span])
+    assert ("no-night-level-3" in evaluate(policy, a).fired_ids) is fires
+
+
+def test_a_night_rule_without_a_level_looks_at_every_segment() -> None:
+    pol = load_policy(
+        policy_text(rule("tracker-at-night", "night = true", 'require = ["tracker"]'))
+    )
+    day = scheduled((1, 1), [(pkt(1, 8), pkt(1, 9)), (pkt(1, 9), pkt(1, 10))])
+    assert evaluate(pol, day).fired == ()
+    dusk = scheduled((1, 1), [(pkt(1, 17), pkt(1, 17, 30)), (pkt(1, 17, 30), pkt(1, 18, 30))])
+    fired = evaluate(pol, dusk).fired
+    assert [f.rule_id for f in fired] == ["tracker-at-night"]
+    assert "1 of 2 segments" in fired[0].why
+    # the policy's own window decides, not the default one
+    late = load_policy(
+        policy_text(
+            rule("tracker-at-night", "night = true", 'require = ["tracker"]'),
+            head=HEAD + 'night_start = "20:00"\nnight_end = "05:00"\n',
+        )
+    )
+    assert evaluate(late, dusk).fired == ()
+
+
+@pytest.mark.parametrize(
+    ("kw", "word"),
+    [
+        ({"levels_by_segment": (1, 3), "segment_times": ((pkt(1, 8), pkt(1, 9)),)}, "1 spans"),
+        ({"segment_times": ((pkt(1, 8), pkt(1, 9)),)}, "levels_by_segment has None"),
+        (
+            {
+                "levels_by_segment": (3,),
+                "segment_times": ((datetime(2026, 3, 1, 8), pkt(1, 9)),),  # noqa: DTZ001
+            },
+            "aware",
+        ),
+        (
+            {"levels_by_segment": (3,), "segment_times": ((pkt(1, 9), pkt(1, 8)),)},
+            "before it starts",
+        ),
+    ],
+)
+def test_bad_segment_times_are_refused(kw: dict[str, object], word: str) -> None:
+    with pytest.raises(InvalidInput, match=word):
+        Assessment(max_level=3, departure=pkt(1, 8), arrival=pkt(1, 12), **kw)  # type: ignore[arg-type]
+
+
 def test_fixed_offset_fallback_without_tzdata(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing(key: str) -> None:
         raise ZoneInfoNotFoundError(key)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from silkguard.core.errors import InvalidInput
-from silkguard.journeys.routes import edge_exposure, plan_route
+from silkguard.journeys.routes import edge_exposure, plan_route, resolve_place
 from silkguard.network.corridor import corridor_graph, town_node
 from silkguard.network.graph import RoadGraph
 from silkguard.risk.grid import Grid
@@ -88,3 +88,19 @@ def test_waypoints_are_visited_in_order(surface: Surface) -> None:
     assert stops[1] in nodes
     edges = plan.routes[0].path.edges
     assert (graph.tails[edges[1:]] == graph.heads[edges[:-1]]).all()
+
+
+def test_dera_ismail_khan_to_quetta_takes_the_n50() -> None:
+    g = corridor_graph()
+    a, _ = resolve_place(g, "Dera Ismail Khan")
+    b, _ = resolve_place(g, "Quetta")
+    assert (a, b) == (town_node("Dera Ismail Khan"), town_node("Quetta"))
+    route = plan_route(g, np.zeros(g.n_edges), [a, b], k=1).routes[0]
+    nodes = route.path.nodes.tolist()
+    for town in ("Zhob", "Qila Saifullah", "Muslim Bagh", "Kuchlak"):
+        assert town_node(town) in nodes, town
+    roads = {g.names[g.name_idx[e]] for e in route.path.edges}
+    assert roads == {"N-50 (Kuchlak-Zhob-Dera Ismail Khan)", "RCD Highway (N-25)"}
+    # about 510 km of N-50 and 30 km of N-25 at 60 km/h: some nine hours
+    assert 450 < route.length_km < 650
+    assert 7 * 3600 < route.time_s < 11 * 3600

@@ -103,3 +103,20 @@ def test_town_node_lookup() -> None:
         town_node("Gilgt")
     with pytest.raises(InvalidInput, match="known towns include"):
         town_node("Xyzzy")
+
+
+def test_n50_western_alignment() -> None:
+    """The N-50 joins Dera Ismail Khan to Quetta through Zhob, Qila Saifullah, Muslim Bagh
+    and Kuchlak; published: Kuchlak-Zhob 298 km, Zhob-D.I. Khan about 210 km."""
+    g = corridor_graph()
+    assert "N-50 (Kuchlak-Zhob-Dera Ismail Khan)" in g.names
+    assert _road_length_km("N-50", "Kuchlak", "Dera Ismail Khan") == pytest.approx(508, rel=0.15)
+    assert _road_length_km("N-50", "Kuchlak", "Zhob") == pytest.approx(298, rel=0.15)
+    for town, (lat, lon) in {
+        "Dera Ismail Khan": (31.83129, 70.9017),  # GeoNames
+        "Zhob": (31.34082, 69.4493),
+        "Qila Saifullah": (30.70077, 68.35984),
+    }.items():
+        i = town_node(town)
+        assert g.node_lat[i] == pytest.approx(lat, abs=0.01), town
+        assert g.node_lon[i] == pytest.approx(lon, abs=0.01), town

@@ -17,17 +17,21 @@ from silkguard.cli.risk import parse_duration
 from silkguard.cli.store import unit_of_work
 from silkguard.core.errors import InvalidInput, NotFound
 from silkguard.journeys.departures import compare_departures
+from silkguard.journeys.night import NightWindow, night_seconds_array
 from silkguard.journeys.policy import LOCAL_TZ
 from silkguard.journeys.routes import (
     DEFAULT_LAMBDA,
     RoutePlan,
+    RouteSummary,
     closed_edges,
     edge_exposure,
     plan_route,
     resolve_place,
+    road_label,
+    stretches,
 )
 from silkguard.network.corridor import corridor_graph
-from silkguard.network.graph import ROAD_CLASSES, RoadGraph
+from silkguard.network.graph import RoadGraph
 from silkguard.risk import service as risk_service
 from silkguard.risk.models import ForecastRun
 
@@ -47,9 +51,13 @@ def _closed_edges(graph: RoadGraph, path: Path) -> np.ndarray[Any, np.dtype[np.b
     return closed_edges(graph, areas)
 
 
-def _edge_label(graph: RoadGraph, edge: int) -> str:
-    idx = int(graph.name_idx[edge])
-    return graph.names[idx] if idx >= 0 else ROAD_CLASSES[int(graph.road_class[edge])]
+def _edge_label(graph: RoadGraph, edge: int, route: RouteSummary | None = None) -> str:
+    """The edge's road name; on a scheduled route "(night)" when it is driven after dark."""
+    label = road_label(graph, edge)
+    sched = None if route is None else route.schedule
+    if route is not None and sched is not None and sched.at_night[route.edge_position(edge)]:
+        return f"{label} (night)"
+    return label
 
 
 def _hours(seconds: float) -> str:
@@ -58,22 +66,48 @@ def _hours(seconds: float) -> str:
 
 
 def _print_plan(graph: RoadGraph, plan: RoutePlan, exposure_known: bool) -> None:
-    table = Table("route", "time", "km", "exposure", "riskiest roads", title="Routes")
+    scheduled = plan.depart is not None
+    columns = ["route", "time", "km", "exposure"]
+    if scheduled:
+        columns += ["arrive (PKT)", "night", "night-weighted"]
+    table = Table(*columns, "riskiest roads", title="Routes")
     for i, r in enumerate(plan.routes):
-        risky = ", ".join(dict.fromkeys(_edge_label(graph, e) for e in r.riskiest)) or "-"
-        table.add_row(
+        risky = ", ".join(dict.fromkeys(_edge_label(graph, e, r) for e in r.riskiest)) or "-"
+        row = [
             "recommended" if i == 0 else f"alternative {i}",
             _hours(r.time_s),
             f"{r.length_km:.0f}",
             f"{r.exposure:.1f}" if exposure_known else "-",
-            risky,
-        )
+        ]
+        if scheduled and r.arrive is not None:
+            row += [
+                f"{r.arrive.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+                f"{r.night_s / 3600:.1f} h",
+                f"{r.priced_exposure:.1f}" if exposure_known else "-",
+            ]
+        table.add_row(*row, risky)
     _console.print(table)
     if plan.pareto and exposure_known:
         front = Table("lambda", "time", "exposure", title="Time against risk (Pareto front)")
         for lam, t, e in plan.pareto:
             front.add_row(f"{lam:g}", _hours(t), f"{e:.1f}")
         _console.print(front)
+    best = plan.routes[0]
+    if best.schedule is not None:
+        sched = best.schedule
+        table = Table(
+            "road", "km", "enter (PKT)", "leave (PKT)", "night", "exposure", title="Schedule"
+        )
+        for st in stretches(graph, best):
+            table.add_row(
+                st.road,
+                f"{st.km_from:.0f}-{st.km_to:.0f}",
+                f"{sched.when(st.enter_s or 0.0).astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+                f"{sched.when(st.leave_s or 0.0).astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+                f"{st.night_s / 3600:.1f} h" if st.night_s > 0 else "-",
+                f"{st.exposure:.2f}" if exposure_known else "-",
+            )
+        _console.print(table)
 
 
 def _local(text: str, option: str) -> datetime:
@@ -86,16 +120,23 @@ def _local(text: str, option: str) -> datetime:
 
 
 def _print_departures(
-    trip_s: float, exposure: float, depart: str, until: str | None, every: str
+    route: RouteSummary,
+    exposure: np.ndarray[Any, np.dtype[np.float64]],
+    graph: RoadGraph,
+    window: tuple[datetime, datetime],
+    every: str,
+    night_factor: float,
 ) -> None:
-    start = _local(depart, "--depart")
-    end = _local(until, "--depart-until") if until else start
+    edges = route.path.edges
     options = compare_departures(
-        trip_s=trip_s,
-        exposure=exposure,
-        earliest=start,
-        latest=end,
+        trip_s=route.time_s,
+        exposure=route.exposure,
+        earliest=window[0],
+        latest=window[1],
         every=parse_duration(every, option="--every"),
+        night_factor=night_factor,
+        edge_time_s=np.asarray(graph.travel_time_s, dtype=np.float64)[edges].tolist(),
+        edge_exposure=exposure[edges].tolist(),
     )
     table = Table(
         "depart (PKT)", "arrive (PKT)", "night driving", "score", title="Departures, best first"
@@ -108,6 +149,45 @@ def _print_departures(
             f"{o.score:.2f}",
         )
     _console.print(table)
+
+
+def _feature(graph: RoadGraph, rank: int, r: RouteSummary) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "rank": rank,
+        "time_s": r.time_s,
+        "length_km": r.length_km,
+        "exposure": r.exposure,
+        "riskiest_roads": [_edge_label(graph, e) for e in r.riskiest],
+    }
+    sched = r.schedule
+    if sched is not None:
+        props.update(
+            {
+                "depart": sched.depart.isoformat(),
+                "arrive": sched.arrive.isoformat(),
+                "night_s": r.night_s,
+                "night_exposure": r.night_exposure,
+                "riskiest_at_night": [bool(sched.at_night[r.edge_position(e)]) for e in r.riskiest],
+                "schedule": [
+                    {
+                        "road": st.road,
+                        "km_from": round(st.km_from, 1),
+                        "km_to": round(st.km_to, 1),
+                        "enter": sched.when(st.enter_s or 0.0).isoformat(),
+                        "leave": sched.when(st.leave_s or 0.0).isoformat(),
+                        "night_s": round(st.night_s, 1),
+                        "at_night": st.night_s > 0,
+                        "exposure": st.exposure,
+                    }
+                    for st in stretches(graph, r)
+                ],
+            }
+        )
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": r.coordinates(graph)},
+        "properties": props,
+    }
 
 
 def route_command(
@@ -145,10 +225,23 @@ def route_command(
         typer.Option(help="With --depart: compare departures up to this time (a window)."),
     ] = None,
     every: Annotated[str, typer.Option(help="Step between compared departures (30m, 1h).")] = "1h",
+    night_factor: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="With --depart: extra weight of exposure driven at night (18:00-06:00 PKT); "
+            "1 counts an hour in the dark double.",
+        ),
+    ] = 1.0,
 ) -> None:
     """Propose routes priced by travel time plus exposure to the latest risk forecast, with
     the riskiest stretches and why."""
     graph = RoadGraph.load(graph_file) if graph_file else corridor_graph()
+    window: tuple[datetime, datetime] | None = None
+    if depart is not None:
+        start = _local(depart, "--depart")
+        window = (start, _local(depart_until, "--depart-until") if depart_until else start)
+    night = NightWindow(factor=night_factor)
     places = [origin, *(via or []), destination]
     resolved = [resolve_place(graph, p) for p in places]
     closed = _closed_edges(graph, avoid) if avoid else None
@@ -163,44 +256,59 @@ def route_command(
         else:
             exposure = edge_exposure(graph, risk_service.load_surface(session, run))
         plan = plan_route(
-            graph, exposure, [n for n, _ in resolved], lam=lam, closed=closed, k=alternatives
+            graph,
+            exposure,
+            [n for n, _ in resolved],
+            lam=lam,
+            closed=closed,
+            k=alternatives,
+            depart=window[0] if window else None,
+            night=night,
         )
         labels = " -> ".join(label for _, label in resolved)
         _console.print(f"[bold]{labels}[/]")
         _print_plan(graph, plan, run is not None)
         best = plan.routes[0]
-        if depart is not None:
-            _print_departures(best.time_s, best.exposure, depart, depart_until, every)
+        if window is not None:
+            _print_departures(best, exposure, graph, window, every, night_factor)
         if run is not None:
-            segments = risk_service.level_for_route(
-                session, run=run, coords=best.coordinates(graph)
-            )
-            starts = np.cumsum([0.0] + [s.length_km for s in segments])
-            worst = sorted(segments, key=lambda s: (-s.reading.level, s.index))[:5]
-            stretch = Table("km from start", "level", "why", title="Riskiest stretches")
-            for seg in sorted(worst, key=lambda s: s.index):
-                stretch.add_row(
-                    f"{starts[seg.index]:.0f}-{starts[seg.index + 1]:.0f}",
-                    str(seg.reading.level),
-                    seg.reading.reason,
-                )
-            _console.print(stretch)
+            _print_stretches(session, run, graph, best)
     if geojson is not None:
-        features = [
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": r.coordinates(graph)},
-                "properties": {
-                    "rank": i,
-                    "time_s": r.time_s,
-                    "length_km": r.length_km,
-                    "exposure": r.exposure,
-                    "riskiest_roads": [_edge_label(graph, e) for e in r.riskiest],
-                },
-            }
-            for i, r in enumerate(plan.routes)
-        ]
+        features = [_feature(graph, i, r) for i, r in enumerate(plan.routes)]
         geojson.write_text(
             json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
         )
         _console.print(f"GeoJSON: {geojson}")
+
+
+def _print_stretches(session: Any, run: ForecastRun, graph: RoadGraph, best: RouteSummary) -> None:
+    """The recommended route's riskiest ~10 km stretches with their level and why; with a
+    departure also when each is driven and whether night weighs on it."""
+    segments = risk_service.level_for_route(session, run=run, coords=best.coordinates(graph))
+    starts = np.cumsum([0.0] + [s.length_km for s in segments])
+    worst = sorted(segments, key=lambda s: (-s.reading.level, s.index))[:5]
+    sched = best.schedule
+    columns = ["km from start", "level"]
+    offsets = None
+    if sched is not None:
+        columns.append("driven (PKT)")
+        n = len(segments)
+        offsets = best.offsets_at(graph, np.arange(n + 1) / n)
+    stretch = Table(*columns, "why", title="Riskiest stretches")
+    for seg in sorted(worst, key=lambda s: s.index):
+        row = [f"{starts[seg.index]:.0f}-{starts[seg.index + 1]:.0f}", str(seg.reading.level)]
+        why = seg.reading.reason
+        if sched is not None and offsets is not None:
+            a, b = float(offsets[seg.index]), float(offsets[seg.index + 1])
+            row.append(
+                f"{sched.when(a).astimezone(LOCAL_TZ):%d %H:%M}-"
+                f"{sched.when(b).astimezone(LOCAL_TZ):%H:%M}"
+            )
+            dark = night_seconds_array(sched.depart, a, b, sched.window).item()
+            if dark > 0:
+                why = (
+                    f"{why}; driven at night ({sched.window.describe()}), exposure weighted "
+                    f"x{1 + sched.window.factor * dark / max(b - a, 1e-9):.2f}"
+                )
+        stretch.add_row(*row, why)
+    _console.print(stretch)

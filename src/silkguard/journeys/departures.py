@@ -5,14 +5,27 @@ the route's exposure weighted up by the share of the trip driven at night:
     score = exposure * (1 + night_factor * night_seconds / trip_seconds)
 
 (``night_factor`` 1 by default: a trip entirely at night counts double). The night window is
-the movement policy's (18:00-06:00 Pakistan time by default)."""
+the movement policy's (18:00-06:00 Pakistan time by default).
+
+Given the route's edges (``edge_time_s`` and ``edge_exposure``, in driving order) the score is
+the route priced as :func:`silkguard.journeys.routes.plan_route` prices it with a departure:
+each edge's exposure weighted by its own share of night driving,
+
+    score = sum over edges of exposure_e * (1 + night_factor * night_share_e)
+
+so a departure that puts the risky stretch in daylight beats one that puts a quiet stretch
+there; with a uniform exposure per hour both scores agree."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
+import numpy as np
+
 from silkguard.core.errors import InvalidInput
+from silkguard.journeys.night import NightWindow, Schedule
 from silkguard.journeys.policy import LOCAL_TZ
 
 __all__ = ["MAX_OPTIONS", "DepartureOption", "compare_departures", "night_seconds"]
@@ -65,9 +78,12 @@ def compare_departures(
     night_factor: float = 1.0,
     night_start: time = time(18, 0),
     night_end: time = time(6, 0),
+    edge_time_s: Sequence[float] | None = None,
+    edge_exposure: Sequence[float] | None = None,
 ) -> list[DepartureOption]:
     """Departures from ``earliest`` to ``latest`` every ``every``, best (lowest score) first;
-    ties go to the earlier departure."""
+    ties go to the earlier departure. With ``edge_time_s`` and ``edge_exposure`` (the route's
+    edges in driving order, plain exposure) each edge is weighted by its own night share."""
     if earliest.tzinfo is None or latest.tzinfo is None:
         msg = "departure times need a zone, e.g. 2026-12-03T08:00:00+05:00"
         raise InvalidInput(msg)
@@ -81,19 +97,28 @@ def compare_departures(
     if n > MAX_OPTIONS:
         msg = f"{n} departures to compare; at most {MAX_OPTIONS} (use a longer step)"
         raise InvalidInput(msg)
+    per_edge = edge_time_s is not None or edge_exposure is not None
+    if per_edge:
+        if edge_time_s is None or edge_exposure is None or len(edge_time_s) != len(edge_exposure):
+            msg = "edge_time_s and edge_exposure must be given together, one value per edge"
+            raise InvalidInput(msg)
+        times = np.asarray(edge_time_s, dtype=np.float64)
+        risks = np.asarray(edge_exposure, dtype=np.float64)
+        window = NightWindow(start=night_start, end=night_end, factor=night_factor)
     options = []
     for k in range(n):
         depart = earliest + k * every
         arrive = depart + timedelta(seconds=trip_s)
         night = night_seconds(depart, arrive, night_start=night_start, night_end=night_end)
         share = night / trip_s if trip_s > 0 else 0.0
+        if per_edge and exposure > 0:
+            weights = Schedule.of(depart, times, window).weights
+            score = float((risks * weights).sum())
+        else:
+            score = exposure * (1.0 + night_factor * share) if exposure > 0 else share
         options.append(
             DepartureOption(
-                depart=depart,
-                arrive=arrive,
-                night_s=night,
-                exposure=exposure,
-                score=exposure * (1.0 + night_factor * share) if exposure > 0 else share,
+                depart=depart, arrive=arrive, night_s=night, exposure=exposure, score=score
             )
         )
     return sorted(options, key=lambda o: (o.score, o.depart))

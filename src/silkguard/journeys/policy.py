@@ -38,10 +38,16 @@ rule could never take effect because of another one:
 **Night.** The night window is in Asia/Karachi local time (UTC+05:00, no daylight saving). If
 the time-zone database is missing the fixed +05:00 offset is used, which gives the same answer.
 A movement is at night when any moment of ``[departure, arrival)`` falls in the window; the
-window may wrap midnight and movements may last several days. The route's highest level is
-used with the night condition because the assessment does not say when each segment is driven:
-a movement that is anywhere at night on a route that anywhere reaches the level fires the rule
-(the conservative reading).
+window may wrap midnight and movements may last several days.
+
+When the assessment carries ``segment_times`` (for every segment of ``levels_by_segment``,
+the span in which it may be driven), a rule with ``night = true`` fires only when a segment it
+applies to (level >= the rule's ``min_level``; every segment without one) is driven at night:
+a movement that passes the dangerous stretch in daylight and is on the road after dark only
+on quiet roads does not fire ``no-night-level-3``. Without segment times (older movements, or
+callers that do not know the schedule) the conservative fallback applies: the route's highest
+level with any moment of ``[departure, arrival)`` at night, as if every segment were driven at
+every moment of the movement.
 """
 
 from __future__ import annotations
@@ -204,7 +210,10 @@ class Assessment:
 
     ``max_level`` is the highest threat level (1-6) along the route; ``levels_by_segment``, if
     given, are the levels of its segments (their maximum must be ``max_level``). ``departure``
-    and ``arrival`` are time-zone aware; ``measures`` are the measures the request provides."""
+    and ``arrival`` are time-zone aware; ``measures`` are the measures the request provides.
+    ``segment_times``, if given, has one ``(earliest entry, latest exit)`` pair of aware
+    datetimes per segment of ``levels_by_segment``: when the segment may be driven (the
+    night condition then looks at the segments, see the module docstring)."""
 
     max_level: int
     departure: datetime
@@ -213,9 +222,28 @@ class Assessment:
     party: int = 1
     measures: frozenset[str] = frozenset()
     levels_by_segment: tuple[int, ...] | None = None
+    segment_times: tuple[tuple[datetime, datetime], ...] | None = None
+
+    def _check_segment_times(self) -> list[str]:
+        if self.segment_times is None:
+            return []
+        spans = tuple((a, b) for a, b in self.segment_times)
+        object.__setattr__(self, "segment_times", spans)
+        if self.levels_by_segment is None or len(spans) != len(self.levels_by_segment):
+            n = None if self.levels_by_segment is None else len(self.levels_by_segment)
+            return [
+                f"segment_times has {len(spans)} spans but levels_by_segment has {n} "
+                "segments; give one (entry, exit) pair per segment"
+            ]
+        for i, (a, b) in enumerate(spans):
+            if not all(isinstance(x, datetime) and x.utcoffset() is not None for x in (a, b)):
+                return [f"segment_times[{i}] must be time-zone aware datetimes"]
+            if b < a:
+                return [f"segment_times[{i}] ends ({b.isoformat()}) before it starts"]
+        return []
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = self._check_segment_times()
         if isinstance(self.max_level, bool) or self.max_level not in LEVEL_NAMES:
             problems.append(f"max_level must be a threat level 1-6, got {self.max_level!r}")
         if self.levels_by_segment is not None:
@@ -718,6 +746,52 @@ def night_overlap(
     return None
 
 
+def _dark_segments(a: Assessment, min_level: int, policy: Policy) -> list[tuple[int, datetime]]:
+    """Segments at ``min_level`` or above that may be driven at night, with the first local
+    moment of night on each, in route order."""
+    assert a.segment_times is not None
+    assert a.levels_by_segment is not None
+    out = []
+    for i, (level, (enter, leave)) in enumerate(
+        zip(a.levels_by_segment, a.segment_times, strict=True)
+    ):
+        if level < min_level:
+            continue
+        # a segment of no duration is driven at one instant
+        end = leave if leave > enter else enter + timedelta(seconds=1)
+        at = night_overlap(enter, end, policy.night_start, policy.night_end)
+        if at is not None:
+            out.append((i, at))
+    return out
+
+
+def _why_night(cond: Condition, a: Assessment, policy: Policy) -> str | None:
+    """Why the night part of ``cond`` holds (per segment when the assessment has segment
+    times, else for the whole movement), or None."""
+    window = f"night is {policy.night_start:%H:%M}-{policy.night_end:%H:%M} {_LOCAL_TZ_NAME}"
+    if a.segment_times is not None and a.levels_by_segment is not None:
+        dark = _dark_segments(a, cond.min_level, policy)
+        if not dark:
+            return None
+        first, at = dark[0]
+        n = len(a.levels_by_segment)
+        if cond.min_level > 1:
+            what = f"{len(dark)} segment(s) at level >= {_level(cond.min_level)} are"
+        else:
+            what = f"{len(dark)} of {n} segments are"
+        return (
+            f"{what} driven at night, the first (segment {first + 1} of {n}, level "
+            f"{_level(a.levels_by_segment[first])}) from {at:%Y-%m-%d %H:%M} ({window})"
+        )
+    moment = night_overlap(a.departure, a.arrival, policy.night_start, policy.night_end)
+    if moment is None:
+        return None
+    return (
+        f"the movement is on the road at night from {moment:%Y-%m-%d %H:%M} ({window}; no "
+        "schedule per segment, so the route's highest level counts for the whole movement)"
+    )
+
+
 def _why(rule: Rule, a: Assessment, policy: Policy) -> str | None:
     """Why the rule's condition holds, or None if it does not."""
     cond = rule.when
@@ -734,13 +808,10 @@ def _why(rule: Rule, a: Assessment, policy: Policy) -> str | None:
             f"{_level(cond.min_level)}{where}"
         )
     if cond.night:
-        at = night_overlap(a.departure, a.arrival, policy.night_start, policy.night_end)
-        if at is None:
+        night = _why_night(cond, a, policy)
+        if night is None:
             return None
-        parts.append(
-            f"the movement is on the road at night from {at:%Y-%m-%d %H:%M} "
-            f"(night is {policy.night_start:%H:%M}-{policy.night_end:%H:%M} {_LOCAL_TZ_NAME})"
-        )
+        parts.append(night)
     if cond.min_vehicles > 1:
         if a.vehicles < cond.min_vehicles:
             return None

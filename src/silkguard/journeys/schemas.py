@@ -92,8 +92,56 @@ class RouteOptionsRequest(_Trip):
 
 class RouteOptionRead(BaseModel):
     rank: Annotated[int, Field(description="0 is the recommended route; request it by this")]
-    route: dict[str, Any]
-    assessment: dict[str, Any]
+    route: Annotated[
+        dict[str, Any],
+        Field(
+            description="coordinates ([lon, lat]), time_s, length_km, exposure, lambda, "
+            "avoided_areas; priced for night driving from the departure: depart, arrive, "
+            "night_s, night_exposure, night (start, end, factor, zone) and schedule (one "
+            "entry per road stretch: road, km_from, km_to, enter, leave, night_s, at_night, "
+            "exposure)",
+            json_schema_extra={
+                "examples": [
+                    {
+                        "time_s": 36919.4,
+                        "length_km": 615.3,
+                        "exposure": 222.1,
+                        "lambda": 60.0,
+                        "depart": "2026-12-03T12:00:00+05:00",
+                        "arrive": "2026-12-03T22:15:19+05:00",
+                        "night_s": 15319.4,
+                        "night_exposure": 437.6,
+                        "night": {
+                            "start": "18:00",
+                            "end": "06:00",
+                            "factor": 1.0,
+                            "zone": "Asia/Karachi",
+                        },
+                        "schedule": [
+                            {
+                                "road": "Makran Coastal Highway (N-10)",
+                                "km_from": 28.0,
+                                "km_to": 615.3,
+                                "enter": "2026-12-03T12:27:59+05:00",
+                                "leave": "2026-12-03T22:15:19+05:00",
+                                "night_s": 15319.4,
+                                "at_night": True,
+                                "exposure": 437.6,
+                            }
+                        ],
+                    }
+                ]
+            },
+        ),
+    ]
+    assessment: Annotated[
+        dict[str, Any],
+        Field(
+            description="max_level, levels_by_segment (~10 km each), segment_offsets_s (when "
+            "each segment is driven, seconds after departure), route_time_s, riskiest (index, "
+            "km, level, reason; enter, leave and at_night over the departure window), forecast"
+        ),
+    ]
     decision: dict[str, Any]
 
 

@@ -45,6 +45,7 @@ from silkguard.journeys.models import (
     MovementMember,
     MovementPolicy,
 )
+from silkguard.journeys.night import NightWindow, night_seconds_array
 from silkguard.journeys.patterns import MIN_MOVEMENTS, PairPattern, Trip, patterns
 from silkguard.journeys.policy import (
     MEASURES,
@@ -62,6 +63,7 @@ from silkguard.journeys.routes import (
     edge_exposure,
     plan_route,
     resolve_place,
+    stretches,
 )
 from silkguard.journeys.states import Action, MovementState, transition
 from silkguard.network.corridor import corridor_graph
@@ -503,7 +505,39 @@ def _assess(m: Movement, measures: Sequence[str]) -> Assessment:
         party=m.party,
         measures=frozenset(measures),
         levels_by_segment=tuple(levels) if levels else None,
+        segment_times=_segment_spans(
+            m.assessment,
+            departure=m.departure_start,
+            latest=m.departure_end,
+            arrival=m.planned_arrival,
+        ),
     )
+
+
+def _segment_spans(
+    assessment_doc: dict[str, Any], *, departure: datetime, latest: datetime, arrival: datetime
+) -> tuple[tuple[datetime, datetime], ...] | None:
+    """When each assessed segment may be driven, the conservative span over the departure
+    window and the planned arrival: from leaving at ``departure`` and driving at free-flow
+    speed to the later of leaving at ``latest`` at free-flow speed and having every delay
+    before the segment (arriving at ``arrival`` plus the window). None for assessments
+    without a schedule (made before schedules, or without a forecast)."""
+    offsets = assessment_doc.get("segment_offsets_s")
+    total = assessment_doc.get("route_time_s")
+    levels = assessment_doc.get("levels_by_segment")
+    if not offsets or total is None or not levels or len(offsets) != len(levels):
+        return None
+    window = latest - departure
+    last_arrival = arrival + window
+    spans = []
+    for enter_s, leave_s in offsets:
+        early = departure + timedelta(seconds=float(enter_s))
+        late = max(
+            latest + timedelta(seconds=float(leave_s)),
+            last_arrival - timedelta(seconds=float(total) - float(leave_s)),
+        )
+        spans.append((early, max(late, early)))
+    return tuple(spans)
 
 
 def _approvals(session: Session, m: Movement) -> int:
@@ -535,19 +569,57 @@ def _forecast(
 def _route_doc(
     graph: RoadGraph, best: RouteSummary, lam: float, run: ForecastRun | None
 ) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "coordinates": [[lon, lat] for lon, lat in best.coordinates(graph)],
         "time_s": best.time_s,
         "length_km": best.length_km,
         "exposure": best.exposure if run is not None else None,
         "lambda": lam,
     }
+    sched = best.schedule
+    if sched is not None:
+        doc.update(
+            {
+                "depart": sched.depart.isoformat(),
+                "arrive": sched.arrive.isoformat(),
+                "night_s": round(best.night_s, 1),
+                "night_exposure": best.night_exposure if run is not None else None,
+                "night": {
+                    "start": f"{sched.window.start:%H:%M}",
+                    "end": f"{sched.window.end:%H:%M}",
+                    "factor": sched.window.factor,
+                    "zone": "Asia/Karachi",
+                },
+                "schedule": [
+                    {
+                        "road": st.road,
+                        "km_from": round(st.km_from, 1),
+                        "km_to": round(st.km_to, 1),
+                        "enter": sched.when(st.enter_s or 0.0).isoformat(),
+                        "leave": sched.when(st.leave_s or 0.0).isoformat(),
+                        "night_s": round(st.night_s, 1),
+                        "at_night": st.night_s > 0,
+                        "exposure": round(st.exposure, 4) if run is not None else None,
+                    }
+                    for st in stretches(graph, best)
+                ],
+            }
+        )
+    return doc
 
 
 def _assessment_doc(
-    session: Session, run: ForecastRun | None, coords: list[tuple[float, float]]
+    session: Session,
+    run: ForecastRun | None,
+    graph: RoadGraph,
+    route: RouteSummary,
+    times: tuple[datetime, datetime, datetime] | None = None,
 ) -> dict[str, Any]:
-    """The threat level of every ~10 km of the route, the riskiest stretches and why."""
+    """The threat level of every ~10 km of the route, the riskiest stretches and why; with a
+    scheduled route also when each segment is driven (seconds after departure at free-flow
+    speed, ``segment_offsets_s``) and, for the riskiest, the span in which it may be driven
+    over the departure window and whether that is at night."""
+    coords = route.coordinates(graph)
     if run is None:
         return {
             "max_level": 1,
@@ -561,25 +633,62 @@ def _assessment_doc(
     levels = [int(s.reading.level) for s in segments]
     starts = np.cumsum([0.0] + [s.length_km for s in segments])
     worst = sorted(segments, key=lambda s: (-s.reading.level, s.index))[:RISKIEST_SEGMENTS]
-    return {
+    doc: dict[str, Any] = {
         "max_level": max(levels, default=1),
         "forecast_id": str(run.id),
         "forecast_model": run.model,
         "forecast_horizon": [run.horizon_start.isoformat(), run.horizon_end.isoformat()],
         "levels_by_segment": levels or None,
-        "riskiest": [
-            {
-                "index": s.index,
-                "km_from": round(float(starts[s.index]), 1),
-                "km_to": round(float(starts[s.index + 1]), 1),
-                "start": list(s.start),
-                "end": list(s.end),
-                "level": int(s.reading.level),
-                "reason": s.reading.reason,
-            }
-            for s in sorted(worst, key=lambda s: s.index)
-        ],
     }
+    spans: tuple[tuple[datetime, datetime], ...] | None = None
+    sched = route.schedule
+    if sched is not None and levels:
+        n = len(segments)
+        at = route.offsets_at(graph, np.arange(n + 1) / n)
+        doc["segment_offsets_s"] = [
+            [round(float(at[i]), 1), round(float(at[i + 1]), 1)] for i in range(n)
+        ]
+        doc["route_time_s"] = route.time_s
+        if times is not None:
+            departure, latest, arrival = times
+            spans = _segment_spans(doc, departure=departure, latest=latest, arrival=arrival)
+    items = []
+    for s in sorted(worst, key=lambda s: s.index):
+        item: dict[str, Any] = {
+            "index": s.index,
+            "km_from": round(float(starts[s.index]), 1),
+            "km_to": round(float(starts[s.index + 1]), 1),
+            "start": list(s.start),
+            "end": list(s.end),
+            "level": int(s.reading.level),
+            "reason": s.reading.reason,
+        }
+        if spans is not None and sched is not None:
+            enter, leave = spans[s.index]
+            dark = _night_seconds_between(enter, leave, sched.window)
+            item.update(
+                {
+                    "enter": enter.isoformat(),
+                    "leave": leave.isoformat(),
+                    "at_night": dark > 0,
+                }
+            )
+            if dark > 0:
+                item["reason"] = (
+                    f"{s.reading.reason}; may be driven at night ({sched.window.describe()}, "
+                    f"{dark / 60:.0f} min of it), which weighs its exposure up to "
+                    f"x{1 + sched.window.factor:g}"
+                )
+        items.append(item)
+    doc["riskiest"] = items
+    return doc
+
+
+def _night_seconds_between(enter: datetime, leave: datetime, window: NightWindow) -> float:
+    """Seconds of ``[enter, leave)`` inside the night window."""
+    if leave <= enter:
+        return 0.0
+    return float(night_seconds_array(enter, 0.0, (leave - enter).total_seconds(), window).item())
 
 
 def _routes(
@@ -590,19 +699,32 @@ def _routes(
     lam: float,
     k: int,
     avoid: Sequence[BaseGeometry] = (),
+    *,
+    times: tuple[datetime, datetime, datetime] | None = None,
+    night: NightWindow | None = None,
 ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[tuple[float, float, float]]]:
     """Plan up to ``k`` diverse routes through ``nodes``, keeping out of the ``avoid`` areas,
     and assess each: a list of (route document, assessment document), best first, and the
-    time/risk Pareto front."""
+    time/risk Pareto front. With ``times`` (departure, latest departure, planned arrival) the
+    routes are priced for night driving leaving at the departure (``night``: the window of
+    the organisation's policy) and carry their schedule."""
     run, exposure = _forecast(session, principal, graph)
     closed = closed_edges(graph, avoid) if avoid else None
-    plan = plan_route(graph, exposure, nodes, lam=lam, k=k, closed=closed)
+    depart = times[0] if times is not None else None
+    plan = plan_route(
+        graph, exposure, nodes, lam=lam, k=k, closed=closed, depart=depart, night=night
+    )
     out = []
     for summary in plan.routes:
         doc = _route_doc(graph, summary, lam, run)
         doc["avoided_areas"] = len(avoid)
-        out.append((doc, _assessment_doc(session, run, summary.coordinates(graph))))
+        out.append((doc, _assessment_doc(session, run, graph, summary, times)))
     return out, plan.pareto if run is not None else []
+
+
+def _night_window(pol: Policy) -> NightWindow:
+    """The pricing night window: the policy's own window, the default weight."""
+    return NightWindow(start=pol.night_start, end=pol.night_end)
 
 
 def _decide(
@@ -629,6 +751,9 @@ def _decide(
             party=party,
             measures=frozenset(measures),
             levels_by_segment=tuple(levels) if levels else None,
+            segment_times=_segment_spans(
+                assessment_doc, departure=departure, latest=latest, arrival=arrival
+            ),
         ),
     )
 
@@ -715,8 +840,18 @@ def route_options(
     g = graph if graph is not None else corridor_graph()
     resolved = [resolve_place(g, p) for p in [origin, *via, destination]]
     nodes = [n for n, _ in resolved]
-    planned, pareto = _routes(session, principal, g, nodes, lam, alternatives, areas)
     pol = org_policy(session, org_id=principal.org_id)
+    planned, pareto = _routes(
+        session,
+        principal,
+        g,
+        nodes,
+        lam,
+        alternatives,
+        areas,
+        times=(departure, latest, arrival),
+        night=_night_window(pol),
+    )
     options = [
         RouteOption(
             rank=i,
@@ -796,7 +931,18 @@ def request_movement(
     # the penalty method finds alternatives in a fixed sequence, so the routes proposed with
     # fewer alternatives are the first ones of this list
     k = MAX_ALTERNATIVES if route else 1
-    planned, _ = _routes(session, principal, g, [n for n, _ in resolved], lam, k, areas)
+    pol = policy if policy is not None else org_policy(session, org_id=principal.org_id)
+    planned, _ = _routes(
+        session,
+        principal,
+        g,
+        [n for n, _ in resolved],
+        lam,
+        k,
+        areas,
+        times=(departure, latest, arrival),
+        night=_night_window(pol),
+    )
     if route >= len(planned):
         msg = (
             f"route {route} was not proposed: only {len(planned)} route(s) lead there "
@@ -805,7 +951,6 @@ def request_movement(
         raise InvalidInput(msg)
     route_doc, assessment_doc = planned[route]
     points = _points(g, resolved)
-    pol = policy if policy is not None else org_policy(session, org_id=principal.org_id)
     decision = _decide(
         pol,
         assessment_doc,

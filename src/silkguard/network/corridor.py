@@ -2,7 +2,8 @@
 
 Main corridor roads as polylines through towns with approximate coordinates and a few
 waypoints: the Karakoram Highway (N-35), the Grand Trunk Road (N-5), motorways M-1, M-2, M-8 and
-M-9, N-85, N-25, the Makran Coastal Highway (N-10) and Gwadar's East Bay Expressway. Every
+M-9, N-85, N-25 (to Kuchlak), the N-50 of the western alignment (Kuchlak-Zhob-Dera Ismail
+Khan), the Makran Coastal Highway (N-10) and Gwadar's East Bay Expressway. Every
 road is two-way. A town named on several roads is one node, which is how roads join. Edge
 length is the haversine distance times the road's winding factor (per road in the JSON,
 calibrated against published road lengths; 1.05 by default).
