@@ -46,6 +46,22 @@ def test_merge_lookup_equals_searchsorted(n: int) -> None:
     expected = np.where(hit, slots[at] if n else -1, -1)
     for fn in (geoindex._merge_lookup, geoindex._merge_lookup.py_func):
         assert np.array_equal(fn(keys, slots, wanted), expected)
+    # the update's variant takes the batch unsorted with its sorting permutation
+    shuffle = rng.permutation(wanted.size)
+    batch = wanted[shuffle]
+    for fn in (geoindex._sorted_lookup, geoindex._sorted_lookup.py_func):
+        found, repeat = fn(keys, slots, batch, np.argsort(batch))
+        assert repeat == -1
+        assert np.array_equal(found, expected[shuffle])
+
+
+def test_sorted_lookup_reports_a_repeated_key() -> None:
+    keys = np.array([3, 8, 20], dtype=np.int64)
+    slots = np.array([0, 1, 2], dtype=np.int64)
+    batch = np.array([20, 5, 8, 5, 30], dtype=np.int64)
+    for fn in (geoindex._sorted_lookup, geoindex._sorted_lookup.py_func):
+        _, repeat = fn(keys, slots, batch, np.argsort(batch, kind="stable"))
+        assert repeat == 3  # the second 5
 
 
 def _circle_parts(index: LatestPositionIndex, fn, clat: float, clon: float, r: float, interior):
@@ -161,5 +177,6 @@ def test_first_call_compiles_into_an_empty_cache(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     cached = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
-    for kernel in ("_circle_ids", "_bucket_order", "_apply_moves", "_merge_lookup"):
+    kernels = ("_circle_ids", "_interior_kernel", "_bucket_order", "_apply_moves", "_sorted_lookup")
+    for kernel in (*kernels, "_cells_kernel", "_unit_vectors_kernel"):
         assert f"geoindex.{kernel}" in cached

@@ -402,13 +402,7 @@ class LatestPositionIndex:
             self._kind = keys.dtype.kind
             self._slot_key = self._slot_key.astype(keys.dtype)
             self._sorted_keys = self._sorted_keys.astype(keys.dtype)
-        order, ordered = _key_order(keys)
-        found = self._lookup(ordered)  # sorted keys look up faster
-        new = found < 0
-        if new.any():
-            found[new] = self._add_slots(ordered[new])
-        slots = np.empty_like(found)
-        slots[order] = found  # in the order of the batch
+        slots = self._batch_slots(keys)
         cell = self._grid.cells(lat, lon)
         xyz = _unit_vectors(lat, lon)
         main = self._main
@@ -428,6 +422,33 @@ class LatestPositionIndex:
                 cell[moved],
             )
         self._refresh_overflow((slots, lat, lon, keys, xyz), cell)
+
+    def _batch_slots(self, keys: KeyArray) -> IntArray:
+        """Slot of each key of an update batch (in the batch's order), new slots for unknown
+        keys; raises InvalidInput when a key repeats."""
+        if keys.dtype.kind == "i" and self._sorted_keys.dtype.kind == "i":
+            # one compiled walk over the sorted batch checks repeats and looks keys up
+            order = np.argsort(keys)
+            slots, repeat = _sorted_lookup(self._sorted_keys, self._sorted_slots, keys, order)
+            if repeat >= 0:
+                msg = (
+                    f"ids contains {keys[repeat]!r} more than once; give each person one "
+                    "position per batch"
+                )
+                raise InvalidInput(msg)
+            new = np.flatnonzero(slots < 0)
+            if new.size:
+                new = new[np.argsort(keys[new])]  # _add_slots takes sorted keys
+                slots[new] = self._add_slots(keys[new])
+            return slots
+        order, ordered = _key_order(keys)
+        found = self._lookup(ordered)  # sorted keys look up faster
+        new_mask = found < 0
+        if new_mask.any():
+            found[new_mask] = self._add_slots(ordered[new_mask])
+        slots = np.empty_like(found)
+        slots[order] = found  # in the order of the batch
+        return slots
 
     def remove(self, ids: npt.ArrayLike) -> None:
         """Forget people's latest positions; raises NotFound for ids not in the index."""
@@ -1007,3 +1028,35 @@ def _cells_kernel(
         row = _cell_index(lat[i], lat0, dlat, nrows)
         out[i] = row * ncols + _cell_index(lon[i], lon0, dlon, ncols)
     return out
+
+
+@jit
+def _sorted_lookup(
+    sorted_keys: IntArray, sorted_slots: IntArray, keys: IntArray, order: IntArray
+) -> tuple[IntArray, int]:
+    """Slot of each of ``keys`` (-1 when absent; in the order of ``keys``), walking them in
+    ascending order ``order`` as :func:`_merge_lookup` does. Also returns the index of a key
+    equal to the one before it in that order, -1 when the keys are distinct."""
+    out = np.empty(keys.size, dtype=np.int64)
+    n = sorted_keys.size
+    lo = 0
+    for j in range(order.size):
+        i = order[j]
+        key = keys[i]
+        if j > 0 and key == keys[order[j - 1]]:
+            return out, i
+        step = 1
+        hi = lo
+        while hi < n and sorted_keys[hi] < key:  # gallop to a bracket [lo, hi]
+            lo = hi + 1
+            hi = lo + step
+            step *= 2
+        hi = min(hi, n)
+        while lo < hi:  # first index in [lo, hi) whose key is >= key
+            mid = (lo + hi) // 2
+            if sorted_keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = sorted_slots[lo] if lo < n and sorted_keys[lo] == key else -1
+    return out, -1
