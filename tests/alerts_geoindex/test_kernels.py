@@ -4,6 +4,7 @@ process with an empty numba cache compiles the kernels on first use and answers 
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from silkguard.alerts import geoindex
 from silkguard.alerts.geoindex import LatestPositionIndex
+from silkguard.geo.distance import haversine_km_array
 from tests.alerts_geoindex.helpers import as_set, brute_circle, pakistan_like
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,12 +67,14 @@ def test_sorted_lookup_reports_a_repeated_key() -> None:
 
 
 def _circle_parts(index: LatestPositionIndex, fn, clat: float, clon: float, r: float, interior):
+    """(ids surely inside, ring positions, None) or (None, None, box) of a dense first call."""
     main = index._main
     live = geoindex._NO_LIVE if main.live is None else main.live
-    found, ring, box = fn(
-        clat, clon, r, index._grid_params, main.start, main.xyz, live, main.key, interior
-    )
-    return found.tolist(), ring.tolist(), box.tolist()
+    args = (index._grid_params, main.start, main.xyz, live, main.key, interior)
+    out, n, m, *box = fn(clat, clon, r, *args)
+    if n < 0:
+        return None, None, box
+    return out[:n].tolist(), out[out.size - m :].tolist(), None
 
 
 def test_circle_kernel_equals_its_python_original() -> None:
@@ -86,7 +90,7 @@ def test_circle_kernel_equals_its_python_original() -> None:
         first = _circle_parts(index, compiled, clat, clon, r, geoindex._NO_INTERIOR)
         assert first == _circle_parts(index, python, clat, clon, r, geoindex._NO_INTERIOR)
         box = first[2]
-        if not box:
+        if box is None:
             sparse += 1
             continue
         dense += 1
@@ -98,9 +102,23 @@ def test_circle_kernel_equals_its_python_original() -> None:
         assert (interior[:, 1] >= interior[:, 0]).any()
         second = _circle_parts(index, compiled, clat, clon, r, interior)
         assert second == _circle_parts(index, python, clat, clon, r, interior)
-        assert second[2] == []
+        assert second[2] is None
+        assert set(second[0]) <= set(ids.tolist())
     assert dense >= 1
     assert sparse >= 1
+
+
+def test_ring_candidates_are_decided_by_the_haversine() -> None:
+    # a point a hair outside a 0.1 km circle and one a hair inside: both fall in the ring
+    # between the dot-product thresholds, and the haversine function decides them
+    index = LatestPositionIndex([1, 2, 3], [30.0, 30.0, 30.5], [70.0, 70.001, 70.0])
+    r = float(haversine_km_array(30.0, 70.0, np.array([30.0]), np.array([70.001]))[0])
+    main = index._main
+    args = (index._grid_params, main.start, main.xyz, geoindex._NO_LIVE, main.key)
+    for radius, inside in ((r, {1, 2}), (math.nextafter(r, 0.0), {1})):
+        *_, m, _, _, _, _ = geoindex._circle_ids(30.0, 70.0, radius, *args, geoindex._NO_INTERIOR)
+        assert m >= 1  # the point at the radius is a ring candidate
+        assert as_set(index.within_circle(30.0, 70.0, radius)) == inside
 
 
 def test_apply_moves_equals_its_python_original() -> None:

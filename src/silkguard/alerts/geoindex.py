@@ -561,33 +561,15 @@ class LatestPositionIndex:
                 continue
             live = _NO_LIVE if store.live is None else store.live
             ident = store.key if self._kind == "i" else store.slot
-            found, ring, box = _circle_ids(
-                lat,
-                lon,
-                radius_km,
-                self._grid_params,
-                store.start,
-                store.xyz,
-                live,
-                ident,
-                interior,
-            )
-            if box.size:  # dense: take the cells surely inside whole, then ask again
+            args = (self._grid_params, store.start, store.xyz, live, ident)
+            out, n, m, r0, r1, c0, c1 = _circle_ids(lat, lon, radius_km, *args, interior)
+            if n < 0:  # dense: take the cells surely inside whole, then ask again
                 query = _Circle.around(lat, lon, radius_km)
-                interior = _interior_columns(self._grid, query, *box.tolist())
-                found, ring, box = _circle_ids(
-                    lat,
-                    lon,
-                    radius_km,
-                    self._grid_params,
-                    store.start,
-                    store.xyz,
-                    live,
-                    ident,
-                    interior,
-                )
-            parts.append(found)
-            if ring.size:  # within a hair of the circle: the haversine decides
+                interior = _interior_columns(self._grid, query, r0, r1, c0, c1)
+                out, n, m, r0, r1, c0, c1 = _circle_ids(lat, lon, radius_km, *args, interior)
+            parts.append(out[:n])
+            if m:  # within a hair of the circle: the haversine decides
+                ring = out[out.size - m :]
                 exact = haversine_km_array(lat, lon, store.lat[ring], store.lon[ring]) <= radius_km
                 parts.append(ident[ring[exact]])
         found = parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -828,15 +810,16 @@ def _circle_ids(
     live: BoolArray,
     ident: IntArray,
     interior: IntArray,
-) -> tuple[IntArray, IntArray, IntArray]:
+) -> tuple[IntArray, int, int, int, int, int, int]:
     """One store's part of a circle query (radius below half the circumference).
 
     ``ident`` holds what to return per entry (ids, or slots for string ids). Returns
-    ``(found, ring, box)``: ``found`` the ``ident`` of the entries surely inside, ``ring``
-    the positions of entries within a hair of the circle (the caller decides them with the
-    haversine function). When the query is dense, may take interior cells whole and
-    ``interior`` is empty, nothing is scanned and ``box`` is ``[r0, r1, c0, c1]`` for
-    :func:`_interior_columns` (else ``box`` is empty)."""
+    ``(out, n, m, r0, r1, c0, c1)``: ``out[:n]`` are the ``ident`` of the entries surely
+    inside, ``out[out.size - m:]`` the positions of entries within a hair of the circle (the
+    caller decides them with the haversine function); one array, so that returning to Python
+    boxes one. When the query is dense, may take interior cells whole and ``interior`` is
+    empty, nothing is scanned, ``n`` is -1 and ``r0, r1, c0, c1`` are the box for
+    :func:`_interior_columns`."""
     r0, r1, c0, c1, c2, c3, half_width = _circle_box(lat, lon, radius_km, grid)
     ncols = int(grid[5])
     total = 0
@@ -853,13 +836,12 @@ def _circle_ids(
         and half_width <= _INTERIOR_MAX_HALF_WIDTH_DEG
         and max(grid[2], grid[3]) <= _INTERIOR_MAX_CELL_DEG
     ):
-        return ident[:0], start[:0], np.array([r0, r1, c0, c1], dtype=np.int64)
+        return start[:0], -1, 0, r0, r1, c0, c1
     cos_theta = math.cos(radius_km / EARTH_RADIUS_KM)
     phi, lam = math.radians(lat), math.radians(lon)
     centre = (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
-    found = np.empty(total, dtype=ident.dtype)
-    ring = np.empty(total, dtype=np.int64)
-    n = m = 0
+    out = np.empty(total, dtype=np.int64)
+    n, m = 0, total  # ids from the front, ring positions from the back
     for k in range(r1 - r0 + 1):
         base = (r0 + k) * ncols
         # per row: up to two ranges to test, one to take whole
@@ -870,17 +852,17 @@ def _circle_ids(
             a2, b2, b0 = b1, b0, a1
         elif c2 <= c3:
             a2, b2 = start[base + c2], start[base + c3 + 1]
-        n, m = _test_range(a0, b0, xyz, live, ident, centre, cos_theta, found, n, ring, m)
-        n, m = _test_range(a2, b2, xyz, live, ident, centre, cos_theta, found, n, ring, m)
+        n, m = _test_range(a0, b0, xyz, live, ident, centre, cos_theta, out, n, m)
+        n, m = _test_range(a2, b2, xyz, live, ident, centre, cos_theta, out, n, m)
         if live.size == 0:  # taken whole: a block copy
-            found[n : n + b1 - a1] = ident[a1:b1]
+            out[n : n + b1 - a1] = ident[a1:b1]
             n += b1 - a1
         else:
             for i in range(a1, b1):
                 if live[i]:
-                    found[n] = ident[i]
+                    out[n] = ident[i]
                     n += 1
-    return found[:n], ring[:m], start[:0]
+    return out, n, total - m, r0, r1, c0, c1
 
 
 @jit
@@ -892,14 +874,14 @@ def _test_range(
     ident: IntArray,
     centre: tuple[float, float, float],
     cos_theta: float,
-    found: IntArray,
+    out: IntArray,
     n: int,
-    ring: IntArray,
     m: int,
 ) -> tuple[int, int]:
-    """Entries ``a..b-1`` (live ones): surely inside ones append their ``ident`` to
-    ``found[n:]``, those within a hair of the circle their position to ``ring[m:]``
-    (docs/fanout.md, pre-filter); returns the new ``(n, m)``."""
+    """Entries ``a..b-1`` (live ones): surely inside ones write their ``ident`` to
+    ``out[n], out[n + 1], ...``, those within a hair of the circle their position to
+    ``out[m - 1], out[m - 2], ...`` (docs/fanout.md, pre-filter); returns the new
+    ``(n, m)``."""
     x, y, z = centre
     cos_in, cos_out = cos_theta + _DOT_MARGIN, cos_theta - _DOT_MARGIN
     for i in range(a, b):
@@ -907,11 +889,11 @@ def _test_range(
             continue
         dot = xyz[i, 0] * x + xyz[i, 1] * y + xyz[i, 2] * z
         if dot >= cos_in:
-            found[n] = ident[i]
+            out[n] = ident[i]
             n += 1
         elif dot >= cos_out:
-            ring[m] = i
-            m += 1
+            m -= 1
+            out[m] = i
     return n, m
 
 
