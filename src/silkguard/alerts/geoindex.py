@@ -932,15 +932,23 @@ def _apply_moves(
     cell are updated in place. Returns how many slots had no position before, the indices of
     the movers that go to the overflow store (their ``where`` becomes ``_ABSENT`` until the
     overflow is rebuilt) and the main-store entries they leave (to mark stale)."""
+    # the random reads first, in passes of independent loads (their cache misses overlap),
+    # then the decisions
+    entry = np.empty(slots.size, dtype=np.int64)
+    for j in range(slots.size):
+        entry[j] = where[slots[j]]
+    old_cell = np.empty(slots.size, dtype=np.int32)
+    for j in range(slots.size):
+        old_cell[j] = main_cell[max(entry[j], 0)] if main_cell.size else -1
     added = 0
     moved = np.empty(slots.size, dtype=np.int64)
     gone = np.empty(slots.size, dtype=np.int64)
     k = m = 0
     for j in range(slots.size):
-        w = where[slots[j]]
+        w = entry[j]
         if w == _ABSENT:
             added += 1
-        if w >= 0 and main_cell[w] == cell[j]:
+        if w >= 0 and old_cell[j] == cell[j]:
             main_lat[w], main_lon[w] = lat[j], lon[j]
             main_xyz[w, 0], main_xyz[w, 1], main_xyz[w, 2] = xyz[j, 0], xyz[j, 1], xyz[j, 2]
             continue
@@ -1020,12 +1028,15 @@ def _sorted_lookup(
     ascending order ``order`` as :func:`_merge_lookup` does. Also returns the index of a key
     equal to the one before it in that order, -1 when the keys are distinct."""
     out = np.empty(keys.size, dtype=np.int64)
+    ordered = np.empty(keys.size, dtype=np.int64)
+    for j in range(order.size):  # independent loads first: their cache misses overlap
+        ordered[j] = keys[order[j]]
     n = sorted_keys.size
     lo = 0
     for j in range(order.size):
         i = order[j]
-        key = keys[i]
-        if j > 0 and key == keys[order[j - 1]]:
+        key = ordered[j]
+        if j > 0 and key == ordered[j - 1]:
             return out, i
         step = 1
         hi = lo
