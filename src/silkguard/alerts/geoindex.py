@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
 from silkguard.core.errors import InvalidInput, NotFound
+from silkguard.core.jit import jit
 from silkguard.geo.distance import EARTH_RADIUS_KM, haversine_km_array
 
 __all__ = ["DEFAULT_CELL_KM", "KM_PER_DEG_LAT", "LatestPositionIndex"]
@@ -57,8 +58,9 @@ _MIN_CELL_CAP = 4_096
 #: Unit-vector dot products further than this from cos(radius) decide a point without the
 #: exact haversine check (their computed error is below 1e-15; see docs/fanout.md).
 _DOT_MARGIN = 1e-11
-#: Take whole interior cells only when a query has this many candidates (the split costs).
-_SPLIT_MIN_CANDIDATES = 16_000
+#: Take whole interior cells only when a query has this many candidates (finding them costs
+#: a second compiled call).
+_SPLIT_MIN_CANDIDATES = 4_000
 #: Padding of bounding boxes against rounding, degrees (about 1 cm).
 _PAD_DEG = 1e-7
 #: Interior-cell shortcut only where the corner argument holds comfortably (see docs).
@@ -71,6 +73,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 KeyArray = npt.NDArray[Any]
 _EMPTY_INT: IntArray = np.zeros(0, dtype=np.int64)
+_NO_LIVE: BoolArray = np.zeros(0, dtype=np.bool_)  # every entry of a store is current
+_NO_INTERIOR: IntArray = np.zeros((0, 2), dtype=np.int64)  # no cells taken whole
 _ABSENT = -1  # a slot's person has no position
 _IN_OVERFLOW = -2  # a slot's position is in the overflow store
 
@@ -104,16 +108,12 @@ class _Grid:
             ncols = int((lon_hi - lon_lo) / dlon) + 1
         return cls(lat_lo, lon_lo, dlat, dlon, nrows, ncols)
 
-    def rows(self, lat: FloatArray) -> IntArray:
-        raw = np.floor((lat - self.lat0) / self.dlat)
-        return np.clip(raw, 0, self.nrows - 1).astype(np.int64)
-
-    def cols(self, lon: FloatArray) -> IntArray:
-        raw = np.floor((lon - self.lon0) / self.dlon)
-        return np.clip(raw, 0, self.ncols - 1).astype(np.int64)
-
-    def cells(self, lat: FloatArray, lon: FloatArray) -> IntArray:
-        return self.rows(lat) * self.ncols + self.cols(lon)
+    def cells(self, lat: FloatArray, lon: FloatArray) -> npt.NDArray[np.int32]:
+        """Row-major cell of each position, clamped into the grid (at most 2**31 cells)."""
+        cell: npt.NDArray[np.int32] = _cells_kernel(
+            lat, lon, self.lat0, self.lon0, self.dlat, self.dlon, self.nrows, self.ncols
+        )
+        return cell
 
     def row_of(self, lat: float) -> int:
         return min(max(math.floor((lat - self.lat0) / self.dlat), 0), self.nrows - 1)
@@ -124,9 +124,8 @@ class _Grid:
 
 def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
     """n x 3 array of unit vectors (x, y, z) on the sphere."""
-    phi, lam = np.radians(lat), np.radians(lon)
-    cos_phi = np.cos(phi)
-    return np.stack([cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)], axis=1)
+    xyz: FloatArray = _unit_vectors_kernel(lat, lon)
+    return xyz
 
 
 #: Entry columns: slot, lat, lon, key, unit vector (n x 3).
@@ -163,18 +162,15 @@ class _Buckets:
         """Bucket ``columns`` on ``grid``; ``cell`` may be given when already known."""
         slot, lat, lon, key, xyz = columns
         if cell is None:
-            cell = grid.cells(lat, lon).astype(np.int32)
-        order = np.argsort(cell)
-        counts = np.bincount(cell, minlength=grid.nrows * grid.ncols)
-        start = np.zeros(counts.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=start[1:])
+            cell = grid.cells(lat, lon)
+        order, start = _bucket_order(cell, grid.nrows * grid.ncols)
         first = start[:-1].reshape(grid.nrows, grid.ncols)
         end = start[1:].reshape(grid.nrows, grid.ncols)
         return cls(
             start,
             lat[order],
             lon[order],
-            xyz[order],
+            np.take(xyz, order, axis=0),  # 4x faster than xyz[order] for n x 3
             key[order],
             slot[order],
             cell[order],
@@ -188,11 +184,6 @@ class _Buckets:
         if keep is None:
             return self.slot, self.lat, self.lon, self.key, self.xyz
         return self.slot[keep], self.lat[keep], self.lon[keep], self.key[keep], self.xyz[keep]
-
-    def set_positions(self, pos: IntArray, lat: FloatArray, lon: FloatArray) -> None:
-        """Move entries ``pos`` in place (the caller keeps them in their cells)."""
-        self.lat[pos], self.lon[pos] = lat, lon
-        self.xyz[pos] = _unit_vectors(lat, lon)
 
     def gather(self, values: npt.NDArray[Any], segments: list[tuple[int, int]]) -> Any:
         """``values`` (an array aligned with the entries) over the given entry ranges."""
@@ -256,9 +247,10 @@ def _keys(ids: npt.ArrayLike, kind: str | None) -> KeyArray:
     return arr
 
 
-def _key_order(keys: KeyArray) -> IntArray:
-    """Sorting permutation of ``keys``; raises InvalidInput when a key repeats."""
-    order = np.argsort(keys).astype(np.int64)
+def _key_order(keys: KeyArray) -> tuple[IntArray, KeyArray]:
+    """Sorting permutation of ``keys`` and the sorted keys; raises InvalidInput when a key
+    repeats."""
+    order = np.argsort(keys).astype(np.int64, copy=False)
     ordered = keys[order]
     dup = ordered[1:] == ordered[:-1]
     if dup.any():
@@ -267,7 +259,7 @@ def _key_order(keys: KeyArray) -> IntArray:
             "position per batch"
         )
         raise InvalidInput(msg)
-    return order
+    return order, ordered
 
 
 def _polygon(area: Polygon | MultiPolygon | Mapping[str, Any]) -> Polygon | MultiPolygon:
@@ -348,8 +340,8 @@ class LatestPositionIndex:
         lon = _coords(lons, "lons", 180.0)
         _same_length(keys, lat, lon)
         self._kind: str | None = keys.dtype.kind if keys.size else None  # "i" or "U"
-        order = _key_order(keys)
-        self._sorted_keys: KeyArray = keys[order]
+        order, ordered = _key_order(keys)
+        self._sorted_keys: KeyArray = ordered
         self._sorted_slots: IntArray = order
         self._slot_key: KeyArray = keys
         # per slot: its entry in the main store (>= 0), _IN_OVERFLOW or _ABSENT
@@ -387,7 +379,10 @@ class LatestPositionIndex:
 
     def _rebuild(self, columns: _Columns) -> None:
         slots, lat, lon = columns[0], columns[1], columns[2]
-        self._grid = _Grid.covering(lat, lon, self._cell_km)
+        self._grid = grid = _Grid.covering(lat, lon, self._cell_km)
+        self._grid_params = np.array(
+            [grid.lat0, grid.lon0, grid.dlat, grid.dlon, grid.nrows, grid.ncols], dtype=np.float64
+        )
         self._main = _Buckets.build(self._grid, columns)
         self._where[:] = _ABSENT
         self._where[self._main.slot] = np.arange(slots.size, dtype=np.int64)
@@ -407,36 +402,60 @@ class LatestPositionIndex:
             self._kind = keys.dtype.kind
             self._slot_key = self._slot_key.astype(keys.dtype)
             self._sorted_keys = self._sorted_keys.astype(keys.dtype)
-        order = _key_order(keys)
-        keys, lat, lon = keys[order], lat[order], lon[order]  # sorted keys look up faster
-        slots = self._lookup(keys)
-        new = slots < 0
-        if new.any():
-            slots[new] = self._add_slots(keys[new])
-        where = self._where[slots]
-        self._count += int(np.count_nonzero(where == _ABSENT))
-        # people still in their main-store cell are updated in place
-        in_main = where >= 0
-        pos = np.maximum(where, 0)
-        cell = self._grid.cells(lat, lon).astype(np.int32)
-        if self._main.cell.size:
-            same = in_main & (cell == self._main.cell[pos])
-        else:
-            same = np.zeros(slots.size, dtype=np.bool_)
-        self._main.set_positions(pos[same], lat[same], lon[same])
-        moved = ~same
-        self._kill_main(pos[moved & in_main])
-        self._where[slots[moved]] = _ABSENT  # their old overflow entries, if any, are stale
-        self._refresh_overflow(
-            _columns(slots[moved], lat[moved], lon[moved], keys[moved]), cell[moved]
+        slots = self._batch_slots(keys)
+        cell = self._grid.cells(lat, lon)
+        xyz = _unit_vectors(lat, lon)
+        main = self._main
+        # people still in their main-store cell are updated in place; the others leave it
+        added, moved, gone = _apply_moves(
+            slots, cell, lat, lon, xyz, self._where, main.cell, main.lat, main.lon, main.xyz
         )
+        self._count += added
+        self._kill_main(gone)
+        if moved.size < slots.size:
+            slots, lat, lon, keys, xyz, cell = (
+                slots[moved],
+                lat[moved],
+                lon[moved],
+                keys[moved],
+                np.take(xyz, moved, axis=0),
+                cell[moved],
+            )
+        self._refresh_overflow((slots, lat, lon, keys, xyz), cell)
+
+    def _batch_slots(self, keys: KeyArray) -> IntArray:
+        """Slot of each key of an update batch (in the batch's order), new slots for unknown
+        keys; raises InvalidInput when a key repeats."""
+        if keys.dtype.kind == "i" and self._sorted_keys.dtype.kind == "i":
+            # one compiled walk over the sorted batch checks repeats and looks keys up
+            order = np.argsort(keys)
+            slots, repeat = _sorted_lookup(self._sorted_keys, self._sorted_slots, keys, order)
+            if repeat >= 0:
+                msg = (
+                    f"ids contains {keys[repeat]!r} more than once; give each person one "
+                    "position per batch"
+                )
+                raise InvalidInput(msg)
+            new = np.flatnonzero(slots < 0)
+            if new.size:
+                new = new[np.argsort(keys[new])]  # _add_slots takes sorted keys
+                slots[new] = self._add_slots(keys[new])
+            return slots
+        order, ordered = _key_order(keys)
+        found = self._lookup(ordered)  # sorted keys look up faster
+        new_mask = found < 0
+        if new_mask.any():
+            found[new_mask] = self._add_slots(ordered[new_mask])
+        slots = np.empty_like(found)
+        slots[order] = found  # in the order of the batch
+        return slots
 
     def remove(self, ids: npt.ArrayLike) -> None:
         """Forget people's latest positions; raises NotFound for ids not in the index."""
         keys = _keys(ids, self._kind)
         if keys.size == 0:
             return
-        keys = keys[_key_order(keys)]
+        keys = _key_order(keys)[1]
         slots = self._lookup(keys)
         where = self._where[np.maximum(slots, 0)]
         missing = (slots < 0) | (where == _ABSENT)
@@ -457,6 +476,8 @@ class LatestPositionIndex:
         n = self._sorted_keys.size
         if n == 0:
             return np.full(keys.size, -1, dtype=np.int64)
+        if keys.dtype.kind == "i" and self._sorted_keys.dtype.kind == "i":
+            return _merge_lookup(self._sorted_keys, self._sorted_slots, keys)
         at = np.searchsorted(self._sorted_keys, keys)
         at_c = np.minimum(at, n - 1)
         found = self._sorted_keys[at_c] == keys
@@ -491,8 +512,11 @@ class LatestPositionIndex:
         stay = self._stay()
         columns, cell = old.current(stay), old.cell[stay]
         if new is not None and new_cell is not None:
-            columns = _joined_columns(columns, new)
-            cell = np.concatenate([cell, new_cell])
+            if cell.size:
+                columns = _joined_columns(columns, new)
+                cell = np.concatenate([cell, new_cell])
+            else:
+                columns, cell = new, new_cell
         if columns[0].size > self._compact_fraction * max(self._main.slot.size, 1):
             self._rebuild(_joined_columns(self._main.current(), columns))
             return
@@ -524,43 +548,32 @@ class LatestPositionIndex:
         if not (math.isfinite(radius_km) and radius_km >= 0.0):
             msg = f"radius_km is {radius_km!r}; accepted is a finite distance >= 0 km"
             raise InvalidInput(msg)
-        delta_deg = math.degrees(radius_km / EARTH_RADIUS_KM) * (1.0 + 1e-9) + _PAD_DEG
         if self._count == 0:
             return self._slot_key[:0]
-        if delta_deg >= 180.0:
+        if math.degrees(radius_km / EARTH_RADIUS_KM) * (1.0 + 1e-9) + _PAD_DEG >= 180.0:
             return self.ids()
-        grid = self._grid
-        r0, r1 = grid.row_of(lat - delta_deg), grid.row_of(lat + delta_deg)
-        if lat + delta_deg >= 90.0 or lat - delta_deg <= -90.0:
-            half_width = 180.0  # the cap holds a pole
-        else:
-            s = math.sin(math.radians(delta_deg)) / math.cos(math.radians(lat))
-            half_width = 180.0 if s >= 1.0 else math.degrees(math.asin(s)) + _PAD_DEG
-        col_ranges = _column_ranges(grid, lon, half_width)
-        query = _Circle.around(lat, lon, radius_km)
-        may_split = (
-            len(col_ranges) == 1
-            and radius_km <= _INTERIOR_MAX_RADIUS_KM
-            and half_width <= _INTERIOR_MAX_HALF_WIDTH_DEG
-            and max(grid.dlat, grid.dlon) <= _INTERIOR_MAX_CELL_DEG
-        )
-        interior: list[tuple[int, int]] | None = None
+        # one compiled call per store does the whole query (box, rows, dot-product test,
+        # gathering the ids); Python only sees the rare points within a hair of the circle
+        interior = _NO_INTERIOR
         parts: list[KeyArray] = []
         for store in (self._main, self._overflow):
             if store.slot.size == 0:
                 continue
-            check = _row_segments(store, r0, r1, col_ranges)
-            whole: list[tuple[int, int]] = []
-            if (
-                may_split
-                and interior is None
-                and sum(b - a for a, b in check) >= _SPLIT_MIN_CANDIDATES
-            ):
-                interior = _interior_columns(grid, query, r0, r1, *col_ranges[0])
-            if interior is not None:
-                check, whole = _split_rows(store, r0, col_ranges[0], interior)
-            parts.extend(_filter_circle(store, query, check, whole))
-        return _joined(parts, self._slot_key)
+            live = _NO_LIVE if store.live is None else store.live
+            ident = store.key if self._kind == "i" else store.slot
+            args = (self._grid_params, store.start, store.xyz, live, ident)
+            out, n, m, r0, r1, c0, c1 = _circle_ids(lat, lon, radius_km, *args, interior)
+            if n < 0:  # dense: take the cells surely inside whole, then ask again
+                query = _Circle.around(lat, lon, radius_km)
+                interior = _interior_columns(self._grid, query, r0, r1, c0, c1)
+                out, n, m, r0, r1, c0, c1 = _circle_ids(lat, lon, radius_km, *args, interior)
+            parts.append(out[:n])
+            if m:  # within a hair of the circle: the haversine decides
+                ring = out[out.size - m :]
+                exact = haversine_km_array(lat, lon, store.lat[ring], store.lon[ring]) <= radius_km
+                parts.append(ident[ring[exact]])
+        found = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return found if self._kind == "i" else self._slot_key[found]
 
     def within_polygon(self, area: Polygon | MultiPolygon | Mapping[str, Any]) -> KeyArray:
         """Ids whose latest position lies inside ``area`` or on its boundary (shapely
@@ -619,17 +632,18 @@ def _same_length(keys: KeyArray, lat: FloatArray, lon: FloatArray) -> None:
 # --------------------------------------------------------------------------- circle helpers
 
 
-@dataclass(frozen=True, slots=True)
-class _Circle:
+class _Circle(NamedTuple):
     """A circle query with its dot-product thresholds on unit vectors: a point whose dot
-    product with ``centre`` is ``>= cos_in`` is surely inside, one whose dot product is
-    ``< cos_out`` surely outside; only points in between (a ring micrometres wide at 25 km,
-    some metres for radii near zero) need the exact haversine check."""
+    product with the centre ``(x, y, z)`` is ``>= cos_in`` is surely inside, one whose dot
+    product is ``< cos_out`` surely outside; only points in between (a ring micrometres wide
+    at 25 km, some metres for radii near zero) need the exact haversine check."""
 
     lat: float
     lon: float
     radius_km: float
-    centre: FloatArray
+    x: float
+    y: float
+    z: float
     cos_in: float
     cos_out: float
 
@@ -638,30 +652,16 @@ class _Circle:
         cos_theta = math.cos(radius_km / EARTH_RADIUS_KM)
         phi, lam = math.radians(lat), math.radians(lon)
         cos_phi = math.cos(phi)
-        centre = np.array([cos_phi * math.cos(lam), cos_phi * math.sin(lam), math.sin(phi)])
-        return cls(lat, lon, radius_km, centre, cos_theta + _DOT_MARGIN, cos_theta - _DOT_MARGIN)
-
-
-def _column_ranges(grid: _Grid, lon: float, half_width: float) -> list[tuple[int, int]]:
-    """Inclusive grid column ranges covering ``lon +- half_width`` (wrapping at 180)."""
-    if half_width >= 180.0:
-        return [(0, grid.ncols - 1)]
-    lo, hi = lon - half_width, lon + half_width
-    if lo >= -180.0 and hi <= 180.0:
-        return [(grid.col_of(lo), grid.col_of(hi))]
-    pieces = [(max(lo, -180.0), min(hi, 180.0))]
-    if lo < -180.0:
-        pieces.append((lo + 360.0, 180.0))
-    if hi > 180.0:
-        pieces.append((-180.0, hi - 360.0))
-    ranges = sorted((grid.col_of(a), grid.col_of(b)) for a, b in pieces)
-    merged = [ranges[0]]
-    for a, b in ranges[1:]:
-        if a <= merged[-1][1] + 1:  # clamping can make the wrapped pieces overlap
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged
+        return cls(
+            lat,
+            lon,
+            radius_km,
+            cos_phi * math.cos(lam),
+            cos_phi * math.sin(lam),
+            math.sin(phi),
+            cos_theta + _DOT_MARGIN,
+            cos_theta - _DOT_MARGIN,
+        )
 
 
 def _row_segments(
@@ -677,87 +677,379 @@ def _row_segments(
     return segments
 
 
-def _split_rows(
-    store: _Buckets,
+def _interior_columns(grid: _Grid, query: _Circle, r0: int, r1: int, c0: int, c1: int) -> IntArray:
+    """Per row ``r0..r1``, the first and last column of a run of cells whose four corners are
+    surely inside the circle (first > last when there is none), as a (rows, 2) array. The
+    distance to any point of such a small cell is at most the largest corner distance
+    (docs/fanout.md). Border cells of the grid hold clamped outsiders and never count."""
+    out: IntArray = _interior_kernel(
+        grid.lat0,
+        grid.lon0,
+        grid.dlat,
+        grid.dlon,
+        grid.nrows,
+        grid.ncols,
+        r0,
+        r1,
+        c0,
+        c1,
+        query.lat,
+        query.lon,
+        query.cos_in,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- numba kernels
+# Compiled on first use and cached on disk (silkguard.core.jit); tests run them compiled and
+# through ``py_func`` (the Python original), hence no coverage pragmas are needed for logic
+# the tests reach either way.
+
+
+@jit
+def _interior_kernel(
+    lat0: float,
+    lon0: float,
+    dlat: float,
+    dlon: float,
+    nrows: int,
+    ncols: int,
     r0: int,
-    col_range: tuple[int, int],
-    interior: list[tuple[int, int]],
-) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Entry ranges to check and to take whole: row ``r0 + k`` is checked on columns
-    ``c0..i0-1`` and ``i1+1..c1`` and taken whole on ``i0..i1`` (``interior[k]``)."""
-    first, end = store.first, store.end
-    c0, c1 = col_range
-    check: list[tuple[int, int]] = []
-    whole: list[tuple[int, int]] = []
-    for k, (i0, i1) in enumerate(interior):
+    r1: int,
+    c0: int,
+    c1: int,
+    lat_c: float,
+    lon_c: float,
+    cos_in: float,
+) -> IntArray:
+    """See :func:`_interior_columns`; the corner test is the dot product of unit vectors
+    ``sin φ sin φc + cos φ cos φc cos Δλ >= cos_in`` at each grid corner."""
+    nr = r1 - r0 + 2
+    nc = c1 - c0 + 2
+    phi_c = math.radians(lat_c)
+    sin_c, cos_c = math.sin(phi_c), math.cos(phi_c)
+    cos_dl = np.empty(nc)
+    for j in range(nc):
+        cos_dl[j] = math.cos(math.radians(lon0 + dlon * (c0 + j) - lon_c))
+    ok = np.empty((nr, nc), dtype=np.bool_)
+    for i in range(nr):
+        phi = math.radians(lat0 + dlat * (r0 + i))
+        s, c = math.sin(phi) * sin_c, math.cos(phi) * cos_c
+        for j in range(nc):
+            ok[i, j] = s + c * cos_dl[j] >= cos_in
+    out = np.empty((nr - 1, 2), dtype=np.int64)
+    for k in range(nr - 1):
         r = r0 + k
-        a, d = int(first[r, c0]), int(end[r, c1])
-        if i0 > i1:
-            check.append((a, d))
+        first, last = c1 + 1, c1
+        if 0 < r < nrows - 1:
+            for j in range(nc - 1):
+                col = c0 + j
+                inner = 0 < col < ncols - 1
+                corners = ok[k, j] and ok[k, j + 1] and ok[k + 1, j] and ok[k + 1, j + 1]
+                if inner and corners:
+                    if first > c1:
+                        first = col
+                    last = col
+                elif first <= c1:
+                    break  # one contiguous run only: every cell in first..last is checked
+        out[k, 0] = first
+        out[k, 1] = last
+    return out
+
+
+@jit
+def _cell_index(value: float, origin: float, step: float, count: int) -> int:
+    """Grid row or column of ``value``, clamped into ``0..count-1`` (as ``_Grid.row_of``)."""
+    return min(max(math.floor((value - origin) / step), 0), count - 1)
+
+
+@jit
+def _circle_box(
+    lat: float, lon: float, radius_km: float, grid: FloatArray
+) -> tuple[int, int, int, int, int, int, float]:
+    """Grid rows ``r0..r1`` and columns ``c0..c1`` plus ``c2..c3`` (empty when c2 > c3)
+    covering the padded bounding box of the spherical cap (radius below half the
+    circumference), and the box's half-width in longitude (180 when it holds a pole).
+    ``grid`` is ``[lat0, lon0, dlat, dlon, nrows, ncols]``."""
+    lat0, lon0, dlat, dlon = grid[0], grid[1], grid[2], grid[3]
+    nrows, ncols = int(grid[4]), int(grid[5])
+    delta = math.degrees(radius_km / EARTH_RADIUS_KM) * (1.0 + 1e-9) + _PAD_DEG
+    r0 = _cell_index(lat - delta, lat0, dlat, nrows)
+    r1 = _cell_index(lat + delta, lat0, dlat, nrows)
+    half_width = 180.0
+    if lat + delta < 90.0 and lat - delta > -90.0:  # else the cap holds a pole
+        s = math.sin(math.radians(delta)) / math.cos(math.radians(lat))
+        if s < 1.0:
+            half_width = math.degrees(math.asin(s)) + _PAD_DEG
+    if half_width >= 180.0:
+        return r0, r1, 0, ncols - 1, 1, 0, half_width
+    lo, hi = lon - half_width, lon + half_width
+    c0 = _cell_index(max(lo, -180.0), lon0, dlon, ncols)
+    c1 = _cell_index(min(hi, 180.0), lon0, dlon, ncols)
+    c2, c3 = 1, 0
+    if lo < -180.0:  # the box wraps at the antimeridian (at most one side: half_width < 180)
+        c2, c3 = _cell_index(lo + 360.0, lon0, dlon, ncols), _cell_index(180.0, lon0, dlon, ncols)
+    elif hi > 180.0:
+        c2, c3 = _cell_index(-180.0, lon0, dlon, ncols), _cell_index(hi - 360.0, lon0, dlon, ncols)
+    if c2 <= c3:
+        if c2 < c0 or (c2 == c0 and c3 < c1):
+            c0, c1, c2, c3 = c2, c3, c0, c1
+        if c2 <= c1 + 1:  # clamping can make the wrapped pieces overlap
+            c1, c2, c3 = max(c1, c3), 1, 0
+    return r0, r1, c0, c1, c2, c3, half_width
+
+
+@jit
+def _circle_ids(
+    lat: float,
+    lon: float,
+    radius_km: float,
+    grid: FloatArray,
+    start: IntArray,
+    xyz: FloatArray,
+    live: BoolArray,
+    ident: IntArray,
+    interior: IntArray,
+) -> tuple[IntArray, int, int, int, int, int, int]:
+    """One store's part of a circle query (radius below half the circumference).
+
+    ``ident`` holds what to return per entry (ids, or slots for string ids). Returns
+    ``(out, n, m, r0, r1, c0, c1)``: ``out[:n]`` are the ``ident`` of the entries surely
+    inside, ``out[out.size - m:]`` the positions of entries within a hair of the circle (the
+    caller decides them with the haversine function); one array, so that returning to Python
+    boxes one. When the query is dense, may take interior cells whole and ``interior`` is
+    empty, nothing is scanned, ``n`` is -1 and ``r0, r1, c0, c1`` are the box for
+    :func:`_interior_columns`."""
+    r0, r1, c0, c1, c2, c3, half_width = _circle_box(lat, lon, radius_km, grid)
+    ncols = int(grid[5])
+    total = 0
+    for r in range(r0, r1 + 1):
+        base = r * ncols
+        total += start[base + c1 + 1] - start[base + c0]
+        if c2 <= c3:
+            total += start[base + c3 + 1] - start[base + c2]
+    if (
+        interior.shape[0] == 0
+        and total >= _SPLIT_MIN_CANDIDATES
+        and c2 > c3
+        and radius_km <= _INTERIOR_MAX_RADIUS_KM
+        and half_width <= _INTERIOR_MAX_HALF_WIDTH_DEG
+        and max(grid[2], grid[3]) <= _INTERIOR_MAX_CELL_DEG
+    ):
+        return start[:0], -1, 0, r0, r1, c0, c1
+    cos_theta = math.cos(radius_km / EARTH_RADIUS_KM)
+    phi, lam = math.radians(lat), math.radians(lon)
+    centre = (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+    out = np.empty(total, dtype=np.int64)
+    n, m = 0, total  # ids from the front, ring positions from the back
+    for k in range(r1 - r0 + 1):
+        base = (r0 + k) * ncols
+        # per row: up to two ranges to test, one to take whole
+        a0, b0 = start[base + c0], start[base + c1 + 1]
+        a1 = b1 = a2 = b2 = b0
+        if interior.shape[0] > 0 and interior[k, 0] <= interior[k, 1]:
+            a1, b1 = start[base + interior[k, 0]], start[base + interior[k, 1] + 1]
+            a2, b2, b0 = b1, b0, a1
+        elif c2 <= c3:
+            a2, b2 = start[base + c2], start[base + c3 + 1]
+        n, m = _test_range(a0, b0, xyz, live, ident, centre, cos_theta, out, n, m)
+        n, m = _test_range(a2, b2, xyz, live, ident, centre, cos_theta, out, n, m)
+        if live.size == 0:  # taken whole: a block copy
+            out[n : n + b1 - a1] = ident[a1:b1]
+            n += b1 - a1
+        else:
+            for i in range(a1, b1):
+                if live[i]:
+                    out[n] = ident[i]
+                    n += 1
+    return out, n, total - m, r0, r1, c0, c1
+
+
+@jit
+def _test_range(
+    a: int,
+    b: int,
+    xyz: FloatArray,
+    live: BoolArray,
+    ident: IntArray,
+    centre: tuple[float, float, float],
+    cos_theta: float,
+    out: IntArray,
+    n: int,
+    m: int,
+) -> tuple[int, int]:
+    """Entries ``a..b-1`` (live ones): surely inside ones write their ``ident`` to
+    ``out[n], out[n + 1], ...``, those within a hair of the circle their position to
+    ``out[m - 1], out[m - 2], ...`` (docs/fanout.md, pre-filter); returns the new
+    ``(n, m)``."""
+    x, y, z = centre
+    cos_in, cos_out = cos_theta + _DOT_MARGIN, cos_theta - _DOT_MARGIN
+    for i in range(a, b):
+        if live.size > 0 and not live[i]:
             continue
-        b, c = int(first[r, i0]), int(end[r, i1])
-        check.extend(((a, b), (c, d)))
-        whole.append((b, c))
-    return [(a, b) for a, b in check if b > a], [(a, b) for a, b in whole if b > a]
+        dot = xyz[i, 0] * x + xyz[i, 1] * y + xyz[i, 2] * z
+        if dot >= cos_in:
+            out[n] = ident[i]
+            n += 1
+        elif dot >= cos_out:
+            m -= 1
+            out[m] = i
+    return n, m
 
 
-def _filter_circle(
-    store: _Buckets, query: _Circle, check: list[tuple[int, int]], whole: list[tuple[int, int]]
-) -> list[KeyArray]:
-    """Keys of the ``check`` entries inside the circle and of all ``whole`` entries (live)."""
-    parts: list[KeyArray] = []
-    if check:
-        keys = store.gather(store.key, check)
-        dot = store.gather(store.xyz, check) @ query.centre
-        sure = dot >= query.cos_in
-        doubt = dot >= query.cos_out
-        if store.live is not None:
-            live = store.gather(store.live, check)
-            sure &= live
-            doubt &= live
-        doubt ^= sure  # sure is a subset of doubt
-        parts.append(keys[sure])
-        if doubt.any():
-            lat = store.gather(store.lat, check)[doubt]
-            lon = store.gather(store.lon, check)[doubt]
-            exact = haversine_km_array(query.lat, query.lon, lat, lon) <= query.radius_km
-            parts.append(keys[doubt][exact])
-    if whole:
-        keys = store.gather(store.key, whole)
-        if store.live is not None:
-            keys = keys[store.gather(store.live, whole)]
-        parts.append(keys)
-    return parts
+@jit
+def _bucket_order(cell: npt.NDArray[np.int32], ncells: int) -> tuple[IntArray, IntArray]:
+    """Counting sort by cell: ``order`` lists the entries cell by cell (stable within a cell)
+    and ``start[c]:start[c + 1]`` is cell ``c``'s range in that order."""
+    start = np.zeros(ncells + 1, dtype=np.int64)
+    for c in cell:
+        start[c + 1] += 1
+    for c in range(ncells):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(cell.size, dtype=np.int64)
+    for i in range(cell.size):
+        c = cell[i]
+        order[fill[c]] = i
+        fill[c] += 1
+    return order, start
 
 
-def _interior_columns(
-    grid: _Grid, query: _Circle, r0: int, r1: int, c0: int, c1: int
-) -> list[tuple[int, int]]:
-    """Per row ``r0..r1``, the first and last column of cells whose four corners are surely
-    inside the circle (first > last when there are none). The distance to any point of such a
-    small cell is at most the largest corner distance (docs/fanout.md). Border cells of the
-    grid hold clamped outsiders and never count as interior."""
-    lat_edges = grid.lat0 + grid.dlat * np.arange(r0, r1 + 2, dtype=np.float64)
-    lon_edges = grid.lon0 + grid.dlon * np.arange(c0, c1 + 2, dtype=np.float64)
-    phi = np.radians(lat_edges)[:, None]
-    dlam = np.radians(lon_edges - query.lon)[None, :]
-    phi_c = math.radians(query.lat)
-    dot = np.sin(phi) * math.sin(phi_c) + np.cos(phi) * math.cos(phi_c) * np.cos(dlam)
-    ok = dot >= query.cos_in
-    cell_ok = ok[:-1, :-1] & ok[1:, :-1] & ok[:-1, 1:] & ok[1:, 1:]
-    if r0 == 0:
-        cell_ok[0, :] = False
-    if r1 == grid.nrows - 1:
-        cell_ok[-1, :] = False
-    if c0 == 0:
-        cell_ok[:, 0] = False
-    if c1 == grid.ncols - 1:
-        cell_ok[:, -1] = False
-    width = cell_ok.shape[1]
-    first: list[int] = np.argmax(cell_ok, axis=1).tolist()
-    last: list[int] = (width - 1 - np.argmax(cell_ok[:, ::-1], axis=1)).tolist()
-    any_ok: list[bool] = np.any(cell_ok, axis=1).tolist()
-    return [
-        (c0 + i0, c0 + i1) if has else (c1 + 1, c1)
-        for i0, i1, has in zip(first, last, any_ok, strict=True)
-    ]
+@jit
+def _apply_moves(
+    slots: IntArray,
+    cell: npt.NDArray[np.int32],
+    lat: FloatArray,
+    lon: FloatArray,
+    xyz: FloatArray,
+    where: IntArray,
+    main_cell: npt.NDArray[np.int32],
+    main_lat: FloatArray,
+    main_lon: FloatArray,
+    main_xyz: FloatArray,
+) -> tuple[int, IntArray, IntArray]:
+    """Apply new positions (``slots`` distinct): people whose main-store entry stays in its
+    cell are updated in place. Returns how many slots had no position before, the indices of
+    the movers that go to the overflow store (their ``where`` becomes ``_ABSENT`` until the
+    overflow is rebuilt) and the main-store entries they leave (to mark stale)."""
+    # the random reads first, in passes of independent loads (their cache misses overlap),
+    # then the decisions
+    entry = np.empty(slots.size, dtype=np.int64)
+    for j in range(slots.size):
+        entry[j] = where[slots[j]]
+    old_cell = np.empty(slots.size, dtype=np.int32)
+    for j in range(slots.size):
+        old_cell[j] = main_cell[max(entry[j], 0)] if main_cell.size else -1
+    added = 0
+    moved = np.empty(slots.size, dtype=np.int64)
+    gone = np.empty(slots.size, dtype=np.int64)
+    k = m = 0
+    for j in range(slots.size):
+        w = entry[j]
+        if w == _ABSENT:
+            added += 1
+        if w >= 0 and old_cell[j] == cell[j]:
+            main_lat[w], main_lon[w] = lat[j], lon[j]
+            main_xyz[w, 0], main_xyz[w, 1], main_xyz[w, 2] = xyz[j, 0], xyz[j, 1], xyz[j, 2]
+            continue
+        if w >= 0:
+            gone[k] = w
+            k += 1
+        where[slots[j]] = _ABSENT  # an old overflow entry, if any, is stale
+        moved[m] = j
+        m += 1
+    return added, moved[:m], gone[:k]
+
+
+@jit
+def _merge_lookup(sorted_keys: IntArray, sorted_slots: IntArray, keys: IntArray) -> IntArray:
+    """Slot of each of the ascending ``keys`` in ``sorted_keys`` (-1 when absent), by one
+    forward walk: galloping then binary search from the previous match."""
+    out = np.empty(keys.size, dtype=np.int64)
+    n = sorted_keys.size
+    lo = 0
+    for j in range(keys.size):
+        key = keys[j]
+        step = 1
+        hi = lo
+        while hi < n and sorted_keys[hi] < key:  # gallop to a bracket [lo, hi]
+            lo = hi + 1
+            hi = lo + step
+            step *= 2
+        hi = min(hi, n)
+        while lo < hi:  # first index in [lo, hi) whose key is >= key
+            mid = (lo + hi) // 2
+            if sorted_keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[j] = sorted_slots[lo] if lo < n and sorted_keys[lo] == key else -1
+    return out
+
+
+@jit
+def _unit_vectors_kernel(lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """See :func:`_unit_vectors`. One pass without temporaries: on this code's machines numpy's
+    version spent more time on page faults for its seven temporaries than on the trigonometry."""
+    out = np.empty((lat.size, 3))
+    for i in range(lat.size):
+        phi, lam = math.radians(lat[i]), math.radians(lon[i])
+        cos_phi = math.cos(phi)
+        out[i, 0] = cos_phi * math.cos(lam)
+        out[i, 1] = cos_phi * math.sin(lam)
+        out[i, 2] = math.sin(phi)
+    return out
+
+
+@jit
+def _cells_kernel(
+    lat: FloatArray,
+    lon: FloatArray,
+    lat0: float,
+    lon0: float,
+    dlat: float,
+    dlon: float,
+    nrows: int,
+    ncols: int,
+) -> npt.NDArray[np.int32]:
+    """See :meth:`_Grid.cells`."""
+    out = np.empty(lat.size, dtype=np.int32)
+    for i in range(lat.size):
+        row = _cell_index(lat[i], lat0, dlat, nrows)
+        out[i] = row * ncols + _cell_index(lon[i], lon0, dlon, ncols)
+    return out
+
+
+@jit
+def _sorted_lookup(
+    sorted_keys: IntArray, sorted_slots: IntArray, keys: IntArray, order: IntArray
+) -> tuple[IntArray, int]:
+    """Slot of each of ``keys`` (-1 when absent; in the order of ``keys``), walking them in
+    ascending order ``order`` as :func:`_merge_lookup` does. Also returns the index of a key
+    equal to the one before it in that order, -1 when the keys are distinct."""
+    out = np.empty(keys.size, dtype=np.int64)
+    ordered = np.empty(keys.size, dtype=np.int64)
+    for j in range(order.size):  # independent loads first: their cache misses overlap
+        ordered[j] = keys[order[j]]
+    n = sorted_keys.size
+    lo = 0
+    for j in range(order.size):
+        i = order[j]
+        key = ordered[j]
+        if j > 0 and key == ordered[j - 1]:
+            return out, i
+        step = 1
+        hi = lo
+        while hi < n and sorted_keys[hi] < key:  # gallop to a bracket [lo, hi]
+            lo = hi + 1
+            hi = lo + step
+            step *= 2
+        hi = min(hi, n)
+        while lo < hi:  # first index in [lo, hi) whose key is >= key
+            mid = (lo + hi) // 2
+            if sorted_keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = sorted_slots[lo] if lo < n and sorted_keys[lo] == key else -1
+    return out, -1

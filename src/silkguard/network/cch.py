@@ -36,17 +36,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import numba
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path as _csgraph_shortest_path
 
 from silkguard.core.errors import InvalidInput
+from silkguard.core.jit import jit as _jit
 
 __all__ = [
     "CCH",
@@ -60,15 +60,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
 _DIRECTIONS = 4  # cut directions tried per piece: 0, 45, 90 and 135 degrees
 _INT32_MAX = 2**31 - 1
-
-
-def _jit(fn: _F) -> _F:
-    """numba ``njit`` with an on-disk cache, typed for mypy as the plain function."""
-    return cast(_F, numba.njit(cache=True, nogil=True)(fn))
 
 
 # --------------------------------------------------------------------------- ordering
