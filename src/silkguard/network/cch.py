@@ -74,7 +74,7 @@ _Schedule = tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]
 _DIRECTIONS = 4  # cut directions tried per piece: 0, 45, 90 and 135 degrees
 _INT32_MAX = 2**31 - 1
 _SPLIT = 4  # a heavy top node's step is cut in _SPLIT x lanes slices
-_SPLIT_WORK = 1 << 16  # triangles from which a top node's step is split across the lanes
+_SPLIT_WORK = 1 << 20  # triangles from which a top node's step is split across the lanes
 _BALANCE = 1.05  # the subtrees dealt to the lanes: heaviest lane at most 5 % above the mean
 _TOP_MAX = 1 << 13  # ... or stop growing the top at that many nodes or subtrees
 
