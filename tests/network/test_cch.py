@@ -9,11 +9,14 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra
 
 from silkguard.core.errors import InvalidInput
-from silkguard.network.cch import build_cch, hop_coordinates, nested_dissection_order
+from silkguard.network import cch as cch_module
+from silkguard.network.cch import CCHMetric, build_cch, hop_coordinates, nested_dissection_order
 from silkguard.network.corridor import corridor_graph, town_names
 from silkguard.network.routing import Router, edge_costs
 from tests.network.test_routing import Edge, check_path, graphs, to_csr, to_nx
@@ -195,3 +198,95 @@ def test_bad_input_is_rejected_clearly() -> None:
         nested_dissection_order(indptr, heads, np.zeros((2, 2)))
     with pytest.raises(InvalidInput, match="'cch'"):
         Router(indptr, heads, cost).shortest_path(0, 2, method="nope")  # type: ignore[arg-type]
+
+
+def _same_metric(a: CCHMetric, b: CCHMetric) -> bool:
+    """Bit-identical weights, unpacking and query arcs."""
+    parts_a = (a.up_via, a.down_via, *a.forward, *a.backward)
+    parts_b = (b.up_via, b.down_via, *b.forward, *b.backward)
+    return all(np.array_equal(x, y) for x, y in zip(parts_a, parts_b, strict=True))
+
+
+@settings(max_examples=80, deadline=None)
+@given(graphs_with_coords(), st.booleans(), st.booleans())
+def test_parallel_customization_is_bit_identical(
+    case: tuple[int, list[Edge], int, int, np.ndarray | None], perfect: bool, split: bool
+) -> None:
+    """Any number of lanes gives the one-thread weights exactly; ``split`` forces every top
+    node's step to be cut across the lanes."""
+    n, edges, _, _, coords = case
+    indptr, heads, cost = to_csr(n, edges)
+    cch = build_cch(indptr, heads, coords)
+    serial = cch.customize(cost, perfect=perfect, threads=1)
+    with pytest.MonkeyPatch.context() as mp:
+        if split:
+            mp.setattr(cch_module, "_SPLIT_WORK", 0)
+        for lanes in (2, 3, 5):
+            cch._schedules.clear()
+            assert _same_metric(serial, cch.customize(cost, perfect=perfect, threads=lanes))
+    cch._schedules.clear()
+
+
+def _lattice(side: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A jittered side x side grid with random costs, a tenth of the streets one-way."""
+    rng = np.random.default_rng(seed)
+    idx = np.arange(side * side).reshape(side, side)
+    a = np.concatenate([idx[:, :-1].ravel(), idx[:-1].ravel()])
+    b = np.concatenate([idx[:, 1:].ravel(), idx[1:].ravel()])
+    both = rng.random(a.size) >= 0.1
+    tails = np.concatenate([a, b[both]])
+    heads_ = np.concatenate([b, a[both]])
+    order = np.argsort(tails, kind="stable")
+    tails, heads_ = tails[order], heads_[order]
+    indptr = np.zeros(side * side + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails, minlength=side * side), out=indptr[1:])
+    cost = np.round(rng.uniform(1.0, 10.0, heads_.size), 2)
+    yx = np.argwhere(np.ones((side, side), dtype=bool)) + rng.uniform(-0.3, 0.3, (side**2, 2))
+    return indptr, heads_, cost, yx[:, ::-1]
+
+
+def test_parallel_schedule_and_weights_on_a_lattice() -> None:
+    indptr, heads, cost, xy = _lattice(40, 5)
+    cch = build_cch(indptr, heads, xy)
+    lane_ptr, lane_node, top_node, top_split = cch._schedule(2)
+    on_top = np.zeros(cch.n, dtype=bool)
+    on_top[top_node] = True
+    # the top is closed under ancestors; every other node is in exactly one lane, and a
+    # node's lane is its parent's unless the parent is on the top
+    parents = cch.parent[top_node]
+    assert on_top[parents[parents >= 0]].all()
+    assert np.array_equal(np.sort(np.concatenate([lane_node, top_node])), np.arange(cch.n))
+    lane = np.full(cch.n, -1)
+    for i in range(2):
+        lane[lane_node[lane_ptr[i] : lane_ptr[i + 1]]] = i
+    below = ~on_top & (cch.parent >= 0)
+    below &= ~on_top[np.maximum(cch.parent, 0)]
+    assert np.array_equal(lane[below], lane[cch.parent[below]])
+    assert 0 < top_node.size < cch.n // 4
+    assert top_split.dtype == np.bool_
+    # the same weights whatever the lanes, with and without cut top nodes
+    serial = cch.customize(cost, threads=1)
+    assert _same_metric(serial, cch.customize(cost, threads=2))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cch_module, "_SPLIT_WORK", 0)
+        cch._schedules.clear()
+        assert cch._schedule(4)[3].all()
+        assert _same_metric(serial, cch.customize(cost, threads=4))
+    cch._schedules.clear()
+    # and they are the true distances
+    tails = np.repeat(np.arange(cch.n), np.diff(indptr))
+    mat = sp.csr_matrix((cost, (tails, heads)), shape=(cch.n, cch.n))
+    src = np.array([0, 17, 801, 1599])
+    want = csgraph_dijkstra(mat, directed=True, indices=src)
+    dst = np.arange(cch.n)
+    for i, s in enumerate(src.tolist()):
+        got = cch.customize(cost, threads=3).distances([s] * cch.n, dst.tolist())
+        assert np.allclose(got, want[i], rtol=1e-12)
+
+
+def test_bad_thread_count_is_rejected() -> None:
+    indptr, heads, cost = to_csr(3, [(0, 1, 1.0), (1, 2, 1.0)])
+    cch = build_cch(indptr, heads)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(InvalidInput, match="threads must be a positive integer"):
+            cch.customize(cost, threads=bad)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import numba
 
-__all__ = ["jit"]
+__all__ = ["jit", "pjit"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -23,3 +23,9 @@ def jit(fn: _F) -> _F:
     """numba ``njit`` with an on-disk cache and without the GIL, typed for mypy as the plain
     function (the compiled dispatcher keeps the Python original as ``py_func``)."""
     return cast(_F, numba.njit(cache=True, nogil=True)(fn))
+
+
+def pjit(fn: _F) -> _F:
+    """Like :func:`jit`, with the function's ``numba.prange`` loops run on numba's thread pool
+    (``numba.set_num_threads`` / ``NUMBA_NUM_THREADS`` choose how many threads)."""
+    return cast(_F, numba.njit(cache=True, nogil=True, parallel=True)(fn))

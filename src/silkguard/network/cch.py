@@ -13,7 +13,13 @@ A CCH (Dibbelt, Strasser and Wagner) splits route planning into three phases:
    cheapest original edge between its ends, then every lower triangle ``{x, u, v}`` (``x``
    ranked lowest) is relaxed bottom-up: ``u -> x -> v`` may be cheaper than the arc ``u -> v``.
    The middle node (or the original edge) behind each weight is kept for path unpacking. This
-   is what runs after each risk update, in seconds on a country-sized graph.
+   is what runs after each risk update. It runs on numba's threads (``threads``): the
+   elimination tree is cut into a *top* (the highest separators) and subtrees below it, dealt
+   to the threads by work; a thread runs its subtrees with no synchronisation (a node's row
+   depends only on its descendants' rows), then the top nodes run in order, each heavy one's
+   row cut in slices across the threads. The perfect pass runs the same schedule top-down.
+   Every arc sees the same relaxations in the same order as in the one-thread kernels, so
+   the weights are bit-identical whatever the thread count.
 3. **Queries** (:meth:`CCHMetric.shortest_path`, :meth:`CCHMetric.distances`): the
    elimination-tree search. The source walks up its elimination-tree path relaxing upward
    weights, the target walks up its path relaxing downward weights, no priority queue; the
@@ -34,12 +40,14 @@ non-negative per edge, ``inf`` meaning forbidden.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -47,6 +55,7 @@ from scipy.sparse.csgraph import shortest_path as _csgraph_shortest_path
 
 from silkguard.core.errors import InvalidInput
 from silkguard.core.jit import jit as _jit
+from silkguard.core.jit import pjit as _pjit
 
 __all__ = [
     "CCH",
@@ -60,8 +69,15 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 
+# parallel schedule: lane_ptr, lane_node, top_node, top_split (see _plan)
+_Schedule = tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]
+
 _DIRECTIONS = 4  # cut directions tried per piece: 0, 45, 90 and 135 degrees
 _INT32_MAX = 2**31 - 1
+_SPLIT = 4  # a heavy top node's step is cut in _SPLIT x lanes slices
+_SPLIT_WORK = 1 << 20  # triangles from which a top node's step is split across the lanes
+_BALANCE = 1.05  # the subtrees dealt to the lanes: heaviest lane at most 5 % above the mean
+_TOP_MAX = 1 << 13  # ... or stop growing the top at that many nodes or subtrees
 
 
 # --------------------------------------------------------------------------- ordering
@@ -321,21 +337,8 @@ def _downward_arcs(up_ptr: Any, up_head: Any, n: int) -> Any:  # pragma: no cove
 
 
 @_jit
-def _customize(
-    up_ptr: Any,
-    up_head: Any,
-    arc_tail: Any,
-    down_ptr: Any,
-    down_arc: Any,
-    edge_arc: Any,
-    cost: Any,
-    n: int,
-) -> Any:  # pragma: no cover
-    """Basic customization: cheapest original edge per arc and direction, then the lower
-    triangles, pulled by every node ``u`` bottom-up from its lower neighbours ``x`` (the arcs
-    of ``x`` are final by then). ``via`` >= 0 is an original edge id, < 0 the middle node
-    ``-via - 1`` of a shortcut."""
-    arcs = up_head.size
+def _initial_weights(edge_arc: Any, cost: Any, arcs: int) -> Any:  # pragma: no cover
+    """Per arc and direction the cheapest original edge (weight, edge id), ``inf``/-1 if none."""
     up_w = np.full(arcs, np.inf)
     down_w = np.full(arcs, np.inf)
     up_via = np.full(arcs, -1, dtype=np.int32)
@@ -353,27 +356,126 @@ def _customize(
         elif c < up_w[a]:
             up_w[a] = c
             up_via[a] = e
+    return up_w, down_w, up_via, down_via
+
+
+@_jit
+def _lower_part(
+    u: int,
+    k0: int,
+    k1: int,
+    up_ptr: Any,
+    up_head: Any,
+    arc_tail: Any,
+    down_ptr: Any,
+    down_arc: Any,
+    up_w: Any,
+    down_w: Any,
+    up_via: Any,
+    down_via: Any,
+    pos: Any,
+) -> None:  # pragma: no cover
+    """The lower triangles of ``u``'s arcs ``k0 .. k1 - 1`` (a slice of its row): for every
+    lower neighbour ``x`` (in ``down_arc`` order) and every arc ``x -> v`` with ``v`` in the
+    slice, ``u -> x -> v`` and ``v -> x -> u``. Writes only arcs of the slice, so slices of one
+    row, or rows of nodes that are not ancestors of one another, can run in parallel; every
+    arc sees the same relaxations in the same order whatever the slicing."""
+    if k0 >= k1:
+        return
+    for k in range(k0, k1):
+        pos[up_head[k]] = k
+    whole = k0 == up_ptr[u]
+    h0 = up_head[k0]
+    h1 = up_head[k1 - 1]
+    for q in range(down_ptr[u], down_ptr[u + 1]):
+        a = down_arc[q]  # x -> u
+        to_x = down_w[a]  # u -> x
+        from_x = up_w[a]  # x -> u
+        if to_x == np.inf and from_x == np.inf:
+            continue
+        x = arc_tail[a]
+        middle = -np.int64(x) - 1
+        j = a + 1
+        end = up_ptr[x + 1]
+        if not whole:  # first arc x -> v with v >= h0 (heads ascend)
+            b = end
+            while j < b:
+                mid = (j + b) >> 1
+                if up_head[mid] < h0:
+                    j = mid + 1
+                else:
+                    b = mid
+        while j < end:
+            v = up_head[j]
+            if v > h1:
+                break
+            p = pos[v]  # u -> v
+            via_up = to_x + up_w[j]  # u -> x -> v
+            if via_up < up_w[p]:
+                up_w[p] = via_up
+                up_via[p] = middle
+            via_down = down_w[j] + from_x  # v -> x -> u
+            if via_down < down_w[p]:
+                down_w[p] = via_down
+                down_via[p] = middle
+            j += 1
+
+
+@_jit
+def _upper_part(
+    u: int,
+    q0: int,
+    q1: int,
+    up_ptr: Any,
+    up_head: Any,
+    arc_tail: Any,
+    down_arc: Any,
+    up_w: Any,
+    down_w: Any,
+    pos: Any,
+) -> None:  # pragma: no cover
+    """The perfect customization's step at ``u`` for its lower neighbours ``q0 .. q1 - 1``
+    (indices into ``down_arc``): the arcs ``x -> u`` over the upper triangles and ``x -> v``
+    over the intermediate ones through ``u``. Writes only the rows of those ``x``, so any
+    split of them, or nodes that are not ancestors of one another, can run in parallel."""
+    for k in range(up_ptr[u], up_ptr[u + 1]):
+        pos[up_head[k]] = k
+    for q in range(q0, q1):
+        a = down_arc[q]  # x -> u, x below u
+        wa_up = up_w[a]
+        wa_down = down_w[a]
+        for j in range(a + 1, up_ptr[arc_tail[a] + 1]):
+            p = pos[up_head[j]]  # u -> v; j is x -> v
+            wa_up = min(wa_up, up_w[j] + down_w[p])  # x -> v -> u
+            wa_down = min(wa_down, up_w[p] + down_w[j])  # u -> v -> x
+            up_w[j] = min(up_w[j], wa_up + up_w[p])  # x -> u -> v
+            down_w[j] = min(down_w[j], down_w[p] + wa_down)  # v -> u -> x
+        up_w[a] = wa_up
+        down_w[a] = wa_down
+
+
+@_jit
+def _customize(
+    up_ptr: Any,
+    up_head: Any,
+    arc_tail: Any,
+    down_ptr: Any,
+    down_arc: Any,
+    edge_arc: Any,
+    cost: Any,
+    n: int,
+) -> Any:  # pragma: no cover
+    """Basic customization, one thread: cheapest original edge per arc and direction, then the
+    lower triangles, pulled by every node ``u`` bottom-up from its lower neighbours ``x`` (the
+    arcs of ``x`` are final by then). ``via`` >= 0 is an original edge id, < 0 the middle node
+    ``-via - 1`` of a shortcut."""
+    up_w, down_w, up_via, down_via = _initial_weights(edge_arc, cost, up_head.size)
     pos = np.empty(n, dtype=np.int64)
     for u in range(n):
-        for k in range(up_ptr[u], up_ptr[u + 1]):
-            pos[up_head[k]] = k
-        for q in range(down_ptr[u], down_ptr[u + 1]):
-            a = down_arc[q]  # x -> u
-            to_x = down_w[a]  # u -> x
-            from_x = up_w[a]  # x -> u
-            if to_x == np.inf and from_x == np.inf:
-                continue
-            middle = -np.int64(arc_tail[a]) - 1
-            for j in range(a + 1, up_ptr[arc_tail[a] + 1]):
-                p = pos[up_head[j]]  # u -> v
-                via_up = to_x + up_w[j]  # u -> x -> v
-                if via_up < up_w[p]:
-                    up_w[p] = via_up
-                    up_via[p] = middle
-                via_down = down_w[j] + from_x  # v -> x -> u
-                if via_down < down_w[p]:
-                    down_w[p] = via_down
-                    down_via[p] = middle
+        _lower_part(
+            u, up_ptr[u], up_ptr[u + 1], up_ptr, up_head, arc_tail, down_ptr, down_arc,
+            up_w, down_w, up_via, down_via, pos,
+        )  # fmt: skip
     return up_w, down_w, up_via, down_via
 
 
@@ -388,21 +490,221 @@ def _perfect(
     down_w: Any,
     n: int,
 ) -> None:  # pragma: no cover
-    """Perfect customization in place: every arc weight becomes the shortest-path distance
-    between its ends, using the intermediate and upper triangles top-down (the arcs between
-    higher nodes are exact by the time a lower node's arcs use them)."""
+    """Perfect customization in place, one thread: every arc weight becomes the shortest-path
+    distance between its ends, using the intermediate and upper triangles top-down (the arcs
+    between higher nodes are exact by the time a lower node's arcs use them)."""
     pos = np.empty(n, dtype=np.int64)
     for u in range(n - 1, -1, -1):
-        for k in range(up_ptr[u], up_ptr[u + 1]):
-            pos[up_head[k]] = k
+        _upper_part(
+            u, down_ptr[u], down_ptr[u + 1], up_ptr, up_head, arc_tail, down_arc, up_w, down_w,
+            pos,
+        )  # fmt: skip
+
+
+@_jit
+def _node_work(
+    up_ptr: Any, arc_tail: Any, down_ptr: Any, down_arc: Any, n: int
+) -> Any:  # pragma: no cover
+    """Triangles handled at every node ``u``, both in the basic pass (lower triangles pulled
+    into ``u``'s row) and the perfect pass (intermediate/upper triangles through ``u``): the
+    arcs of each lower neighbour ``x`` above ``u``."""
+    work = np.zeros(n, dtype=np.float64)
+    for u in range(n):
+        w = 0
         for q in range(down_ptr[u], down_ptr[u + 1]):
-            a = down_arc[q]  # x -> u, x below u
-            for j in range(a + 1, up_ptr[arc_tail[a] + 1]):
-                p = pos[up_head[j]]  # u -> v; j is x -> v
-                up_w[a] = min(up_w[a], up_w[j] + down_w[p])  # x -> v -> u
-                down_w[a] = min(down_w[a], up_w[p] + down_w[j])  # u -> v -> x
-                up_w[j] = min(up_w[j], up_w[a] + up_w[p])  # x -> u -> v
-                down_w[j] = min(down_w[j], down_w[p] + down_w[a])  # v -> u -> x
+            a = down_arc[q]
+            w += up_ptr[arc_tail[a] + 1] - a - 1
+        work[u] = w + 1.0  # every node costs something, even without triangles
+    return work
+
+
+def _plan(
+    up_ptr: IntArray,
+    arc_tail: Int32Array,
+    down_ptr: IntArray,
+    down_arc: IntArray,
+    parent: IntArray,
+    lanes: int,
+) -> _Schedule:
+    """Split the elimination tree for ``lanes`` parallel lanes: a *top* set closed under
+    ancestors and the subtrees hanging below it, dealt to the lanes heaviest first to the
+    least-loaded lane. The top grows from the roots, taking the heaviest remaining subtree's
+    root, until the dealt subtrees load the heaviest lane at most ``_BALANCE`` times the
+    mean (on a lattice: the top separator, then the halves' separators, ...). Rows of different
+    subtrees never depend on each other, so each lane runs its subtrees without
+    synchronisation; the top nodes run in order, each split across the lanes when it has at
+    least ``_SPLIT_WORK`` triangles. Returns ``(lane_ptr, lane_node, top_node, top_split)``,
+    nodes ascending by rank."""
+    n = parent.size
+    work = _node_work(up_ptr, arc_tail, down_ptr, down_arc, n)
+    has_parent = parent >= 0
+    subtree = _subtree_sums(work, parent)
+    children = np.argsort(np.where(has_parent, parent, n), kind="stable")
+    child_ptr = np.zeros(n + 2, dtype=np.int64)
+    np.cumsum(np.bincount(np.where(has_parent, parent, n), minlength=n + 1), out=child_ptr[1:])
+    roots = children[child_ptr[n] : child_ptr[n + 1]]
+    heap = [(-float(subtree[r]), int(r)) for r in roots]
+    heapq.heapify(heap)
+    top: list[int] = []
+    while (
+        heap
+        and len(top) < _TOP_MAX
+        and len(heap) < _TOP_MAX
+        and _makespan(heap, lanes) > _BALANCE * -sum(w for w, _ in heap) / lanes
+    ):
+        _, r = heapq.heappop(heap)
+        top.append(r)
+        for c in children[child_ptr[r] : child_ptr[r + 1]].tolist():
+            heapq.heappush(heap, (-float(subtree[c]), c))
+    lane_of = np.full(n, -1, dtype=np.int64)
+    for lane, part in enumerate(_deal(heap, lanes)):
+        lane_of[np.asarray(part, dtype=np.int64)] = lane
+    lane_of = _inherit_lane(lane_of, parent)
+    on_top = np.zeros(n, dtype=bool)
+    on_top[np.asarray(top, dtype=np.int64)] = True
+    lane_of[on_top] = -1
+    nodes = np.flatnonzero(lane_of >= 0)
+    lane_node = nodes[np.argsort(lane_of[nodes], kind="stable")]
+    lane_ptr = np.zeros(lanes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(lane_of[nodes], minlength=lanes), out=lane_ptr[1:])
+    top_node = np.flatnonzero(on_top)
+    return lane_ptr, lane_node, top_node, work[top_node] >= _SPLIT_WORK
+
+
+def _deal(heap: list[tuple[float, int]], lanes: int) -> list[list[int]]:
+    """Subtrees ``(-work, root)`` dealt heaviest first to the least-loaded lane."""
+    load = [(0.0, lane) for lane in range(lanes)]
+    parts: list[list[int]] = [[] for _ in range(lanes)]
+    for neg, r in sorted(heap):
+        done, lane = heapq.heappop(load)
+        parts[lane].append(r)
+        heapq.heappush(load, (done - neg, lane))
+    return parts
+
+
+def _makespan(heap: list[tuple[float, int]], lanes: int) -> float:
+    """The heaviest lane's work when the subtrees ``heap`` are dealt by :func:`_deal`."""
+    load = [0.0] * lanes
+    for neg, _ in sorted(heap):
+        load[load.index(min(load))] -= neg
+    return max(load)
+
+
+@_jit
+def _subtree_sums(work: Any, parent: Any) -> Any:  # pragma: no cover
+    """Per node the work of its elimination subtree (children rank below their parent)."""
+    out = work.copy()
+    for r in range(work.size):
+        if parent[r] >= 0:
+            out[parent[r]] += out[r]
+    return out
+
+
+@_jit
+def _inherit_lane(lane_of: Any, parent: Any) -> Any:  # pragma: no cover
+    """Every node without a lane takes its parent's (parents first: descending rank)."""
+    out = lane_of.copy()
+    for r in range(out.size - 1, -1, -1):
+        if out[r] < 0 and parent[r] >= 0:
+            out[r] = out[parent[r]]
+    return out
+
+
+@_pjit
+def _customize_parallel(
+    up_ptr: Any,
+    up_head: Any,
+    arc_tail: Any,
+    down_ptr: Any,
+    down_arc: Any,
+    lane_ptr: Any,
+    lane_node: Any,
+    top_node: Any,
+    top_split: Any,
+    edge_arc: Any,
+    cost: Any,
+    n: int,
+    lanes: int,
+) -> Any:  # pragma: no cover
+    """:func:`_customize` on ``lanes`` parallel lanes (schedule from :func:`_plan`): each lane
+    runs its subtrees bottom-up (a row is written only by its node and reads only rows of
+    its descendants), then the top nodes in rank order, a heavy one's row cut in slices run
+    in parallel. Bit-identical to the one-thread kernel, whatever ``lanes``."""
+    up_w, down_w, up_via, down_via = _initial_weights(edge_arc, cost, up_head.size)
+    pos = np.empty((lanes, n), dtype=np.int64)
+    for t in numba.prange(lanes):
+        for i in range(lane_ptr[t], lane_ptr[t + 1]):
+            u = lane_node[i]
+            _lower_part(
+                u, up_ptr[u], up_ptr[u + 1], up_ptr, up_head, arc_tail, down_ptr, down_arc,
+                up_w, down_w, up_via, down_via, pos[t],
+            )  # fmt: skip
+    wide = _SPLIT * lanes
+    for i in range(top_node.size):
+        u = top_node[i]
+        start, size = up_ptr[u], up_ptr[u + 1] - up_ptr[u]
+        if not top_split[i]:
+            _lower_part(
+                u, start, start + size, up_ptr, up_head, arc_tail, down_ptr, down_arc,
+                up_w, down_w, up_via, down_via, pos[0],
+            )  # fmt: skip
+            continue
+        for t in numba.prange(lanes):
+            for part in range(t, wide, lanes):
+                _lower_part(
+                    u, start + size * part // wide, start + size * (part + 1) // wide,
+                    up_ptr, up_head, arc_tail, down_ptr, down_arc, up_w, down_w, up_via,
+                    down_via, pos[t],
+                )  # fmt: skip
+    return up_w, down_w, up_via, down_via
+
+
+@_pjit
+def _perfect_parallel(
+    up_ptr: Any,
+    up_head: Any,
+    arc_tail: Any,
+    down_ptr: Any,
+    down_arc: Any,
+    lane_ptr: Any,
+    lane_node: Any,
+    top_node: Any,
+    top_split: Any,
+    up_w: Any,
+    down_w: Any,
+    n: int,
+    lanes: int,
+) -> None:  # pragma: no cover
+    """:func:`_perfect` on ``lanes`` parallel lanes: the top nodes first, from the highest
+    rank down (a heavy one's lower neighbours cut in parts run in parallel: each part writes
+    only its neighbours' rows), then each lane its subtrees top-down. A node's step writes
+    rows of its lower neighbours, whose upper neighbours all lie on one elimination-tree
+    path, so nodes of different subtrees never share them, and every row sees its updates
+    in the one-thread order: bit-identical to :func:`_perfect`, whatever ``lanes``."""
+    pos = np.empty((lanes, n), dtype=np.int64)
+    wide = _SPLIT * lanes
+    for i in range(top_node.size - 1, -1, -1):
+        u = top_node[i]
+        start, size = down_ptr[u], down_ptr[u + 1] - down_ptr[u]
+        if not top_split[i]:
+            _upper_part(
+                u, start, start + size, up_ptr, up_head, arc_tail, down_arc, up_w, down_w,
+                pos[0],
+            )  # fmt: skip
+            continue
+        for t in numba.prange(lanes):
+            for part in range(t, wide, lanes):
+                _upper_part(
+                    u, start + size * part // wide, start + size * (part + 1) // wide,
+                    up_ptr, up_head, arc_tail, down_arc, up_w, down_w, pos[t],
+                )  # fmt: skip
+    for t in numba.prange(lanes):
+        for i in range(lane_ptr[t + 1] - 1, lane_ptr[t] - 1, -1):
+            u = lane_node[i]
+            _upper_part(
+                u, down_ptr[u], down_ptr[u + 1], up_ptr, up_head, arc_tail, down_arc,
+                up_w, down_w, pos[t],
+            )  # fmt: skip
 
 
 @_jit
@@ -613,6 +915,7 @@ class CCH:
     parent: IntArray = field(repr=False)
     edge_arc: IntArray = field(repr=False)
     preprocess_s: float
+    _schedules: dict[int, _Schedule] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def arcs(self) -> int:
@@ -641,13 +944,32 @@ class CCH:
             depth[r] = 1 if p < 0 else depth[p] + 1
         return int(depth.max()) if self.n else 0
 
-    def customize(self, cost: npt.ArrayLike, *, perfect: bool = True) -> CCHMetric:
+    def _schedule(self, lanes: int) -> _Schedule:
+        """The parallel schedule for ``lanes`` lanes (built once per count, see
+        :func:`_plan`)."""
+        if lanes not in self._schedules:
+            self._schedules[lanes] = _plan(
+                self.up_ptr, self.arc_tail, self.down_ptr, self.down_arc, self.parent, lanes
+            )
+        return self._schedules[lanes]
+
+    def customize(
+        self, cost: npt.ArrayLike, *, perfect: bool = True, threads: int | None = None
+    ) -> CCHMetric:
         """Arc weights for ``cost`` (one non-negative value per edge, ``inf`` forbidden).
 
         The basic customization (lower triangles) is enough for exact queries. With
         ``perfect`` (the default) a second pass over the intermediate and upper triangles
         finds every arc's true distance and drops the arcs that a shorter path beats, which
-        roughly doubles the customization time but makes queries scan far fewer arcs."""
+        roughly doubles the customization time but makes queries scan far fewer arcs.
+
+        Both passes run level by level of the elimination tree on ``threads`` parallel lanes
+        (default numba's thread count, ``NUMBA_NUM_THREADS``); 1 runs the one-thread
+        kernels. The weights are identical for every value."""
+        lanes = numba.get_num_threads() if threads is None else threads
+        if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or lanes < 1:
+            raise InvalidInput(f"threads must be a positive integer, got {threads!r}")
+        lanes = int(lanes)
         c = np.asarray(cost, dtype=np.float64)
         if c.shape != (self.m,):
             raise InvalidInput(
@@ -656,18 +978,24 @@ class CCH:
         if np.isnan(c).any() or (c < 0).any():
             raise InvalidInput("cost must be non-negative and not NaN (inf means forbidden)")
         start = time.perf_counter()
-        up_w, down_w, up_via, down_via = _customize(
-            self.up_ptr, self.up_head, self.arc_tail, self.down_ptr, self.down_arc,
-            self.edge_arc, c, self.n,
-        )  # fmt: skip
+        structure = (self.up_ptr, self.up_head, self.arc_tail, self.down_ptr, self.down_arc)
+        plan = self._schedule(lanes) if lanes > 1 else None
+        if lanes == 1:
+            up_w, down_w, up_via, down_via = _customize(*structure, self.edge_arc, c, self.n)
+        else:
+            up_w, down_w, up_via, down_via = _customize_parallel(
+                *structure, *cast(_Schedule, plan), self.edge_arc, c, self.n, lanes
+            )
         basic_s = time.perf_counter() - start
         exact_up, exact_down = up_w, down_w
         if perfect:
             exact_up, exact_down = up_w.copy(), down_w.copy()
-            _perfect(
-                self.up_ptr, self.up_head, self.arc_tail, self.down_ptr, self.down_arc,
-                exact_up, exact_down, self.n,
-            )  # fmt: skip
+            if lanes == 1:
+                _perfect(*structure, exact_up, exact_down, self.n)
+            else:
+                _perfect_parallel(
+                    *structure, *cast(_Schedule, plan), exact_up, exact_down, self.n, lanes
+                )
         forward = _kept(self.up_ptr, self.up_head, up_w, exact_up, self.n)
         backward = _kept(self.up_ptr, self.up_head, down_w, exact_down, self.n)
         return CCHMetric(
