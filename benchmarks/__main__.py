@@ -27,7 +27,9 @@ from benchmarks import (
 # name -> how to run it with the parsed arguments, in the order a full run takes them
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "import": lambda a: import_gtd.run(rows=a.rows),
-    "api": lambda a: api_load.run(rows=a.incidents or 200_000, postgres=a.postgres or None),
+    "api": lambda a: api_load.run(
+        rows=a.incidents or 200_000, postgres=a.postgres or None, baseline_src=a.baseline_src
+    ),
     "backtest": lambda _a: risk_backtest.run(),
     "sepp": lambda _a: sepp_speed.run(),
     "route": lambda _a: route_speed.run(),
@@ -59,6 +61,12 @@ def main() -> None:
         ),
     )
     parser.add_argument("--only", choices=list(BENCHMARKS), help="run one benchmark")
+    parser.add_argument(
+        "--baseline-src",
+        default=None,
+        help="API load: also serve the code of this src directory (another checkout) on the "
+        "same data in the same run, for a before/after comparison",
+    )
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432/test",

@@ -2,7 +2,13 @@
 GeoJSON, with 200k incidents stored, against the same server's trivial health endpoint, for
 SQLite and PostgreSQL with 2 workers. The load comes from wrk on loopback when it is installed
 (Debian package `wrk`), else from a bounded asyncio client (httpx). Results: printed, and
-written to benchmarks/results/api_load.json."""
+written to benchmarks/results/api_load.json.
+
+The searches are a mix of 20,000 different boxes and time ranges (:func:`query_paths`), as
+map clients panning and zooming send them, not one URL repeated: nothing along the way can
+answer from a cache of earlier answers. With ``baseline_src`` (``--baseline-src DIR``, the
+``src`` directory of another checkout) a second server runs that code on the same database in
+the same run, for before/after comparisons."""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,11 +43,48 @@ from silkguard.migrations import upgrade
 RESULTS = Path(__file__).resolve().parent / "results"
 CONCURRENCY = 50
 SECONDS = 10
-QUERY = (
-    "/api/v1/incidents?bbox=66.0,24.5,69.0,27.5&since=2015-01-01T00:00:00Z"
-    "&until=2020-01-01T00:00:00Z&limit=100&format=geojson"
-)
+QUERIES = 20_000
+ROUNDS = 2  # of baseline and current, when comparing
 HEALTH = "/api/v1/health"
+# wrk sends the paths of a file in turn (each of its threads from its own offset)
+_WRK_SCRIPT = """
+local paths = {}
+local i = 0
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads * 7919)
+  threads = threads + 1
+end
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  i = offset % #paths
+end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def query_paths(n: int = QUERIES, seed: int = 3) -> list[str]:
+    """``n`` GeoJSON searches of different boxes (1.5-4 degrees a side, within Pakistan) and
+    time ranges (2-8 years between 2000 and 2025), a page of 100 each."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        width, height = rng.uniform(1.5, 4.0, 2)
+        lon = rng.uniform(61.0, 77.0 - width)
+        lat = rng.uniform(24.0, 36.5 - height)
+        years = int(rng.integers(2, 9))
+        offset = int(rng.integers(0, 365 * (25 - years)))
+        start = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(days=offset)
+        end = start + timedelta(days=365 * years)
+        out.append(
+            f"/api/v1/incidents?bbox={lon:.2f},{lat:.2f},{lon + width:.2f},{lat + height:.2f}"
+            f"&since={start:%Y-%m-%d}T00:00:00Z&until={end:%Y-%m-%d}T00:00:00Z"
+            "&limit=100&format=geojson"
+        )
+    return out
 
 
 def _with_feature(row: dict[str, object]) -> dict[str, object]:
@@ -49,7 +93,7 @@ def _with_feature(row: dict[str, object]) -> dict[str, object]:
     return row
 
 
-def _load(url: str, rows: int, seed: int = 11) -> str:
+def load_incidents(url: str, rows: int, seed: int = 11) -> str:
     """Store ``rows`` synthetic incidents spread over Pakistan; returns an API key."""
     engine = make_engine(url)
     upgrade(engine)
@@ -107,19 +151,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_up(port: int, deadline_s: float = 60) -> None:
+def _wait_up(port: int, deadline_s: float = 300) -> None:
+    """Until the health endpoint answers (on a loaded machine a worker can take a while)."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{HEALTH}", timeout=5) as r:
+                if r.status == 200:
+                    return
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.5)
     msg = f"the server on port {port} did not start within {deadline_s} s"
     raise SystemExit(msg)
 
 
-def _wrk(port: int, path: str, key: str) -> dict[str, float]:
+def _wrk(port: int, paths: list[str], key: str, workdir: Path) -> dict[str, float]:
+    script = workdir / "paths.lua"
+    script.write_text(_WRK_SCRIPT)
+    path_file = workdir / "paths.txt"
+    path_file.write_text("\n".join(paths) + "\n")
     out = subprocess.run(
         [
             "wrk",
@@ -129,7 +180,11 @@ def _wrk(port: int, path: str, key: str) -> dict[str, float]:
             "--latency",
             "-H",
             f"X-API-Key: {key}",
-            f"http://127.0.0.1:{port}{path}",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(path_file),
         ],
         capture_output=True,
         text=True,
@@ -150,11 +205,12 @@ def _wrk(port: int, path: str, key: str) -> dict[str, float]:
     }
 
 
-async def _client(port: int, path: str, key: str) -> dict[str, float]:
+async def _client(port: int, paths: list[str], key: str) -> dict[str, float]:
     import httpx2 as httpx  # the dev extra ships httpx2 (httpx is not installed)
 
     latencies: list[float] = []
     errors = 0
+    sent = 0
     end = time.monotonic() + SECONDS
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}",
@@ -163,8 +219,10 @@ async def _client(port: int, path: str, key: str) -> dict[str, float]:
     ) as client:
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, sent
             while time.monotonic() < end:
+                path = paths[sent % len(paths)]
+                sent += 1
                 t = time.perf_counter()
                 r = await client.get(path)
                 latencies.append((time.perf_counter() - t) * 1000)
@@ -182,16 +240,17 @@ async def _client(port: int, path: str, key: str) -> dict[str, float]:
     }
 
 
-def _measure(port: int, path: str, key: str) -> dict[str, float]:
+def _measure(port: int, paths: list[str], key: str, workdir: Path) -> dict[str, float]:
     if shutil.which("wrk"):
-        return _wrk(port, path, key)
-    return asyncio.run(_client(port, path, key))
+        return _wrk(port, paths, key, workdir)
+    return asyncio.run(_client(port, paths, key))
 
 
-def _run_backend(name: str, url: str, rows: int) -> dict[str, object]:
-    t = time.perf_counter()
-    key = _load(url, rows)
-    load_s = time.perf_counter() - t
+def _serve_and_measure(
+    url: str, key: str, paths: list[str], workdir: Path, src: str | None
+) -> dict[str, object]:
+    """Start a 2-worker server (of the code in ``src`` when given), measure health and the
+    search mix, stop it."""
     port = _free_port()
     env = {
         **os.environ,
@@ -199,6 +258,8 @@ def _run_backend(name: str, url: str, rows: int) -> dict[str, object]:
         "SILKGUARD_ENVIRONMENT": "production",
         "SILKGUARD_SECRET_KEY": secrets.token_urlsafe(48),
     }
+    if src is not None:
+        env["PYTHONPATH"] = str(Path(src).resolve())
     exe = str(Path(sys.executable).with_name("silkguard"))
     server = subprocess.Popen(
         [exe, "serve", "--workers", "2", "--port", str(port)],
@@ -208,51 +269,80 @@ def _run_backend(name: str, url: str, rows: int) -> dict[str, object]:
     )
     try:
         _wait_up(port)
-        import urllib.request
-
-        check = urllib.request.Request(
-            f"http://127.0.0.1:{port}{QUERY}", headers={"X-API-Key": key}
-        )
-        with urllib.request.urlopen(check) as resp:
-            features = len(json.loads(resp.read())["features"])
-        _measure(port, HEALTH, key)  # warm-up
-        health = _measure(port, HEALTH, key)
-        query = _measure(port, QUERY, key)
+        sizes = []
+        for path in paths[:20]:  # every search answers, with a full page
+            check = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", headers={"X-API-Key": key}
+            )
+            with urllib.request.urlopen(check) as resp:
+                sizes.append(len(json.loads(resp.read())["features"]))
+        _measure(port, [HEALTH], key, workdir)  # warm-up
+        health = _measure(port, [HEALTH], key, workdir)
+        query = _measure(port, paths, key, workdir)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    result = {
-        "backend": name,
-        "incidents": rows,
-        "load_seconds": round(load_s, 1),
-        "features_per_page": features,
+    return {
+        "code": src or "this checkout",
+        "features_per_page": round(statistics.mean(sizes), 1),
         "health": health,
         "query": query,
         "throughput_ratio_query_over_health": round(query["rps"] / health["rps"], 3),
+    }
+
+
+def _run_backend(name: str, url: str, rows: int, baseline_src: str | None) -> dict[str, object]:
+    t = time.perf_counter()
+    key = load_incidents(url, rows)
+    load_s = time.perf_counter() - t
+    paths = query_paths()
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # with a baseline: baseline, current, baseline, current (the machine's load drifts)
+        for src in [baseline_src, None] * ROUNDS if baseline_src else [None]:
+            run = _serve_and_measure(url, key, paths, Path(tmp), src)
+            runs.append(run)
+            health, query = run["health"], run["query"]
+            assert isinstance(health, dict)
+            assert isinstance(query, dict)
+            print(
+                f"{name:10s} {'baseline' if src else 'current':8s} health {health['rps']:7.0f} "
+                f"req/s p50 {health['p50_ms']:6.1f} ms p99 {health['p99_ms']:6.1f} ms | query "
+                f"{query['rps']:7.0f} req/s p50 {query['p50_ms']:6.1f} ms p99 "
+                f"{query['p99_ms']:6.1f} ms | ratio {query['rps'] / health['rps']:.2f} "
+                f"| errors {query['errors']:.0f} | {run['features_per_page']} features/page"
+            )
+    return {
+        "backend": name,
+        "incidents": rows,
+        "load_seconds": round(load_s, 1),
+        "runs": runs,
         "goal_p99_ms_at_most": 50,
         "goal_throughput_ratio_at_least": 0.333,
     }
-    print(
-        f"{name:10s} health {health['rps']:7.0f} req/s p50 {health['p50_ms']:6.1f} ms p99 "
-        f"{health['p99_ms']:6.1f} ms | query {query['rps']:7.0f} req/s p50 {query['p50_ms']:6.1f} "
-        f"ms p99 {query['p99_ms']:6.1f} ms | ratio {query['rps'] / health['rps']:.2f} "
-        f"| errors {query['errors']:.0f}"
-    )
-    return result
+
+
+def _uptime() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def run(
-    rows: int = 200_000, postgres: str | None = "postgresql://postgres@127.0.0.1:5432/test"
+    rows: int = 200_000,
+    postgres: str | None = "postgresql://postgres@127.0.0.1:5432/test",
+    baseline_src: str | None = None,
 ) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     generator = "wrk" if shutil.which("wrk") else "httpx asyncio client"
     print(
         f"API load: {rows} incidents, {CONCURRENCY} concurrent clients, {SECONDS} s, "
-        f"load from {generator}"
+        f"{QUERIES} different searches, load from {generator}; load average {_uptime()}"
     )
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(_run_backend("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", rows))
+        results.append(
+            _run_backend("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", rows, baseline_src)
+        )
+    print(f"load average {_uptime()}")
     if postgres:
         name = f"sg_bench_{os.getpid()}"
         admin = create_engine(
@@ -262,17 +352,18 @@ def run(
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-            results.append(_run_backend("postgresql", url, rows))
+            results.append(_run_backend("postgresql", url, rows, baseline_src))
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+        print(f"load average {_uptime()}")
     out = {
         "generator": generator,
         "concurrency": CONCURRENCY,
         "seconds": SECONDS,
         "workers": 2,
-        "query": QUERY,
+        "queries": f"{QUERIES} paths of query_paths(), e.g. {query_paths(1)[0]}",
         "results": results,
     }
     (RESULTS / "api_load.json").write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")

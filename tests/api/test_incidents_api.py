@@ -821,3 +821,108 @@ def test_geojson_renders_rows_without_a_stored_feature(world: World) -> None:
         )
     engine.dispose()
     _geojson_as_pydantic_wrote_it(world, headers, window)
+
+
+# --- map pages: bbox + time range, GeoJSON ------------------------------------------------------
+
+MAP_BOX = (70.0, 32.0, 75.0, 36.0)  # 20 square degrees: answered from the cell cover
+MAP_YEAR = {"since": "2033-01-01T00:00:00Z", "until": "2034-01-01T00:00:00Z"}
+
+
+@pytest.fixture(scope="module")
+def map_incidents(world: World) -> None:
+    """Incidents of 2033 (no other test uses that year) inside and outside MAP_BOX, under
+    every marking, of two organisations, confirmed and draft, two of them at the same moment;
+    an AMBER one shared with alpha's group and a RED one naming a recipient."""
+    places = [(33.6, 73.0), (35.9, 74.9), (32.0, 70.0), (24.9, 67.0), (36.5, 71.0), (34.0, 69.9)]
+    markings = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
+    for n in range(20):
+        org = ("alpha", "bravo")[n % 2]
+        lat, lon = places[n % len(places)]
+        extra: dict[str, Any] = {}
+        if n == 12:  # alpha's AMBER, shared with the group of alpha and partner
+            extra["share_with_groups"] = [str(world.group_id)]
+        if n == 9:  # bravo's RED, naming partner's user
+            extra["recipients"] = [str(world.users[("partner", Role.PARTNER)])]
+        made = _create(
+            world,
+            org=org,
+            occurred_at=f"2033-{1 + n % 12:02d}-{1 + n % 5:02d}T0{n % 3}:00:00Z"
+            if n != 11
+            else "2033-02-02T01:00:00Z",  # the same moment as n == 1 (alpha / bravo)
+            latitude=lat,
+            longitude=lon,
+            place=f"map spot {n}",
+            tlp=markings[n % len(markings)],
+            **extra,
+        )
+        if n % 4 != 3:  # every fourth stays a draft, seen by its organisation only
+            _confirm(world, made["id"], org=org)
+
+
+@pytest.mark.parametrize(
+    ("org", "role"),
+    [
+        ("alpha", Role.STAFF),
+        ("bravo", Role.STAFF),
+        ("bravo", Role.ANALYST),
+        ("partner", Role.PARTNER),
+    ],
+)
+@pytest.mark.usefixtures("map_incidents")
+def test_map_pages_list_exactly_the_visible_incidents_in_the_box(
+    world: World, org: str, role: Role
+) -> None:
+    """GeoJSON pages of a box and time range (the statement cached per caller and shape, the
+    cell cover of the box's tiles, time and id read unconverted) list what the visibility rule
+    and the filters select, newest first, each once; the same as the JSON pages (ORM rows)
+    and, within the box, as a box too large for a cell cover (served by the time index)."""
+    min_lon, min_lat, max_lon, max_lat = MAP_BOX
+    visible = _visible_ids(world, org, role)
+    with world.client.app.state.session_factory() as session:
+        rows = session.execute(
+            select(Incident.id, Incident.occurred_at, Incident.longitude, Incident.latitude)
+        ).all()
+    expected = sorted(
+        (
+            (r.occurred_at, str(r.id))
+            for r in rows
+            if str(r.id) in visible
+            and r.longitude is not None
+            and min_lon <= r.longitude <= max_lon
+            and min_lat <= r.latitude <= max_lat
+            and "2033-01-01" <= r.occurred_at.isoformat()[:10] < "2034-01-01"
+        ),
+        reverse=True,
+    )
+    assert expected, "the box holds incidents this caller sees"
+    headers = world.headers(org, role)
+
+    def pages(bbox: tuple[float, ...], fmt: str) -> list[str]:
+        params: dict[str, Any] = {
+            **MAP_YEAR,
+            "bbox": ",".join(map(str, bbox)),
+            "limit": 3,
+            "format": fmt,
+        }
+        seen: list[str] = []
+        for _ in range(50):
+            r = world.client.get(f"{API}/incidents", params=params, headers=headers)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            if fmt == "geojson":
+                seen += [f["id"] for f in body["features"]]
+            else:
+                seen += [i["id"] for i in body["items"]]
+            if body["next_cursor"] is None:
+                return seen
+            params["cursor"] = body["next_cursor"]
+        raise AssertionError("more pages than incidents")
+
+    assert pages(MAP_BOX, "geojson") == [ident for _, ident in expected]
+    assert pages(MAP_BOX, "json") == [ident for _, ident in expected]
+    # 30 x 20 degrees: no cell cover, the time index and a thread
+    wide = pages((60.0, 20.0, 90.0, 40.0), "geojson")
+    assert [i for i in wide if i in {ident for _, ident in expected}] == [
+        ident for _, ident in expected
+    ]

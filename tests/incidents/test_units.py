@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from silkguard.core.errors import InvalidInput
 from silkguard.core.tlp import TLP
+from silkguard.geo.cells import cells_for_arrays
+from silkguard.incidents import query
 from silkguard.incidents.dedup import StoredIncident, find_match
 from silkguard.incidents.fields import IncidentFields, content_hash
 from silkguard.incidents.merge import MergeInput, merged_columns
@@ -204,3 +207,23 @@ def test_merged_view_prefers_curated_and_finer() -> None:
 def test_fields_json_round_trip() -> None:
     f = _fields(h3={4: 1, 6: 2}, nationalities=["Chinese"], tlp=TLP.RED)
     assert IncidentFields.from_json(f.to_json()) == f
+
+
+def test_the_cell_cover_of_a_box_holds_the_stored_cell_of_every_point_in_it() -> None:
+    """Map searches find the keys of a box through the resolution-4 cells of the 0.25-degree
+    tiles it touches: every point of the box must have its stored cell among them, including
+    boxes on tile edges and boxes of no width."""
+    rng = np.random.default_rng(7)
+    boxes = [(66.0, 24.5, 69.0, 27.5), (67.25, 30.0, 67.25, 30.5), (70.0, 33.75, 70.5, 34.0)]
+    for _ in range(60):
+        width, height = rng.uniform(0.0, 5.0, 2)
+        lon, lat = rng.uniform(61.0, 72.0), rng.uniform(24.0, 31.0)
+        boxes.append((lon, lat, lon + width, lat + height))
+    for min_lon, min_lat, max_lon, max_lat in boxes:
+        cover = query._h3_cover(min_lon, min_lat, max_lon, max_lat)
+        assert cover is not None, (min_lon, min_lat, max_lon, max_lat)
+        lats = np.concatenate([rng.uniform(min_lat, max_lat, 400), [min_lat, max_lat]])
+        lons = np.concatenate([rng.uniform(min_lon, max_lon, 400), [max_lon, min_lon]])
+        stored = set(cells_for_arrays(lats, lons, 4).tolist())
+        assert stored <= set(cover), (min_lon, min_lat, max_lon, max_lat)
+    assert query._h3_cover(60.0, 20.0, 70.0, 30.0) is None  # 100 square degrees: time index

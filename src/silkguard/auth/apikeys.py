@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from silkguard.auth._validate import check_name, require_org
@@ -97,6 +97,10 @@ def create_api_key(
     return key, f"{KEY_PREFIX}{prefix}_{secret}"
 
 
+# built once: every authenticated request runs it
+_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
+
+
 def verify_api_key(session: Session, *, key: str, now: datetime) -> ApiKey:
     """The key that ``key`` is, if it is known, not revoked and not expired; otherwise
     :class:`Unauthenticated`. Revocation and expiry are named only to a caller that holds
@@ -106,7 +110,7 @@ def verify_api_key(session: Session, *, key: str, now: datetime) -> ApiKey:
         msg = f"API key is malformed; it looks like {KEY_PREFIX}<8 hex characters>_<secret>"
         raise Unauthenticated(msg)
     prefix, secret = match.groups()
-    stored = session.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
+    stored = session.execute(_BY_PREFIX, {"prefix": prefix}).scalar_one_or_none()
     # The prefix is not secret (lists show it); the secret is compared in constant time.
     if stored is None or not hmac.compare_digest(hash_token(secret), stored.key_hash):
         raise Unauthenticated(_BAD_KEY)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from silkguard.auth._validate import check_name, require_org
@@ -74,14 +74,17 @@ def remove_group_member(session: Session, *, group_id: uuid.UUID, org_id: uuid.U
     session.flush()
 
 
+# built once: every authenticated request runs it
+_GROUPS_OF_ORG = (
+    select(SharingGroupMember.group_id)
+    .where(SharingGroupMember.org_id == bindparam("org_id"))
+    .order_by(SharingGroupMember.group_id)
+)
+
+
 def groups_of_org(session: Session, *, org_id: uuid.UUID) -> list[uuid.UUID]:
     """Ids of the groups ``org_id`` belongs to (the input of the visibility filter)."""
-    stmt = (
-        select(SharingGroupMember.group_id)
-        .where(SharingGroupMember.org_id == org_id)
-        .order_by(SharingGroupMember.group_id)
-    )
-    return list(session.execute(stmt).scalars())
+    return list(session.execute(_GROUPS_OF_ORG, {"org_id": org_id}).scalars())
 
 
 def group_members(session: Session, *, group_id: uuid.UUID) -> list[uuid.UUID]:

@@ -8,19 +8,34 @@ import binascii
 import json
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import h3
+import h3.api.basic_int as h3_int
 from shapely import Point, get_num_coordinates, prepared
 from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from silkguard.core.access import Principal, visible_clause
 from silkguard.core.errors import InvalidInput, NotFound
@@ -149,26 +164,54 @@ def parse_polygon(value: str | dict[str, Any]) -> BaseGeometry:
     return geom
 
 
+_TILE_DEG = 0.25  # boxes are covered by the cells of the fixed tiles they touch
+
+
+@lru_cache(maxsize=65_536)
+def _tile_cells(ix: int, iy: int) -> frozenset[int] | None:
+    """Resolution-4 cells (as integers) that cover one 0.25 degree tile, plus a ring: a stored
+    cell is the parent of the point's resolution-8 cell and may sit next to the tile. None
+    when H3 cannot cover it."""
+    min_lon, min_lat = -180 + ix * _TILE_DEG, -90 + iy * _TILE_DEG
+    max_lon, max_lat = min(min_lon + _TILE_DEG, 180.0), min(min_lat + _TILE_DEG, 90.0)
+    tile = h3.LatLngPoly(
+        [(min_lat, min_lon), (min_lat, max_lon), (max_lat, max_lon), (max_lat, min_lon)]
+    )
+    try:
+        inner = h3_int.h3shape_to_cells_experimental(tile, 4, contain="overlap")
+        cells = {c for cell in inner for c in h3_int.grid_disk(cell, 1)}
+    except h3.H3BaseException:
+        return None
+    return frozenset(cells) if cells else None
+
+
+def _tile_range(low: float, high: float, lowest: float, count: int) -> range:
+    first = min(max(math.floor((low - lowest) / _TILE_DEG), 0), count - 1)
+    last = min(max(math.floor((high - lowest) / _TILE_DEG), 0), count - 1)
+    return range(first, last + 1)
+
+
 @lru_cache(maxsize=1024)
 def _h3_cover(
     min_lon: float, min_lat: float, max_lon: float, max_lat: float
 ) -> tuple[int, ...] | None:
-    """Resolution-4 cells that cover a box (plus a ring, since a stored cell is the parent of
-    the point's resolution-8 cell and may sit next to the box), so the (h3_r4, occurred_at)
-    index can serve the query; None when the box is too large for that to help."""
+    """Resolution-4 cells that include the stored cell of every point in a box, so the
+    (h3_r4, occurred_at) index can serve the query; None when the box is too large for that
+    to help. The cells are those of the 0.25 degree tiles the box touches (each tile's are
+    computed once per process): a few more cells than the box's own cover, at a fraction of
+    the cost of computing that for every box a map sends."""
     if (max_lon - min_lon) * (max_lat - min_lat) > _COVER_MAX_DEG2:
         return None
-    box = h3.LatLngPoly(
-        [(min_lat, min_lon), (min_lat, max_lon), (max_lat, max_lon), (max_lat, min_lon)]
-    )
-    try:
-        inner = h3.h3shape_to_cells_experimental(box, 4, contain="overlap")
-    except h3.H3BaseException:
+    cells: set[int] = set()
+    for ix in _tile_range(min_lon, max_lon, -180.0, round(360 / _TILE_DEG)):
+        for iy in _tile_range(min_lat, max_lat, -90.0, round(180 / _TILE_DEG)):
+            tile = _tile_cells(ix, iy)
+            if tile is None:
+                return None
+            cells |= tile
+    if len(cells) > _COVER_MAX_CELLS:
         return None
-    cells = {c for cell in inner for c in h3.grid_disk(cell, 1)}
-    if not cells or len(cells) > _COVER_MAX_CELLS:
-        return None
-    return tuple(sorted(int(h3.str_to_int(c)) for c in cells))
+    return tuple(sorted(cells))
 
 
 def _valid_cell(cell: str) -> bool:
@@ -192,24 +235,23 @@ def parse_h3_cell(text: str) -> str:
     return str(cell)
 
 
-def _h3_condition(text: str) -> ColumnElement[bool]:
-    cell = parse_h3_cell(text)
+def _h3_cells(cell: str) -> tuple[int, int | list[int]]:
+    """The stored resolution that answers a search by ``cell``, and the value (one cell) or
+    values (its children) to look for in that column."""
     res = h3.get_resolution(cell)
     stored = min(r for r in _H3_COLUMNS if r >= res)
-    column = _H3_COLUMNS[stored]
     if stored == res:
-        return column == int(h3.str_to_int(cell))
-    children = [h3.str_to_int(c) for c in h3.cell_to_children(cell, stored)]
-    return column.in_(children)
+        return stored, int(h3.str_to_int(cell))
+    return stored, [int(h3.str_to_int(c)) for c in h3.cell_to_children(cell, stored)]
 
 
-def _ci_contains(column: Any, text: str) -> ColumnElement[bool]:
+def _like_pattern(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
+    return f"%{escaped}%"
 
 
-def _conditions(f: IncidentFilter) -> list[ColumnElement[bool]]:
-    return _where_and_when(f) + _what_and_who(f)
+def _ci_contains(column: Any, param: str) -> ColumnElement[bool]:
+    return func.lower(column).like(bindparam(param), escape="\\")
 
 
 def _boxes(f: IncidentFilter) -> list[tuple[float, float, float, float]]:
@@ -217,52 +259,105 @@ def _boxes(f: IncidentFilter) -> list[tuple[float, float, float, float]]:
     return [b for b in (f.bbox, f.polygon.bounds if f.polygon is not None else None) if b]
 
 
-def _where_and_when(f: IncidentFilter) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    boxes = _boxes(f)
-    if f.since is not None:
-        out.append(Incident.occurred_at >= f.since)
-    if f.until is not None:
-        out.append(Incident.occurred_at < f.until)
-    for min_lon, min_lat, max_lon, max_lat in boxes:
-        out.append(Incident.longitude.between(min_lon, max_lon))
-        out.append(Incident.latitude.between(min_lat, max_lat))
-        cover = _h3_cover(min_lon, min_lat, max_lon, max_lat)
+# A search is planned as a *shape* (which conditions it has) and the values of their bound
+# parameters. The statement of a shape is built once per caller (see _keys_statement), so a
+# search costs the SQL and the binding of its values, not the construction, cache-key
+# computation and compilation of a new statement each time.
+_Shape = tuple[Hashable, ...]
+
+
+def _plan(f: IncidentFilter) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of the filters and the values of its parameters."""
+    shape: list[Hashable] = []
+    params: dict[str, Any] = {}
+    for name, moment in (("since", f.since), ("until", f.until)):
+        if moment is not None:
+            shape.append(name)
+            params[f"f_{name}"] = moment
+    for i, box in enumerate(_boxes(f)):
+        cover = _h3_cover(*box)
+        shape.append(("box", i, cover is not None))
+        for name, value in zip(("min_lon", "min_lat", "max_lon", "max_lat"), box, strict=True):
+            params[f"f_box{i}_{name}"] = value
         if cover is not None:
-            out.append(Incident.h3_r4.in_(cover))
+            params[f"f_box{i}_cells"] = list(cover)
     if f.h3_cell:
-        out.append(_h3_condition(f.h3_cell))
-    if f.province:
-        out.append(func.lower(Incident.province) == f.province.lower())
-    if f.district:
-        out.append(func.lower(Incident.district) == f.district.lower())
-    return out
-
-
-def _what_and_who(f: IncidentFilter) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if f.attack_types:
-        out.append(Incident.attack_type.in_(f.attack_types))
-    if f.target_types:
-        out.append(Incident.target_type.in_(f.target_types))
-    if f.perpetrator:
-        out.append(_ci_contains(Incident.perpetrator, f.perpetrator))
-    if f.text:
-        out.append(
-            or_(
-                _ci_contains(Incident.summary, f.text),
-                _ci_contains(Incident.place, f.text),
-                _ci_contains(Incident.perpetrator, f.text),
-                _ci_contains(Incident.district, f.text),
-            )
-        )
-    if f.statuses:
-        out.append(Incident.status.in_(f.statuses))
-    if f.tlps:
-        out.append(Incident.tlp.in_(f.tlps))
+        stored, cells = _h3_cells(parse_h3_cell(f.h3_cell))
+        shape.append(("h3", stored, isinstance(cells, int)))
+        params["f_h3"] = cells
+    optional: tuple[tuple[str, Any, Callable[[Any], Any]], ...] = (
+        ("province", f.province, str.lower),
+        ("district", f.district, str.lower),
+        ("attack_types", f.attack_types, list),
+        ("target_types", f.target_types, list),
+        ("statuses", f.statuses, list),
+        ("tlps", f.tlps, list),
+        ("perpetrator", f.perpetrator, _like_pattern),
+        ("text", f.text, _like_pattern),
+    )
+    for name, value, convert in optional:
+        if value:  # an empty text or list is no condition
+            shape.append(name)
+            params[f"f_{name}"] = convert(value)
     if f.org_id is not None:
-        out.append(Incident.org_id == f.org_id)
-    return out
+        shape.append("org_id")
+        params["f_org_id"] = f.org_id
+    return tuple(shape), params
+
+
+_LISTS = {
+    "attack_types": Incident.attack_type,
+    "target_types": Incident.target_type,
+    "statuses": Incident.status,
+    "tlps": Incident.tlp,
+}
+
+
+def _condition(item: Hashable) -> list[ColumnElement[bool]]:
+    """The SQL of one element of a shape, with bound parameters named as in :func:`_plan`."""
+    if isinstance(item, tuple) and item[0] == "box":
+        _, i, covered = item
+        out: list[ColumnElement[bool]] = [
+            Incident.longitude.between(
+                bindparam(f"f_box{i}_min_lon"), bindparam(f"f_box{i}_max_lon")
+            ),
+            Incident.latitude.between(
+                bindparam(f"f_box{i}_min_lat"), bindparam(f"f_box{i}_max_lat")
+            ),
+        ]
+        if covered:
+            out.append(Incident.h3_r4.in_(bindparam(f"f_box{i}_cells", expanding=True)))
+        return out
+    if isinstance(item, tuple) and item[0] == "h3":
+        _, stored, single = item
+        cells = _H3_COLUMNS[stored]
+        if single:
+            return [cells == bindparam("f_h3")]
+        return [cells.in_(bindparam("f_h3", expanding=True))]
+    if item == "since":
+        return [Incident.occurred_at >= bindparam("f_since")]
+    if item == "until":
+        return [Incident.occurred_at < bindparam("f_until")]
+    if item in ("province", "district"):
+        column = Incident.province if item == "province" else Incident.district
+        return [func.lower(column) == bindparam(f"f_{item}")]
+    if item in _LISTS:
+        return [_LISTS[str(item)].in_(bindparam(f"f_{item}", expanding=True))]
+    if item == "perpetrator":
+        return [_ci_contains(Incident.perpetrator, "f_perpetrator")]
+    if item == "text":
+        return [
+            or_(
+                _ci_contains(Incident.summary, "f_text"),
+                _ci_contains(Incident.place, "f_text"),
+                _ci_contains(Incident.perpetrator, "f_text"),
+                _ci_contains(Incident.district, "f_text"),
+            )
+        ]
+    if item == "org_id":
+        return [Incident.org_id == bindparam("f_org_id")]
+    msg = f"unknown search condition {item!r}"
+    raise AssertionError(msg)
 
 
 def encode_cursor(occurred_at: datetime, ident: uuid.UUID) -> str:
@@ -288,14 +383,35 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 _ORDER = (Incident.occurred_at.desc(), Incident.id.desc())
+# Positions after a page's last row (its time and id), for the next page.
+_AFTER = or_(
+    Incident.occurred_at < bindparam("k_after_when"),
+    and_(Incident.occurred_at == bindparam("k_after_when"), Incident.id < bindparam("k_after_id")),
+)
+_PAGE_COLUMNS: dict[str, tuple[Any, ...]] = {
+    "entity": (Incident,),
+    # time and id as the database returns them: only the cursor's row needs them converted
+    "features": (
+        type_coerce(Incident.occurred_at, NullType()).label("occurred_at"),
+        type_coerce(Incident.id, NullType()).label("id"),
+        Incident.longitude,
+        Incident.latitude,
+        Incident.feature,
+    ),
+}
 
 
-def _keys(principal: Principal, f: IncidentFilter) -> Select[uuid.UUID]:
-    """The ids of the matching visible incidents, newest first. With a box the
-    (h3_r4, occurred_at, id, position, visibility columns) index answers it alone."""
-    stmt = select(Incident.id).where(and_(visible(principal), *_conditions(f))).order_by(*_ORDER)
-    boxes = _boxes(f)
-    if boxes and all(_h3_cover(*b) is not None for b in boxes):
+@lru_cache(maxsize=512)
+def _keys_statement(principal: Principal, shape: _Shape, after: bool) -> Select[uuid.UUID]:
+    """The ids of the matching visible incidents, newest first (parameters: see _plan, and
+    ``k_after_when``/``k_after_id`` with ``after``). With a box the (h3_r4, occurred_at, id,
+    position, visibility columns) index answers it alone. Built once per caller and shape."""
+    conditions = [c for item in shape for c in _condition(item)]
+    if after:
+        conditions.append(_AFTER)
+    stmt = select(Incident.id).where(and_(visible(principal), *conditions)).order_by(*_ORDER)
+    boxes = [item for item in shape if isinstance(item, tuple) and item[0] == "box"]
+    if boxes and all(covered for _, _, covered in boxes):
         # With a cell list the covering index is far narrower, but SQLite's planner picks the
         # time index for a time range (measured 4.3 ms against 0.9 ms for a 3x3 degree box over
         # 5 years of 20k incidents). PostgreSQL chooses well by itself.
@@ -303,11 +419,38 @@ def _keys(principal: Principal, f: IncidentFilter) -> Select[uuid.UUID]:
     return stmt
 
 
-def _after(when: datetime, ident: uuid.UUID) -> ColumnElement[bool]:
-    return or_(
-        Incident.occurred_at < when,
-        and_(Incident.occurred_at == when, Incident.id < ident),
+@lru_cache(maxsize=512)
+def _page_statement(principal: Principal, shape: _Shape, after: bool, columns: str) -> Select[Any]:
+    """The rows (``columns``) of the first ``k_limit`` keys of :func:`_keys_statement`."""
+    keys = _keys_statement(principal, shape, after)
+    return (
+        select(*_PAGE_COLUMNS[columns])
+        .where(Incident.id.in_(keys.limit(bindparam("k_limit", type_=Integer)).scalar_subquery()))
+        .order_by(*_ORDER)
     )
+
+
+_Key = tuple[datetime, uuid.UUID]
+
+
+def _entity_key(incident: Incident) -> _Key:
+    return incident.occurred_at, incident.id
+
+
+@lru_cache(maxsize=8)
+def _raw_key(dialect: Dialect) -> Callable[[Row[Any]], _Key]:
+    """The position of a row whose time and id were read without conversion (see
+    _PAGE_COLUMNS): a page converts only the one it needs for its cursor."""
+    table = Incident.__table__.c
+    when = table.occurred_at.type.dialect_impl(dialect).result_processor(dialect, None)
+    ident = table.id.type.dialect_impl(dialect).result_processor(dialect, None)
+
+    def key(row: Row[Any]) -> _Key:
+        at = when(row.occurred_at) if when else row.occurred_at
+        id_ = ident(row.id) if ident else row.id
+        return cast("datetime", at), cast("uuid.UUID", id_)
+
+    return key
 
 
 def _page(
@@ -317,25 +460,27 @@ def _page(
     filters: IncidentFilter,
     limit: int,
     cursor: str | None,
-    columns: tuple[Any, ...],
-) -> tuple[list[Any], str | None]:
-    """One page of ``columns`` of visible incidents and the next cursor. The keys of the page
-    are selected first (from an index where possible) and only then its rows are read."""
-    keys = _keys(principal, filters)
-    if cursor:
-        keys = keys.where(_after(*decode_cursor(cursor)))
-    entity = len(columns) == 1
+    columns: str,
+) -> tuple[list[Any], str | None, Callable[[Any], _Key]]:
+    """One page of ``columns`` of visible incidents, the next cursor, and how to read the
+    position (time, id) of one of its rows. The keys of the page are selected first (from
+    an index where possible) and only then its rows are read."""
+    shape, params = _plan(filters)
+    params["k_limit"] = limit + 1
+    after = decode_cursor(cursor) if cursor else None
+    entity = columns == "entity"
+    # plain columns are read without the ORM (no loading machinery per row)
+    key_of: Callable[[Any], _Key] = _entity_key if entity else _raw_key(session.get_bind().dialect)
     page: list[Any] = []
     inside = prepared.prep(filters.polygon) if filters.polygon is not None else None
-    offset_keys = keys
     while len(page) <= limit:
-        stmt = (
-            select(*columns)
-            .where(Incident.id.in_(offset_keys.limit(limit + 1).scalar_subquery()))
-            .order_by(*_ORDER)
-        )
-        result = session.execute(stmt)
-        batch = list(result.scalars() if entity else result)
+        stmt = _page_statement(principal, shape, after is not None, columns)
+        if after is not None:
+            params["k_after_when"], params["k_after_id"] = after
+        if entity:
+            batch = list(session.execute(stmt, params).scalars())
+        else:
+            batch = list(session.connection().execute(stmt, params))
         for inc in batch:
             if inside is None or (
                 inc.longitude is not None
@@ -345,11 +490,11 @@ def _page(
                 page.append(inc)
         if len(batch) <= limit or inside is None:
             break
-        offset_keys = keys.where(_after(batch[-1].occurred_at, batch[-1].id))
+        # the next batch starts after this one (which itself started after the cursor)
+        after = key_of(batch[-1])
     if len(page) > limit:
-        last = page[limit - 1]
-        return page[:limit], encode_cursor(last.occurred_at, last.id)
-    return page, None
+        return page[:limit], encode_cursor(*key_of(page[limit - 1])), key_of
+    return page, None, key_of
 
 
 def search(
@@ -361,14 +506,15 @@ def search(
     cursor: str | None = None,
 ) -> tuple[list[Incident], str | None]:
     """One page of visible incidents, newest first, and the cursor of the next page."""
-    return _page(
+    items, next_cursor, _ = _page(
         session,
         principal=principal,
         filters=filters,
         limit=limit,
         cursor=cursor,
-        columns=(Incident,),
+        columns="entity",
     )
+    return items, next_cursor
 
 
 def search_features(
@@ -381,26 +527,22 @@ def search_features(
 ) -> tuple[list[str], str | None]:
     """The same page as :func:`search`, as the incidents' stored GeoJSON Feature texts (rows
     without one are rendered here)."""
-    rows, next_cursor = _page(
+    rows, next_cursor, key_of = _page(
         session,
         principal=principal,
         filters=filters,
         limit=limit,
         cursor=cursor,
-        columns=(
-            Incident.occurred_at,
-            Incident.id,
-            Incident.longitude,
-            Incident.latitude,
-            Incident.feature,
-        ),
+        columns="features",
     )
-    missing = [r.id for r in rows if r.feature is None]
-    rendered: dict[uuid.UUID, str] = {}
-    if missing:
-        stmt = select(Incident).where(Incident.id.in_(missing))
-        rendered = {i.id: render_feature(i) for i in session.execute(stmt).scalars()}
-    return [r.feature if r.feature is not None else rendered[r.id] for r in rows], next_cursor
+    missing = [key_of(r)[1] for r in rows if r.feature is None]
+    if not missing:
+        return [r.feature for r in rows], next_cursor
+    stmt = select(Incident).where(Incident.id.in_(missing))
+    rendered = {i.id: render_feature(i) for i in session.execute(stmt).scalars()}
+    return [
+        r.feature if r.feature is not None else rendered[key_of(r)[1]] for r in rows
+    ], next_cursor
 
 
 def iter_visible(

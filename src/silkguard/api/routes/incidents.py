@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import h3
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from silkguard.api.audit import audit
 from silkguard.api.deps import SessionDep, require
@@ -107,50 +108,57 @@ def to_read(incident: Incident) -> IncidentRead:
 
 
 class SearchParams:
-    """The query parameters shared by search, GeoJSON and CSV export."""
+    """The filters of the query parameters shared by search, GeoJSON and CSV export."""
 
-    def __init__(
-        self,
-        since: Annotated[
-            IsoDateTime | None, Query(description="Occurred at or after (ISO 8601 with zone).")
-        ] = None,
-        until: Annotated[
-            IsoDateTime | None, Query(description="Occurred before (ISO 8601 with zone).")
-        ] = None,
-        bbox: Annotated[
-            str | None,
-            Query(description="min_lon,min_lat,max_lon,max_lat", examples=["66.8,24.7,67.3,25.1"]),
-        ] = None,
-        polygon: Annotated[
-            str | None,
-            Query(description="A GeoJSON Polygon/MultiPolygon (lon/lat).", max_length=200_000),
-        ] = None,
-        h3_cell: Annotated[
-            str | None, Query(alias="h3", description="An H3 cell (resolution 0-8), hex.")
-        ] = None,
-        province: Annotated[str | None, Query(max_length=80)] = None,
-        district: Annotated[str | None, Query(max_length=120)] = None,
-        attack_type: Annotated[list[AttackType] | None, Query()] = None,
-        target_type: Annotated[list[TargetType] | None, Query()] = None,
-        perpetrator: Annotated[
-            str | None, Query(max_length=200, description="Case-insensitive substring.")
-        ] = None,
-        q: Annotated[
-            str | None,
-            Query(
-                max_length=200, description="Free text in summary, place, district, perpetrator."
-            ),
-        ] = None,
-        status: Annotated[list[IncidentStatus] | None, Query()] = None,
-    ) -> None:
-        if since is not None and until is not None and since >= until:
-            msg = f"since ({since.isoformat()}) must be before until ({until.isoformat()})"
-            raise InvalidInput(msg)
-        self.filters = incidents_query.IncidentFilter(
+    def __init__(self, filters: incidents_query.IncidentFilter) -> None:
+        self.filters = filters
+
+
+# ``async``: FastAPI runs a plain function (or a class) dependency in the thread pool, and that
+# hop costs more than checking these parameters; only a polygon (up to 10,000 points, checked
+# by GEOS) is parsed on a thread.
+async def search_params(
+    since: Annotated[
+        IsoDateTime | None, Query(description="Occurred at or after (ISO 8601 with zone).")
+    ] = None,
+    until: Annotated[
+        IsoDateTime | None, Query(description="Occurred before (ISO 8601 with zone).")
+    ] = None,
+    bbox: Annotated[
+        str | None,
+        Query(description="min_lon,min_lat,max_lon,max_lat", examples=["66.8,24.7,67.3,25.1"]),
+    ] = None,
+    polygon: Annotated[
+        str | None,
+        Query(description="A GeoJSON Polygon/MultiPolygon (lon/lat).", max_length=200_000),
+    ] = None,
+    h3_cell: Annotated[
+        str | None, Query(alias="h3", description="An H3 cell (resolution 0-8), hex.")
+    ] = None,
+    province: Annotated[str | None, Query(max_length=80)] = None,
+    district: Annotated[str | None, Query(max_length=120)] = None,
+    attack_type: Annotated[list[AttackType] | None, Query()] = None,
+    target_type: Annotated[list[TargetType] | None, Query()] = None,
+    perpetrator: Annotated[
+        str | None, Query(max_length=200, description="Case-insensitive substring.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Free text in summary, place, district, perpetrator."),
+    ] = None,
+    status: Annotated[list[IncidentStatus] | None, Query()] = None,
+) -> SearchParams:
+    if since is not None and until is not None and since >= until:
+        msg = f"since ({since.isoformat()}) must be before until ({until.isoformat()})"
+        raise InvalidInput(msg)
+    box = incidents_query.parse_bbox(bbox) if bbox else None
+    shape = await run_in_threadpool(incidents_query.parse_polygon, polygon) if polygon else None
+    return SearchParams(
+        incidents_query.IncidentFilter(
             since=since,
             until=until,
-            bbox=incidents_query.parse_bbox(bbox) if bbox else None,
-            polygon=incidents_query.parse_polygon(polygon) if polygon else None,
+            bbox=box,
+            polygon=shape,
             h3_cell=incidents_query.parse_h3_cell(h3_cell) if h3_cell else None,
             province=province,
             district=district,
@@ -160,9 +168,10 @@ class SearchParams:
             text=q,
             statuses=[s.value for s in status or []],
         )
+    )
 
 
-Search = Annotated[SearchParams, Depends()]
+Search = Annotated[SearchParams, Depends(search_params)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Cursor = Annotated[
     str | None, Query(max_length=500, description="next_cursor of the previous page.")
