@@ -962,6 +962,27 @@ def _apply_moves(
 
 
 @jit
+def _gallop(sorted_keys: IntArray, lo: int, key: int) -> int:
+    """First index at or after ``lo`` whose key is >= ``key`` (``sorted_keys.size`` when none):
+    galloping from ``lo`` to a bracket, then binary search inside it."""
+    n = sorted_keys.size
+    step = 1
+    hi = lo
+    while hi < n and sorted_keys[hi] < key:
+        lo = hi + 1
+        hi = lo + step
+        step *= 2
+    hi = min(hi, n)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sorted_keys[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@jit
 def _merge_lookup(sorted_keys: IntArray, sorted_slots: IntArray, keys: IntArray) -> IntArray:
     """Slot of each of the ascending ``keys`` in ``sorted_keys`` (-1 when absent), by one
     forward walk: galloping then binary search from the previous match."""
@@ -970,19 +991,7 @@ def _merge_lookup(sorted_keys: IntArray, sorted_slots: IntArray, keys: IntArray)
     lo = 0
     for j in range(keys.size):
         key = keys[j]
-        step = 1
-        hi = lo
-        while hi < n and sorted_keys[hi] < key:  # gallop to a bracket [lo, hi]
-            lo = hi + 1
-            hi = lo + step
-            step *= 2
-        hi = min(hi, n)
-        while lo < hi:  # first index in [lo, hi) whose key is >= key
-            mid = (lo + hi) // 2
-            if sorted_keys[mid] < key:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = _gallop(sorted_keys, lo, key)
         out[j] = sorted_slots[lo] if lo < n and sorted_keys[lo] == key else -1
     return out
 
@@ -1038,18 +1047,6 @@ def _sorted_lookup(
         key = ordered[j]
         if j > 0 and key == ordered[j - 1]:
             return out, i
-        step = 1
-        hi = lo
-        while hi < n and sorted_keys[hi] < key:  # gallop to a bracket [lo, hi]
-            lo = hi + 1
-            hi = lo + step
-            step *= 2
-        hi = min(hi, n)
-        while lo < hi:  # first index in [lo, hi) whose key is >= key
-            mid = (lo + hi) // 2
-            if sorted_keys[mid] < key:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = _gallop(sorted_keys, lo, key)
         out[i] = sorted_slots[lo] if lo < n and sorted_keys[lo] == key else -1
     return out, -1

@@ -28,6 +28,7 @@ from silkguard.journeys.routes import (
     plan_route,
     resolve_place,
     road_label,
+    schedule_rows,
     stretches,
 )
 from silkguard.network.corridor import corridor_graph
@@ -168,19 +169,7 @@ def _feature(graph: RoadGraph, rank: int, r: RouteSummary) -> dict[str, Any]:
                 "night_s": r.night_s,
                 "night_exposure": r.night_exposure,
                 "riskiest_at_night": [bool(sched.at_night[r.edge_position(e)]) for e in r.riskiest],
-                "schedule": [
-                    {
-                        "road": st.road,
-                        "km_from": round(st.km_from, 1),
-                        "km_to": round(st.km_to, 1),
-                        "enter": sched.when(st.enter_s or 0.0).isoformat(),
-                        "leave": sched.when(st.leave_s or 0.0).isoformat(),
-                        "night_s": round(st.night_s, 1),
-                        "at_night": st.night_s > 0,
-                        "exposure": st.exposure,
-                    }
-                    for st in stretches(graph, r)
-                ],
+                "schedule": schedule_rows(graph, r),
             }
         )
     return {

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import Any
 
 import h3
 import numpy as np
@@ -61,6 +62,7 @@ __all__ = [
     "plan_route",
     "resolve_place",
     "road_label",
+    "schedule_rows",
     "stretches",
 ]
 
@@ -418,3 +420,26 @@ def stretches(graph: RoadGraph, route: RouteSummary) -> list[Stretch]:
         )
         start = i
     return out
+
+
+def schedule_rows(
+    graph: RoadGraph, route: RouteSummary, *, with_exposure: bool = True
+) -> list[dict[str, Any]]:
+    """The route's schedule as JSON rows, one per stretch (none without a departure time);
+    ``with_exposure=False`` leaves the exposure out (``None``) when there is no forecast."""
+    sched = route.schedule
+    if sched is None:
+        return []
+    return [
+        {
+            "road": st.road,
+            "km_from": round(st.km_from, 1),
+            "km_to": round(st.km_to, 1),
+            "enter": sched.when(st.enter_s or 0.0).isoformat(),
+            "leave": sched.when(st.leave_s or 0.0).isoformat(),
+            "night_s": round(st.night_s, 1),
+            "at_night": st.night_s > 0,
+            "exposure": round(st.exposure, 4) if with_exposure else None,
+        }
+        for st in stretches(graph, route)
+    ]

@@ -63,7 +63,7 @@ from silkguard.journeys.routes import (
     edge_exposure,
     plan_route,
     resolve_place,
-    stretches,
+    schedule_rows,
 )
 from silkguard.journeys.states import Action, MovementState, transition
 from silkguard.network.corridor import corridor_graph
@@ -590,19 +590,7 @@ def _route_doc(
                     "factor": sched.window.factor,
                     "zone": "Asia/Karachi",
                 },
-                "schedule": [
-                    {
-                        "road": st.road,
-                        "km_from": round(st.km_from, 1),
-                        "km_to": round(st.km_to, 1),
-                        "enter": sched.when(st.enter_s or 0.0).isoformat(),
-                        "leave": sched.when(st.leave_s or 0.0).isoformat(),
-                        "night_s": round(st.night_s, 1),
-                        "at_night": st.night_s > 0,
-                        "exposure": round(st.exposure, 4) if run is not None else None,
-                    }
-                    for st in stretches(graph, best)
-                ],
+                "schedule": schedule_rows(graph, best, with_exposure=run is not None),
             }
         )
     return doc
