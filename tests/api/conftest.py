@@ -71,7 +71,7 @@ def _url_for(database_url: str, tmp: Path) -> tuple[str, str | None]:
     return url.render_as_string(hide_password=False), schema
 
 
-def build_world(database_url: str, tmp: Path) -> Iterator[World]:
+def build_world(database_url: str, tmp: Path, *, run_schedules: bool = True) -> Iterator[World]:
     url, schema = _url_for(database_url, tmp)
     engine = make_engine(url)
     upgrade(engine)
@@ -138,6 +138,7 @@ def build_world(database_url: str, tmp: Path) -> Iterator[World]:
         secret_key=SECRET,
         environment=Environment.TEST,
         login_rate_per_minute=1000,
+        run_schedules=run_schedules,
     )
     app = create_app(settings)
     with TestClient(app) as client:

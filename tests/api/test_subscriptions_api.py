@@ -6,19 +6,29 @@ Real pulls between two instances: tests/sharing_store/test_two_instances.py."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from silkguard.api.app import API_PREFIX
 from silkguard.auth.models import AuditEntry
 from silkguard.auth.roles import Role
 from silkguard.sharing.models import TaxiiSubscription
-from tests.api.conftest import World
+from tests.api.conftest import World, build_world
 from tests.sharing_store.conftest import open_session
 
 URL = f"{API_PREFIX}/taxii-subscriptions"
 PROBLEM = "application/problem+json"
 KEY = "sg_remote-" + "q" * 30
+
+
+@pytest.fixture
+def quiet_world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    """A world whose app does not run the schedules: its ``sharing.pull`` would also pull the
+    test's due subscription and count a second failure."""
+    yield from build_world(database_url, tmp_path, run_schedules=False)
 
 
 def _dead_collection() -> str:
@@ -28,7 +38,8 @@ def _dead_collection() -> str:
     return f"http://127.0.0.1:{port}/taxii2/api/collections/group-x/"
 
 
-def test_subscribe_list_pull_and_remove(fresh_world: World) -> None:
+def test_subscribe_list_pull_and_remove(quiet_world: World) -> None:
+    fresh_world = quiet_world
     alpha = fresh_world.headers("alpha", Role.ANALYST)
     body = {"name": "Dasu-KKH", "url": _dead_collection(), "credential": KEY}
     made = fresh_world.client.post(URL, json=body, headers=alpha)

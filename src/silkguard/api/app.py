@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # overlaps: 4 threads served 60 % more searches per second than 40 (docs/benchmarks.md).
         to_thread.current_default_thread_limiter().total_tokens = cfg.threads_per_worker
         runner = jobs()
-        if not cfg.jobs_url:  # the embedded default runs the schedules here
+        if not cfg.jobs_url and cfg.run_schedules:  # the embedded default runs them here
             runner.start_scheduler()
         # Everything loaded so far (modules, the app, caches) lives as long as the process.
         # Frozen, the collector stops walking it on every full collection: before, one request

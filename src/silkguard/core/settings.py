@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     mqtt_port: int = Field(default=1883, ge=1, le=65_535)
     # Background jobs: empty runs them in the server process; redis://... uses Dramatiq.
     jobs_url: str = ""
+    # With the embedded runner, each server process also runs the scheduled jobs (reminders,
+    # overdue checks, purges, TAXII pulls). False leaves them to another process (one
+    # `silkguard serve` of several, or `silkguard jobs run-due` from cron) and to tests that
+    # drive the jobs themselves.
+    run_schedules: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
