@@ -49,7 +49,7 @@ from silkguard.alerts import service as alerts
 from silkguard.alerts.models import AlertRecipient, Delivery
 from silkguard.auth import service as auth_service
 from silkguard.core.clock import utcnow
-from silkguard.core.db import make_engine, make_session_factory
+from silkguard.core.db import analyze, make_engine, make_session_factory
 from silkguard.core.settings import Settings
 from silkguard.geo.cells import cells_for_arrays
 from silkguard.migrations import upgrade
@@ -133,7 +133,10 @@ def seed(url: str, hook_url: str) -> World:
             session.execute(insert(Person), people[start : start + 5_000])
             session.execute(insert(LatestPosition), latest[start : start + 5_000])
         session.commit()
-        return World(engine=engine, factory=factory, org_id=org.id, url=url)
+    # Planner statistics of the people, as autovacuum keeps them on a database in service; the
+    # alert's own tables start empty, as on the first alert of a deployment.
+    analyze(engine)
+    return World(engine=engine, factory=factory, org_id=org.id, url=url)
 
 
 def _wait_for(base: str, expected: int, deadline: float) -> dict[str, Any]:

@@ -5,6 +5,11 @@
   ``POST /api/v1/positions`` with an API key, back to back, for ``HTTP_BATCHES`` batches
   (request parsing, pydantic validation, authentication, the checks, the inserts, the commit,
   the response). Client and server share the machine's cores.
+* ``mqtt``: the real listener, ``silkguard positions listen`` in its own process, and one
+  publisher in this process sending ``MQTT_MESSAGES`` QoS 1 messages to the local Mosquitto on
+  ``silkguard/<org>/positions/<device>``, with one report per message (live tracking) and with
+  ``MQTT_BUNDLE`` reports per message (a device sending what it buffered); timed from the
+  first publish to the last position committed.
 * ``service``: :func:`silkguard.people.positions.ingest_positions` called in-process in
   batches of ``BATCH`` (validation, consent, de-duplication, append-only insert and the
   latest-position upsert), one transaction per batch;
@@ -21,6 +26,7 @@ import http.client
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -32,16 +38,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from silkguard.auth import service as auth_service
+from silkguard.auth.models import Organisation
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
-from silkguard.core.db import make_engine, make_session_factory
+from silkguard.core.db import make_engine, make_session_factory, read_only
 from silkguard.migrations import upgrade
 from silkguard.people import personnel
 from silkguard.people.models import Person, Position
+from silkguard.people.mqtt import topic_for
 from silkguard.people.positions import PositionIn, ingest_positions
 
 RESULTS = Path(__file__).parent / "results" / "positions_ingest.json"
@@ -51,6 +59,11 @@ BATCHES = 20
 HTTP_BATCH = 10_000  # the largest batch the API takes (positions.MAX_BATCH)
 HTTP_BATCHES = 40
 HTTP_CLIENTS = 2
+MQTT_MESSAGES = 20_000
+MQTT_BUNDLE = 10
+MQTT_CHUNK = 100
+MQTT_WINDOW = 900
+MQTT_WAIT_S = 300.0
 
 
 def _setup(url: str) -> tuple[Any, uuid.UUID, list[str]]:
@@ -222,7 +235,95 @@ def _measure_http(url: str) -> dict[str, Any]:
     return {"positions": n, "stored": accepted, "per_s": round(n / seconds)}
 
 
+def _count(factory: Any, org_id: uuid.UUID) -> int:
+    with factory() as session:
+        read_only(session)  # on SQLite: without waiting for the listener's write lock
+        return int(session.scalar(select(func.count()).where(Position.org_id == org_id)) or 0)
+
+
+def _measure_mqtt(url: str, bundle: int) -> dict[str, Any]:
+    """Positions per second through the broker and the listener process into ``url``."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    factory, org_id, devices = _setup(url)
+    with factory() as session:
+        slug = session.scalar(select(Organisation.slug).where(Organisation.id == org_id))
+    assert slug is not None
+    client_id = f"bench-listener-{secrets.token_hex(4)}"
+    env = {
+        **os.environ,
+        "SILKGUARD_DATABASE_URL": url,
+        "SILKGUARD_ENVIRONMENT": "production",
+        "SILKGUARD_SECRET_KEY": secrets.token_urlsafe(48),
+        "COLUMNS": "200",
+    }
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "silkguard", "positions", "listen", "--client-id", client_id],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    start = time.time()
+    payloads = []
+    for m in range(MQTT_MESSAGES):
+        reports = [
+            {
+                "at": start - 86_400 + (m * bundle + k) * 0.01,
+                "lat": 30.0 + ((m * bundle + k) % 997) / 1000,
+                "lon": 70.0 + ((m * bundle + k) % 991) / 1000,
+                "acc": 10,
+            }
+            for k in range(bundle)
+        ]
+        body = reports[0] if bundle == 1 else reports
+        payloads.append((topic_for(slug, devices[m % len(devices)]), json.dumps(body)))
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{client_id}")
+    publisher.max_inflight_messages_set(1_000)
+    publisher.max_queued_messages_set(0)
+    try:
+        assert listener.stdout is not None
+        line = listener.stdout.readline()  # printed once the subscription is in place
+        if "listening" not in line:
+            msg = f"the listener did not start: {line!r}"
+            raise RuntimeError(msg)
+        publisher.connect("127.0.0.1", 1883)
+        publisher.loop_start()
+        t0 = time.perf_counter()
+        expected = MQTT_MESSAGES * bundle
+        stored = 0
+        for start in range(0, MQTT_MESSAGES, MQTT_CHUNK):
+            # flow control: at most MQTT_WINDOW messages not yet committed, below Mosquitto's
+            # default per-client queue (1,000), past which the broker drops messages
+            while start - stored // bundle > MQTT_WINDOW - MQTT_CHUNK:
+                time.sleep(0.01)
+                stored = _count(factory, org_id)
+            for topic, body in payloads[start : start + MQTT_CHUNK]:
+                publisher.publish(topic, body, qos=1)
+        while stored < expected and time.perf_counter() - t0 < MQTT_WAIT_S:
+            time.sleep(0.01)
+            stored = _count(factory, org_id)
+        seconds = time.perf_counter() - t0
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+        listener.send_signal(signal.SIGINT)
+        listener.wait(timeout=60)
+    if stored != expected:
+        msg = f"MQTT: {stored} of {expected} positions stored within {MQTT_WAIT_S:.0f} s"
+        raise RuntimeError(msg)
+    return {
+        "messages": MQTT_MESSAGES,
+        "reports_per_message": bundle,
+        "positions": expected,
+        "per_s": round(expected / seconds),
+        "messages_per_s": round(MQTT_MESSAGES / seconds),
+    }
+
+
 def _measure(label: str, url: str) -> dict[str, Any]:
+    over_mqtt = [_measure_mqtt(url, 1), _measure_mqtt(url, MQTT_BUNDLE)]
     over_http = _measure_http(url)
     factory, org_id, devices = _setup(url)
     batches = _batches(devices, 0)
@@ -266,6 +367,7 @@ def _measure(label: str, url: str) -> dict[str, Any]:
     out = {
         "database": label,
         "http": over_http,
+        "mqtt": over_mqtt,
         "positions": n,
         "stored": stored,
         "silkguard_per_s": round(n / ours),
@@ -273,6 +375,11 @@ def _measure(label: str, url: str) -> dict[str, Any]:
         "ratio_bare_over_silkguard": round(ours / bare, 2),
         "ratio_bare_over_http": round(n / bare / over_http["per_s"], 2),
     }
+    for m in over_mqtt:
+        print(
+            f"{label:10s} over MQTT {m['per_s']:>8,}/s   ({m['reports_per_message']} report(s) a "
+            f"message, {m['messages_per_s']:,} messages/s)"
+        )
     print(
         f"{label:10s} over HTTP {over_http['per_s']:>8,}/s   service {out['silkguard_per_s']:>8,}/s"
         f"   bare insert {out['bare_insert_per_s']:>8,}/s   (service takes "
@@ -305,6 +412,8 @@ def run(postgres: str | None = "postgresql://postgres@127.0.0.1:5432/test") -> d
         "http_batch": HTTP_BATCH,
         "http_batches": HTTP_BATCHES,
         "http_clients": HTTP_CLIENTS,
+        "mqtt_messages": MQTT_MESSAGES,
+        "mqtt_bundle": MQTT_BUNDLE,
         "people": PEOPLE,
         "results": results,
     }

@@ -36,8 +36,9 @@ def factory(fresh_db_url: str) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def _publisher() -> mqtt.Client:
+def _publisher(inflight: int = 20) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{secrets.token_hex(4)}")
+    client.max_inflight_messages_set(inflight)
     client.connect(*BROKER)
     client.loop_start()
     return client
@@ -181,3 +182,53 @@ def test_payload_parsing_names_the_problem() -> None:
     ]:
         with pytest.raises(Exception, match=word):
             parse_payload("d", payload)
+
+
+def test_the_broker_may_send_thousands_before_the_listener_acknowledges(
+    factory: sessionmaker[Session],
+) -> None:
+    """Acks wait for the commit, so the window of unacknowledged messages bounds the rate: the
+    listener's MQTT 5 receive maximum lifts the broker's own limit (Mosquitto: 20 in flight)
+    and keeps messages from piling up in the broker's queue (1,000, then dropped). Here nothing
+    is committed, yet all 1,500 messages must reach the listener; afterwards all are stored."""
+    prefix = f"sgtest{secrets.token_hex(4)}"
+    with factory() as session:
+        org = auth_service.create_org(session, slug="window-org", name="Window org")
+        session.flush()
+        who = Principal(org_id=org.id, role="admin", api_key_id=uuid.uuid4())
+        personnel.create_person(
+            session,
+            principal=who,
+            ref="w1",
+            name="Tracker",
+            device_id="trk-1",
+            location_consent=True,
+        )
+        session.commit()
+    listener = PositionListener(
+        factory,
+        prefix=prefix,
+        client_id=f"sg-window-{secrets.token_hex(4)}",
+        flush_s=3600,
+        flush_at=10**6,
+    )
+    listener.start()
+    pub = _publisher(inflight=500)
+    count = 1_500
+    try:
+        start = utcnow() - timedelta(hours=1)
+        for k in range(count):
+            fix = {"at": (start + timedelta(seconds=k)).isoformat(), "lat": 25.12, "lon": 62.32}
+            pub.publish(topic_for("window-org", "trk-1", prefix), json.dumps(fix), qos=1)
+        _wait(
+            lambda: len(listener._queue) == count,
+            timeout_s=60,
+            message=lambda: f"{len(listener._queue)} of {count} unacknowledged messages arrived",
+        )
+        assert listener.flush().accepted == count
+    finally:
+        listener.stop()
+        pub.loop_stop()
+        pub.disconnect()
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Position)) == count

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from silkguard.alerts.areas import Area, parse_area
 from silkguard.alerts.cap import AlertText, Circle, PublicAlert
@@ -44,6 +45,7 @@ from silkguard.auth import audit
 from silkguard.auth.passwords import hash_password, verify_password
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
+from silkguard.core.db import insert_rows
 from silkguard.core.errors import Conflict, InvalidInput, NotFound
 from silkguard.core.tlp import TLP, parse_tlp
 from silkguard.journeys.models import Movement, MovementMember
@@ -85,6 +87,10 @@ ANSWERS = ("safe", "need_help")
 REQUIRED_LANGUAGES = ("en", "zh")
 MAX_VALID = timedelta(days=14)
 SOS_RADIUS_KM = 2.0
+#: A fan-out adding at least this many recipients, and more than 1/_ANALYZE_FRACTION of the
+#: table, refreshes the planner's statistics (PostgreSQL).
+_ANALYZE_FROM = 1_000
+_ANALYZE_FRACTION = 10
 _ACTIVE_MOVEMENT = (MovementState.UNDER_WAY.value, MovementState.OVERDUE.value)
 _ROLLCALL_HINT = {
     "en": "Answer: {link} or reply SAFE / HELP {code}",
@@ -142,15 +148,15 @@ def _short_code(alert_id: uuid.UUID) -> str:
 
 def _check_messages(messages: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
-    for lang, text in messages.items():
+    for lang, written in messages.items():
         if lang not in ("en", "zh", "ur"):
             msg = f"messages.{lang}: language not supported; use en, zh, ur"
             raise InvalidInput(msg)
-        if not isinstance(text, Mapping):
+        if not isinstance(written, Mapping):
             msg = f"messages.{lang} must be {{'headline': ..., 'body': ...}}"
             raise InvalidInput(msg)
-        headline = str(text.get("headline", "")).strip()
-        body = str(text.get("body", "")).strip()
+        headline = str(written.get("headline", "")).strip()
+        body = str(written.get("body", "")).strip()
         if not headline or len(headline) > 160 or len(body) > 2000:
             msg = f"messages.{lang}: a headline of 1-160 characters and a body up to 2000"
             raise InvalidInput(msg)
@@ -212,9 +218,17 @@ def raise_alert(
     )
     session.add(alert)
     session.flush()
-    affected = fan_out(session, alert=alert, area=parsed)
-    for pid, why in (extra_people or {}).items():
-        affected.setdefault(pid, set()).add(why)
+    affected = _find_affected(session, alert, parsed)
+    extra = dict(extra_people or {})
+    for pid, why in extra.items():
+        if pid in affected:
+            affected[pid][0].add(why)
+    unknown = [pid for pid in extra if pid not in affected]
+    if unknown:
+        for pid, languages, channels in session.execute(
+            select(Person.id, Person.languages, Person.channels).where(Person.id.in_(unknown))
+        ):
+            affected[pid] = ({extra[pid]}, languages, channels)
     _add_recipients(session, alert, affected, secret, at)
     audit.record(
         session,
@@ -223,7 +237,12 @@ def raise_alert(
         org_id=org_id,
         object_type="alert",
         object_id=alert.id,
-        detail={"source": src, "drill": drill, "recipients": len(affected), "severity": sev},
+        detail={
+            "source": src,
+            "drill": drill,
+            "recipients": len(affected.keys() | extra.keys()),
+            "severity": sev,
+        },
         now=at,
     )
     return alert
@@ -231,10 +250,31 @@ def raise_alert(
 
 def fan_out(session: Session, *, alert: Alert, area: Area) -> dict[uuid.UUID, set[str]]:
     """Everyone of the alert's organisation the area affects, with the reasons."""
-    found: dict[uuid.UUID, set[str]] = {}
+    return {pid: why for pid, (why, _, _) in _find_affected(session, alert, area).items()}
+
+
+# An affected person: the reasons, and the languages and channels their messages need (read
+# by the fan-out's own queries rather than by a second lookup of thousands of ids).
+_Affected = tuple[set[str], list[str] | None, list[str] | None]
+
+
+def _find_affected(session: Session, alert: Alert, area: Area) -> dict[uuid.UUID, _Affected]:
+    found: dict[uuid.UUID, _Affected] = {}
+
+    def add(
+        pid: uuid.UUID, why: str, languages: list[str] | None, channels: list[str] | None
+    ) -> None:
+        found.setdefault(pid, (set(), languages, channels))[0].add(why)
+
     min_lat, min_lon, max_lat, max_lon = area.bbox
     rows = session.execute(
-        select(LatestPosition.person_id, LatestPosition.latitude, LatestPosition.longitude)
+        select(
+            LatestPosition.person_id,
+            LatestPosition.latitude,
+            LatestPosition.longitude,
+            Person.languages,
+            Person.channels,
+        )
         .join(Person, Person.id == LatestPosition.person_id)
         .where(
             LatestPosition.org_id == alert.org_id,
@@ -246,9 +286,9 @@ def fan_out(session: Session, *, alert: Alert, area: Area) -> dict[uuid.UUID, se
     ).all()
     if rows:
         inside = area.contains([r[1] for r in rows], [r[2] for r in rows])
-        for (pid, _, _), hit in zip(rows, inside, strict=True):
+        for (pid, _, _, languages, channels), hit in zip(rows, inside, strict=True):
             if hit:
-                found.setdefault(pid, set()).add("position")
+                add(pid, "position", languages, channels)
     sites = session.execute(
         select(Site.id, Site.latitude, Site.longitude).where(Site.org_id == alert.org_id)
     ).all()
@@ -256,10 +296,12 @@ def fan_out(session: Session, *, alert: Alert, area: Area) -> dict[uuid.UUID, se
         inside = area.contains([s[1] for s in sites], [s[2] for s in sites])
         hit_sites = [s[0] for s, hit in zip(sites, inside, strict=True) if hit]
         if hit_sites:
-            for pid in session.scalars(
-                select(Person.id).where(Person.home_site_id.in_(hit_sites), Person.active.is_(True))
+            for pid, languages, channels in session.execute(
+                select(Person.id, Person.languages, Person.channels).where(
+                    Person.home_site_id.in_(hit_sites), Person.active.is_(True)
+                )
             ):
-                found.setdefault(pid, set()).add("site")
+                add(pid, "site", languages, channels)
     movements = session.execute(
         select(Movement.id, Movement.route).where(
             Movement.org_id == alert.org_id, Movement.state.in_(_ACTIVE_MOVEMENT)
@@ -267,40 +309,30 @@ def fan_out(session: Session, *, alert: Alert, area: Area) -> dict[uuid.UUID, se
     ).all()
     crossing = [mid for mid, route in movements if area.crosses(route.get("coordinates", []))]
     if crossing:
-        for pid in session.scalars(
-            select(MovementMember.person_id)
+        for pid, languages, channels in session.execute(
+            select(MovementMember.person_id, Person.languages, Person.channels)
             .join(Person, Person.id == MovementMember.person_id)
             .where(MovementMember.movement_id.in_(crossing), Person.active.is_(True))
         ):
-            found.setdefault(pid, set()).add("movement")
+            add(pid, "movement", languages, channels)
     return found
 
 
 def _add_recipients(
     session: Session,
     alert: Alert,
-    affected: Mapping[uuid.UUID, set[str]],
+    affected: Mapping[uuid.UUID, _Affected],
     secret: str,
     at: datetime,
 ) -> None:
     if not affected:
         return
-    # Core bulk inserts: an alert over a town reaches thousands of people at once.
-    people = {
-        pid: (languages, channels)
-        for pid, languages, channels in session.execute(
-            select(Person.id, Person.languages, Person.channels).where(
-                Person.id.in_(list(affected))
-            )
-        )
-    }
+    # Bulk inserts (COPY on PostgreSQL): an alert over a town reaches thousands of people.
+    messages = alert.messages
     recipients: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
-    for pid, reasons in sorted(affected.items(), key=lambda kv: str(kv[0])):
-        if pid not in people:
-            continue
-        languages, channels = people[pid]
-        language = next((lang for lang in languages or [] if lang in alert.messages), "en")
+    for pid, (reasons, languages, channels) in sorted(affected.items(), key=lambda kv: str(kv[0])):
+        language = next((lang for lang in languages or [] if lang in messages), "en")
         recipients.append(
             {
                 "alert_id": alert.id,
@@ -328,10 +360,26 @@ def _add_recipients(
                 }
             )
     session.flush()
-    if recipients:
-        session.execute(insert(AlertRecipient), recipients)
-    if deliveries:
-        session.execute(insert(Delivery), deliveries)
+    insert_rows(session, AlertRecipient, recipients)
+    insert_rows(session, Delivery, deliveries)
+    _refresh_statistics(session, len(recipients))
+
+
+def _refresh_statistics(session: Session, added: int) -> None:
+    """Refresh PostgreSQL's planner statistics of the roll-call tables when a fan-out has grown
+    them by a large fraction (the first big alert of a deployment). Without them the planner
+    takes a table it believes small for one to scan whole: each delivery batch then reads every
+    recipient of the alert (17 ms instead of 1 ms per batch of 100, 10,000 recipients), and
+    autovacuum would analyze only after the naptime, when the messages have gone out.
+    ``ANALYZE`` counts the rows this transaction inserted; others see the statistics at commit."""
+    if added < _ANALYZE_FROM or session.get_bind().dialect.name != "postgresql":
+        return
+    known = session.scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = 'alert_recipients'::regclass")
+    )
+    if known is not None and known >= _ANALYZE_FRACTION * added:
+        return
+    session.execute(text("ANALYZE alert_recipients, deliveries"))
 
 
 # -- delivering -----------------------------------------------------------------------------
@@ -347,17 +395,17 @@ def _address(person: Person, channel: str) -> str | None:
 
 
 def compose(
-    alert: Alert, recipient: AlertRecipient, secret: str, base_url: str, purpose: str
+    alert: Alert, person_id: uuid.UUID, language: str, secret: str, base_url: str, purpose: str
 ) -> tuple[str, str]:
-    """(subject, body) of a person's message in their language, with the roll-call hint."""
-    lang = recipient.language if recipient.language in alert.messages else "en"
+    """(subject, body) of a person's message in their roll-call language, with the hint."""
+    lang = language if language in alert.messages else "en"
     text = alert.messages[lang]
     reminder = (
         ""
         if purpose == "alert"
         else ("Reminder: " if lang == "en" else "提醒：" if lang == "zh" else "")  # noqa: RUF001
     )
-    token = rollcall_token(secret, alert.id, recipient.person_id)
+    token = rollcall_token(secret, alert.id, person_id)
     link = f"{base_url.rstrip('/')}/r/{token}"
     hint = _ROLLCALL_HINT.get(lang, _ROLLCALL_HINT["en"]).format(
         link=link, code=_short_code(alert.id)
@@ -424,35 +472,33 @@ def deliver_many(
         .order_by(Delivery.id)
         .with_for_update()
     ).all()
-    todo = [d for d in rows if d.state == DeliveryState.QUEUED.value]
-    if not todo:
+    queued = [d for d in rows if d.state == DeliveryState.QUEUED.value]
+    if not queued:
         return []
-    alert_ids = {d.alert_id for d in todo}
-    person_ids = {d.person_id for d in todo} | {d.about_id for d in todo if d.about_id}
-    by_alert = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
-    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
-    recipients = {
-        (r.alert_id, r.person_id): r
-        for r in session.scalars(
-            select(AlertRecipient).where(
-                AlertRecipient.alert_id.in_(alert_ids),
-                AlertRecipient.person_id.in_({d.person_id for d in todo}),
+    # Separate keyed reads: PostgreSQL plans a join of these as hash joins over whole tables.
+    people = {
+        p.id: p
+        for p in session.scalars(select(Person).where(Person.id.in_({d.person_id for d in queued})))
+    }
+    roll_language: dict[tuple[uuid.UUID, uuid.UUID], str] = {}
+    for alert_id in {d.alert_id for d in queued}:
+        wanted = {d.person_id for d in queued if d.alert_id == alert_id}
+        roll_language.update(
+            ((alert_id, person_id), lang)
+            for person_id, lang in session.execute(
+                select(AlertRecipient.person_id, AlertRecipient.language).where(
+                    AlertRecipient.alert_id == alert_id, AlertRecipient.person_id.in_(wanted)
+                )
             )
         )
-    }
+    todo = [(d, people[d.person_id], roll_language.get((d.alert_id, d.person_id))) for d in queued]
+    alert_ids = {d.alert_id for d, _, _ in todo}
+    by_alert = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
     outcomes: dict[int, SendResult] = {}
     work: list[tuple[Delivery, Sender, Outbound]] = []
-    for d in todo:
-        alert, person = by_alert[d.alert_id], people[d.person_id]
+    for d, person, language in todo:
         prepared = _prepare(
-            session,
-            d,
-            alert,
-            person,
-            recipients.get((d.alert_id, d.person_id)),
-            senders,
-            secret,
-            base_url,
+            session, d, by_alert[d.alert_id], person, language, senders, secret, base_url
         )
         if isinstance(prepared, SendResult):
             outcomes[d.id] = prepared
@@ -462,19 +508,45 @@ def deliver_many(
         work, send_many([(sender, message) for _, sender, message in work]), strict=True
     ):
         outcomes[d.id] = result
+    _record_outcomes(session, [d for d, _, _ in todo], outcomes, at)
     follow: list[int] = []
-    for d in todo:
-        result = outcomes[d.id]
-        d.attempts += 1
-        d.updated_at = at
-        d.state = result.state
-        d.error = result.error
-        d.provider_id = result.provider_id
-    session.flush()
-    for d in todo:
+    for d, person, _ in todo:
         if d.state == DeliveryState.FAILED.value:
-            follow += _escalate(session, d, people[d.person_id], at)
+            follow += _escalate(session, d, person, at)
     return follow
+
+
+def _record_outcomes(
+    session: Session, todo: Sequence[Delivery], outcomes: Mapping[int, SendResult], at: datetime
+) -> None:
+    """Write the batch's outcomes with one UPDATE per distinct outcome (usually one for the
+    whole batch) instead of one per delivery, and mirror them on the loaded objects."""
+    groups: dict[tuple[str, str | None, str | None], list[Delivery]] = {}
+    for d in todo:
+        r = outcomes[d.id]
+        groups.setdefault((r.state, r.error, r.provider_id), []).append(d)
+    for (state, error, provider_id), batch in groups.items():
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([d.id for d in batch]))
+            .values(
+                state=state,
+                error=error,
+                provider_id=provider_id,
+                attempts=Delivery.attempts + 1,
+                updated_at=at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for d in batch:
+            for name, value in (
+                ("state", state),
+                ("error", error),
+                ("provider_id", provider_id),
+                ("attempts", d.attempts + 1),
+                ("updated_at", at),
+            ):
+                set_committed_value(d, name, value)
 
 
 def _prepare(
@@ -482,7 +554,7 @@ def _prepare(
     d: Delivery,
     alert: Alert,
     person: Person,
-    recipient: AlertRecipient | None,
+    language: str | None,
     senders: Mapping[str, Sender],
     secret: str,
     base_url: str,
@@ -494,15 +566,14 @@ def _prepare(
     sender = senders.get(d.channel)
     if sender is None:
         return SendResult(state="failed", error=f"no {d.channel} channel configured")
-    if address is None or (d.about_id is None and recipient is None):
+    if address is None or (d.about_id is None and language is None):
         return SendResult(state="failed", error=f"no {d.channel} address")
     if d.about_id is not None:
         subject, body = _compose_escalation(session, alert, d, person)
         language = "en" if d.purpose == "contact" else (person.languages or ["en"])[0]
     else:
-        assert recipient is not None
-        subject, body = compose(alert, recipient, secret, base_url, d.purpose)
-        language = recipient.language
+        assert language is not None
+        subject, body = compose(alert, d.person_id, language, secret, base_url, d.purpose)
     return sender, Outbound(
         key=f"{d.alert_id}:{d.person_id}:{d.channel}:{d.purpose}",
         channel=d.channel,

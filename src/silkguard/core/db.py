@@ -3,11 +3,11 @@ with :func:`session_scope`; services receive the session and only ``flush()``.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, insert
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -17,6 +17,7 @@ __all__ = [
     "Base",
     "analyze",
     "for_writing",
+    "insert_rows",
     "is_sqlite",
     "make_engine",
     "make_session_factory",
@@ -123,6 +124,41 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if is_sqlite(engine):
         _configure_sqlite(engine)
     return engine
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows of ``model`` (all with the keys of the first) in the session's
+    transaction.
+
+    On PostgreSQL they stream through ``COPY``: psycopg's ``executemany`` sends one statement
+    per row, which for the 10,000 roll-call rows of a large alert costs the server and the
+    client about a second. Values go through the columns' bind processing first (aware
+    datetimes to UTC), as an INSERT would. Elsewhere it is an ordinary ``executemany``."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    processors = [table.c[name].type.bind_processor(conn.dialect) for name in names]
+    quote = conn.dialect.identifier_preparer
+    sql = (
+        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) FROM STDIN"
+    )
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        value if process is None else process(value)
+                        for value, process in zip((row[n] for n in names), processors, strict=True)
+                    ]
+                )
+    finally:
+        cursor.close()
 
 
 def analyze(engine: Engine) -> None:

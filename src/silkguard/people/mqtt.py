@@ -10,7 +10,12 @@ from the topic, so a device cannot report for another one.
 
 Messages are acknowledged to the broker only after their batch is committed (manual acks with
 a persistent session), so a listener that dies before committing gets them again; the store
-keeps one row per (person, time), so a re-delivered message is not stored twice. A message
+keeps one row per (person, time), so a re-delivered message is not stored twice. The listener
+speaks MQTT 5 and announces a *receive maximum* of 65,535 unacknowledged messages: under MQTT
+3.1.1 the broker's own limit applies (Mosquitto: 20 in flight per client), and with acks held
+until the commit that capped the listener at a few dozen messages a second, while the broker
+queued the rest and dropped what went over its queue limit (1,000). A batch is stored every
+``flush_s`` or as soon as ``flush_at`` messages wait, whichever comes first. A message
 that cannot be accepted (not JSON, a bad field, an unknown organisation or device, a time out
 of range) is kept as a dead letter in ``position_rejects`` with the reason; nothing else in its
 batch is affected.
@@ -30,6 +35,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +52,11 @@ _log = logging.getLogger(__name__)
 DEFAULT_PREFIX = "silkguard"
 MAX_PAYLOAD = 256 * 1024
 _TOPIC_PARTS = 4
+#: Unacknowledged messages the broker may send at once (the MQTT 5 maximum).
+RECEIVE_MAXIMUM = 65_535
+#: The broker keeps the listener's session (subscription and unacknowledged messages) this
+#: long while it is away: a week, so a restart or an outage loses nothing.
+SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
 def topic_for(org_slug: str, device_id: str, prefix: str = DEFAULT_PREFIX) -> str:
@@ -152,12 +164,15 @@ class PositionListener:
         prefix: str = DEFAULT_PREFIX,
         client_id: str = "silkguard-positions",
         flush_s: float = 0.2,
+        flush_at: int = MAX_BATCH,
     ) -> None:
         self.factory = factory
         self.host = host
         self.port = port
         self.prefix = prefix
         self.flush_s = flush_s
+        self.flush_at = flush_at
+        self._full = threading.Event()
         self.totals = FlushStats()
         self._queue: deque[_Message] = deque()
         self._stop = threading.Event()
@@ -168,7 +183,7 @@ class PositionListener:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            clean_session=False,
+            protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
         self.client.on_connect = self._on_connect
@@ -188,12 +203,19 @@ class PositionListener:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self._queue.append(_Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos))
+        if len(self._queue) >= self.flush_at:
+            self._full.set()
 
     # -- running -----------------------------------------------------------------------------
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Connect, subscribe and start storing; returns once the subscription is in place."""
-        self.client.connect(self.host, self.port, keepalive=30)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        self.client.connect(
+            self.host, self.port, keepalive=30, clean_start=False, properties=properties
+        )
         self.client.loop_start()
         if not self._subscribed.wait(timeout_s):
             self.client.loop_stop()
@@ -206,7 +228,11 @@ class PositionListener:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.flush_s):
+        while not self._stop.is_set():
+            self._full.wait(self.flush_s)
+            self._full.clear()
+            if self._stop.is_set():
+                break
             try:
                 self.flush()
             except (SQLAlchemyError, SilkguardError):  # keep listening; messages stay unacked
@@ -215,6 +241,7 @@ class PositionListener:
     def stop(self) -> None:
         """Store what has arrived, then disconnect."""
         self._stop.set()
+        self._full.set()
         if self._thread is not None:
             self._thread.join()
         self.flush()
