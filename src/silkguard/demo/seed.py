@@ -127,6 +127,8 @@ def _seed_people(session: Session) -> int:
             languages=row["languages"],
             channels=row["channels"],
             home_site_id=site.id,
+            # a tracker for those who consented: try `silkguard positions listen` with it
+            device_id=f"tab-{row['ref'].lower()}" if row["location_consent"] else None,
             location_consent=row["location_consent"],
             user_id=users.get(row["user"]) if "user" in row else None,
             now=now,
