@@ -210,7 +210,7 @@ class PositionListener:
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Connect, subscribe and start storing; returns once the subscription is in place."""
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho: untyped
         properties.ReceiveMaximum = RECEIVE_MAXIMUM
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         self.client.connect(
