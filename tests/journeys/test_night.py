@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from silkguard.core.errors import InvalidInput
 from silkguard.journeys.departures import compare_departures, night_seconds
 from silkguard.journeys.night import NightWindow, Schedule, night_seconds_array, tree_times
-from silkguard.journeys.routes import night_costs, plan_route, stretches
+from silkguard.journeys.routes import night_costs, plan_departures, plan_route, stretches
 from silkguard.network.corridor import corridor_graph, town_node
 from silkguard.network.graph import RoadGraph
 from silkguard.network.routing import Router
@@ -256,4 +256,55 @@ def test_departure_comparison_prices_each_edge_by_its_own_night() -> None:
             earliest=pkt(3, 15),
             latest=pkt(3, 15),
             edge_time_s=times,
+        )
+
+
+def test_each_departure_of_a_window_gets_its_own_route() -> None:
+    graph, exposure = _risky_after_dark()
+    options = plan_departures(
+        graph,
+        exposure,
+        [0, 3],
+        earliest=pkt(3, 8),
+        latest=pkt(3, 17),
+        every=timedelta(hours=3),
+        lam=600.0,
+    )
+    by_hour = {o.depart.hour: o for o in options}
+    assert sorted(by_hour) == [8, 11, 14, 17]
+    # after the 5,400 s approach: in daylight the risky hour (3600 + 600 x 10 s); leaving at
+    # 17 it would be driven after dark (3600 + 600 x 20), so that departure takes the quiet
+    # detour (12,000 s)
+    for hour in (8, 11, 14):
+        assert by_hour[hour].route.path.nodes.tolist() == [0, 1, 3]
+        assert by_hour[hour].cost == pytest.approx(15_000.0)
+    assert by_hour[17].route.path.nodes.tolist() == [0, 1, 2, 3]
+    assert by_hour[17].cost == pytest.approx(17_400.0)
+    # each option is what plan_route gives for that departure alone
+    for o in options:
+        alone = plan_route(graph, exposure, [0, 3], lam=600.0, k=1, depart=o.depart)
+        assert o.route.path.nodes.tolist() == alone.routes[0].path.nodes.tolist()
+        assert o.cost == pytest.approx(alone.routes[0].path.cost)
+    # cheapest first; at equal cost less night driving first (the approach of the 14:00
+    # departure is all daylight, as are the others'), then the earlier departure
+    assert [o.depart.hour for o in options] == [8, 11, 14, 17]
+    untimed = plan_departures(
+        graph,
+        np.zeros(graph.n_edges),
+        [0, 3],
+        earliest=pkt(3, 4),
+        latest=pkt(3, 8),
+        every=timedelta(hours=2),
+    )
+    assert [o.depart.hour for o in untimed] == [6, 8, 4]  # 4:00 drives 2 h in the dark
+    with pytest.raises(InvalidInput, match="ends"):
+        plan_departures(graph, exposure, [0, 3], earliest=pkt(3, 9), latest=pkt(3, 8))
+    with pytest.raises(InvalidInput, match="at most"):
+        plan_departures(
+            graph,
+            exposure,
+            [0, 3],
+            earliest=pkt(3, 0),
+            latest=pkt(20, 0),
+            every=timedelta(minutes=5),
         )

@@ -16,7 +16,6 @@ from shapely.geometry import shape
 from silkguard.cli.risk import parse_duration
 from silkguard.cli.store import unit_of_work
 from silkguard.core.errors import InvalidInput, NotFound
-from silkguard.journeys.departures import compare_departures
 from silkguard.journeys.night import NightWindow, night_seconds_array
 from silkguard.journeys.policy import LOCAL_TZ
 from silkguard.journeys.routes import (
@@ -25,6 +24,7 @@ from silkguard.journeys.routes import (
     RouteSummary,
     closed_edges,
     edge_exposure,
+    plan_departures,
     plan_route,
     resolve_place,
     road_label,
@@ -121,33 +121,51 @@ def _local(text: str, option: str) -> datetime:
 
 
 def _print_departures(
-    route: RouteSummary,
-    exposure: np.ndarray[Any, np.dtype[np.float64]],
     graph: RoadGraph,
+    exposure: np.ndarray[Any, np.dtype[np.float64]],
+    waypoints: list[int],
     window: tuple[datetime, datetime],
     every: str,
-    night_factor: float,
+    *,
+    lam: float,
+    closed: np.ndarray[Any, np.dtype[np.bool_]] | None,
+    night: NightWindow,
 ) -> None:
-    edges = route.path.edges
-    options = compare_departures(
-        trip_s=route.time_s,
-        exposure=route.exposure,
+    options = plan_departures(
+        graph,
+        exposure,
+        waypoints,
         earliest=window[0],
         latest=window[1],
         every=parse_duration(every, option="--every"),
-        night_factor=night_factor,
-        edge_time_s=np.asarray(graph.travel_time_s, dtype=np.float64)[edges].tolist(),
-        edge_exposure=exposure[edges].tolist(),
+        lam=lam,
+        closed=closed,
+        night=night,
     )
     table = Table(
-        "depart (PKT)", "arrive (PKT)", "night driving", "score", title="Departures, best first"
+        "depart (PKT)",
+        "arrive (PKT)",
+        "roads",
+        "night driving",
+        "exposure",
+        "cost",
+        title="Departures, best first (the route planned again for each)",
     )
     for o in options:
+        r = o.route
+        roads: list[str] = []
+        for stretch in stretches(graph, r):
+            if not roads or roads[-1] != stretch.road:
+                roads.append(stretch.road)
+        schedule = r.schedule
+        assert schedule is not None  # planned with a departure
         table.add_row(
             f"{o.depart.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
-            f"{o.arrive.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
-            f"{o.night_s / 3600:.1f} h",
-            f"{o.score:.2f}",
+            f"{schedule.arrive.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+            " > ".join(roads),
+            f"{float(schedule.night_s.sum()) / 3600:.1f} h",
+            f"{r.priced_exposure:.2f}",
+            f"{o.cost:,.0f}",
         )
     _console.print(table)
 
@@ -259,7 +277,16 @@ def route_command(
         _print_plan(graph, plan, run is not None)
         best = plan.routes[0]
         if window is not None:
-            _print_departures(best, exposure, graph, window, every, night_factor)
+            _print_departures(
+                graph,
+                exposure,
+                [n for n, _ in resolved],
+                window,
+                every,
+                lam=lam,
+                closed=closed,
+                night=night,
+            )
         if run is not None:
             _print_stretches(session, run, graph, best)
     if geojson is not None:

@@ -28,7 +28,13 @@ from silkguard.core.errors import InvalidInput
 from silkguard.journeys.night import NightWindow, Schedule
 from silkguard.journeys.policy import LOCAL_TZ
 
-__all__ = ["MAX_OPTIONS", "DepartureOption", "compare_departures", "night_seconds"]
+__all__ = [
+    "MAX_OPTIONS",
+    "DepartureOption",
+    "compare_departures",
+    "departure_times",
+    "night_seconds",
+]
 
 MAX_OPTIONS = 200
 
@@ -68,6 +74,26 @@ def night_seconds(
     return total
 
 
+def departure_times(
+    earliest: datetime, latest: datetime, every: timedelta = timedelta(hours=1)
+) -> list[datetime]:
+    """The departures of a window: from ``earliest`` every ``every`` up to ``latest``."""
+    if earliest.tzinfo is None or latest.tzinfo is None:
+        msg = "departure times need a zone, e.g. 2026-12-03T08:00:00+05:00"
+        raise InvalidInput(msg)
+    if latest < earliest:
+        msg = f"the departure window ends ({latest.isoformat()}) before it starts"
+        raise InvalidInput(msg)
+    if every <= timedelta(0):
+        msg = "the step between departures must be positive"
+        raise InvalidInput(msg)
+    n = int((latest - earliest) / every) + 1
+    if n > MAX_OPTIONS:
+        msg = f"{n} departures to compare; at most {MAX_OPTIONS} (use a longer step)"
+        raise InvalidInput(msg)
+    return [earliest + k * every for k in range(n)]
+
+
 def compare_departures(
     *,
     trip_s: float,
@@ -84,19 +110,6 @@ def compare_departures(
     """Departures from ``earliest`` to ``latest`` every ``every``, best (lowest score) first;
     ties go to the earlier departure. With ``edge_time_s`` and ``edge_exposure`` (the route's
     edges in driving order, plain exposure) each edge is weighted by its own night share."""
-    if earliest.tzinfo is None or latest.tzinfo is None:
-        msg = "departure times need a zone, e.g. 2026-12-03T08:00:00+05:00"
-        raise InvalidInput(msg)
-    if latest < earliest:
-        msg = f"the departure window ends ({latest.isoformat()}) before it starts"
-        raise InvalidInput(msg)
-    if every <= timedelta(0):
-        msg = "the step between departures must be positive"
-        raise InvalidInput(msg)
-    n = int((latest - earliest) / every) + 1
-    if n > MAX_OPTIONS:
-        msg = f"{n} departures to compare; at most {MAX_OPTIONS} (use a longer step)"
-        raise InvalidInput(msg)
     per_edge = edge_time_s is not None or edge_exposure is not None
     if per_edge:
         if edge_time_s is None or edge_exposure is None or len(edge_time_s) != len(edge_exposure):
@@ -106,8 +119,7 @@ def compare_departures(
         risks = np.asarray(edge_exposure, dtype=np.float64)
         window = NightWindow(start=night_start, end=night_end, factor=night_factor)
     options = []
-    for k in range(n):
-        depart = earliest + k * every
+    for depart in departure_times(earliest, latest, every):
         arrive = depart + timedelta(seconds=trip_s)
         night = night_seconds(depart, arrive, night_start=night_start, night_end=night_end)
         share = night / trip_s if trip_s > 0 else 0.0

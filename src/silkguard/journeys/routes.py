@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -46,6 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from silkguard.core.errors import InvalidInput
 from silkguard.geo.distance import haversine_km
 from silkguard.geo.gazetteer import load_gazetteer
+from silkguard.journeys.departures import departure_times
 from silkguard.journeys.night import NightWindow, Schedule, night_seconds_array, tree_times
 from silkguard.network.graph import ROAD_CLASSES, RoadGraph
 from silkguard.network.routing import Path, Router, alternatives, edge_costs, pareto_time_risk
@@ -53,12 +54,14 @@ from silkguard.risk.surface import Surface
 
 __all__ = [
     "SNAP_KM",
+    "DepartureRoute",
     "RoutePlan",
     "RouteSummary",
     "Stretch",
     "closed_edges",
     "edge_exposure",
     "night_costs",
+    "plan_departures",
     "plan_route",
     "resolve_place",
     "road_label",
@@ -297,6 +300,7 @@ def plan_route(
     top: int = 3,
     depart: datetime | None = None,
     night: NightWindow | None = None,
+    with_front: bool = True,
 ) -> RoutePlan:
     """The best route through ``waypoints`` (node indices, in order) under
     ``time + lam x exposure``, up to ``k`` diverse alternatives (between the first and last
@@ -304,7 +308,8 @@ def plan_route(
 
     With ``depart`` (time-zone aware) the exposure of each edge is weighted up by its share
     of night driving (``night``, default :class:`NightWindow`; see the module docstring) and
-    every route carries its schedule; without it routes are priced as before."""
+    every route carries its schedule; without it routes are priced as before. ``with_front=False``
+    leaves out the Pareto front."""
     if len(waypoints) < 2:
         msg = "a route needs an origin and a destination"
         raise InvalidInput(msg)
@@ -352,7 +357,7 @@ def plan_route(
         paths = [Path(nodes=nodes, edges=edges, cost=float(sum(leg[0].cost for leg in legs)))]
     routes = [_summary(graph, p, exposure, top, depart, window) for p in paths]
     front: list[tuple[float, float, float]] = []
-    if len(waypoints) == 2:
+    if with_front and len(waypoints) == 2:
         base = lam if lam > 0 else DEFAULT_LAMBDA
         for lam_i, _path, t, r in pareto_time_risk(
             graph.indptr,
@@ -366,6 +371,55 @@ def plan_route(
         ):
             front.append((float(lam_i), float(t), float(r)))
     return RoutePlan(routes=routes, pareto=front, lam=lam, depart=depart, night=window)
+
+
+@dataclass(frozen=True)
+class DepartureRoute:
+    """One departure of a window with the route planned for it."""
+
+    depart: datetime
+    route: RouteSummary
+    #: What the route minimised: travel seconds + lambda x night-weighted exposure.
+    cost: float
+
+
+def plan_departures(
+    graph: RoadGraph,
+    exposure: FloatArray,
+    waypoints: Sequence[int],
+    *,
+    earliest: datetime,
+    latest: datetime,
+    every: timedelta = timedelta(hours=1),
+    lam: float = DEFAULT_LAMBDA,
+    closed: npt.NDArray[np.bool_] | None = None,
+    night: NightWindow | None = None,
+) -> list[DepartureRoute]:
+    """The best route for every departure of the window, cheapest first; at equal cost the
+    one with less night driving, then the earlier departure (without a forecast every cost
+    is the travel time, so the daylight departures come first). The route is planned again
+    for each departure: the night weighting moves with the clock, so a later start may take
+    another road, not only the same road at another hour."""
+    out = []
+    for depart in departure_times(earliest, latest, every):
+        plan = plan_route(
+            graph,
+            exposure,
+            waypoints,
+            lam=lam,
+            closed=closed,
+            k=1,
+            depart=depart,
+            night=night,
+            with_front=False,
+        )
+        best = plan.routes[0]
+        out.append(DepartureRoute(depart=depart, route=best, cost=best.path.cost))
+    return sorted(out, key=lambda o: (o.cost, _night_s(o.route), o.depart))
+
+
+def _night_s(route: RouteSummary) -> float:
+    return 0.0 if route.schedule is None else float(route.schedule.night_s.sum())
 
 
 @dataclass(frozen=True)
