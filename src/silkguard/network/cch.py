@@ -393,10 +393,9 @@ def _lower_part(
         from_x = up_w[a]  # x -> u
         if to_x == np.inf and from_x == np.inf:
             continue
-        x = arc_tail[a]
-        middle = -np.int64(x) - 1
+        middle = -np.int64(a) - 1  # the shortcut's first half, the arc x -> u
         j = a + 1
-        end = up_ptr[x + 1]
+        end = up_ptr[arc_tail[a] + 1]
         if not whole:  # first arc x -> v with v >= h0 (heads ascend)
             b = end
             while j < b:
@@ -467,8 +466,9 @@ def _customize(
 ) -> Any:  # pragma: no cover
     """Basic customization, one thread: cheapest original edge per arc and direction, then the
     lower triangles, pulled by every node ``u`` bottom-up from its lower neighbours ``x`` (the
-    arcs of ``x`` are final by then). ``via`` >= 0 is an original edge id, < 0 the middle node
-    ``-via - 1`` of a shortcut."""
+    arcs of ``x`` are final by then). ``via`` >= 0 is an original edge id; < 0 marks a
+    shortcut ``u - x - v`` through its middle node's arc ``x -> u``, ``-via - 1`` (the arc
+    ``x -> v`` follows it in ``x``'s row, so unpacking needs no search by node)."""
     up_w, down_w, up_via, down_via = _initial_weights(edge_arc, cost, up_head.size)
     pos = np.empty(n, dtype=np.int64)
     for u in range(n):
@@ -806,66 +806,101 @@ def _search(
 
 
 @_jit
+def _second_half(up_head: Any, first: int, high: int) -> int:  # pragma: no cover
+    """The arc ``x -> high`` after ``first`` (``x -> low``, ``low < high``) in ``x``'s row:
+    heads ascend within a row and the arc exists, so a forward scan cannot leave the row."""
+    j = first + 1
+    while up_head[j] != high:
+        j += 1
+    return j
+
+
+@_jit
 def _unpack(
     s: int,
     t: int,
     meet: int,
-    up_ptr: Any,
     up_head: Any,
     arc_tail: Any,
     up_via: Any,
     down_via: Any,
+    cost: Any,
     f_arc: Any,
     b_arc: Any,
     pred_f: Any,
     pred_b: Any,
     stack: Any,
     out: Any,
-) -> int:  # pragma: no cover
-    """Original edge ids of the path ``s -> meet -> t`` into ``out``; returns how many, or -1
-    when the buffers are too small. ``stack`` holds pending ``2 * arc + direction`` codes
-    (direction 1 = downward), the last pushed driven first."""
+) -> Any:  # pragma: no cover
+    """Original edge ids of the path ``s -> meet -> t`` into ``out`` and the sum of their
+    costs in driving order: ``(count, cost)``, the count -1 when the buffers are too small.
+    ``stack`` rows are pending ``(2 * arc + direction, low end, high end)`` (direction 1 =
+    downward), the last pushed driven first; carrying the ends saves a memory access per
+    step, which is what unpacking a path of thousands of edges waits on."""
     top = 0
-    chain = 0
     v = meet
     while v != t:  # the downward half is driven last, so it goes on the stack first
+        if top >= stack.shape[0]:
+            return -1, 0.0
         a = b_arc[pred_b[v]]
-        out[chain] = 2 * a + 1
-        chain += 1
-        v = arc_tail[a]
-    for i in range(chain - 1, -1, -1):
-        stack[top] = out[i]
+        low = arc_tail[a]
+        stack[top, 0] = 2 * a + 1
+        stack[top, 1] = low
+        stack[top, 2] = v
         top += 1
+        v = low
+    for i in range(top // 2):  # ... in reverse, the meeting node's arc last
+        for k in range(3):
+            stack[i, k], stack[top - 1 - i, k] = stack[top - 1 - i, k], stack[i, k]
     v = meet
     while v != s:
+        if top >= stack.shape[0]:
+            return -1, 0.0
         a = f_arc[pred_f[v]]
-        stack[top] = 2 * a
+        low = arc_tail[a]
+        stack[top, 0] = 2 * a
+        stack[top, 1] = low
+        stack[top, 2] = v
         top += 1
-        v = arc_tail[a]
+        v = low
     count = 0
+    total = 0.0
     while top > 0:
-        if top + 1 >= stack.size or count >= out.size:
-            return -1
         top -= 1
-        code = stack[top]
+        code = stack[top, 0]
+        low = stack[top, 1]
+        high = stack[top, 2]
         a = code >> 1
         down = code & 1
         via = down_via[a] if down else up_via[a]
         if via >= 0:
+            if count >= out.size:
+                return -1, 0.0
             out[count] = via
+            total += cost[via]
             count += 1
             continue
-        x = -via - 1
-        low = arc_tail[a]
-        high = up_head[a]
+        if top + 2 > stack.shape[0]:
+            return -1, 0.0
+        first = -via - 1  # x -> low
+        second = _second_half(up_head, first, high)  # x -> high
+        x = arc_tail[first]
         if down:  # high -> x -> low: push x -> low, then high -> x
-            stack[top] = 2 * _find_arc(up_ptr, up_head, x, low)
-            stack[top + 1] = 2 * _find_arc(up_ptr, up_head, x, high) + 1
+            stack[top, 0] = 2 * first
+            stack[top, 1] = x
+            stack[top, 2] = low
+            stack[top + 1, 0] = 2 * second + 1
+            stack[top + 1, 1] = x
+            stack[top + 1, 2] = high
         else:  # low -> x -> high: push x -> high, then low -> x
-            stack[top] = 2 * _find_arc(up_ptr, up_head, x, high)
-            stack[top + 1] = 2 * _find_arc(up_ptr, up_head, x, low) + 1
+            stack[top, 0] = 2 * second
+            stack[top, 1] = x
+            stack[top, 2] = high
+            stack[top + 1, 0] = 2 * first + 1
+            stack[top + 1, 1] = x
+            stack[top + 1, 2] = low
         top += 2
-    return count
+    return count, total
 
 
 @_jit
@@ -1031,6 +1066,7 @@ class CCHMetric:
     _scratch: tuple[FloatArray, FloatArray, IntArray, IntArray] | None = field(
         default=None, init=False, repr=False
     )
+    _paths: tuple[IntArray, IntArray] | None = field(default=None, init=False, repr=False)
 
     @property
     def kept_arcs(self) -> int:
@@ -1053,6 +1089,13 @@ class CCHMetric:
                 np.full(n, -1, dtype=np.int64),
             )
         return self._scratch
+
+    def _path_buffers(self, size: int) -> tuple[IntArray, IntArray]:
+        """The unpacking stack and output (reused between queries), at least ``size`` long."""
+        if self._paths is None or self._paths[1].size < size:
+            size = max(size, 1 << 14)
+            self._paths = (np.empty((size, 3), dtype=np.int64), np.empty(size, dtype=np.int64))
+        return self._paths
 
     def _node(self, value: int, name: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -1102,21 +1145,16 @@ class CCHMetric:
         best, meet = _search(rs, rt, c.parent, fp, fh, fw, bp, bh, bw, df, db, pf, pb)
         if meet < 0 or not math.isfinite(best):
             return None
-        size = 2 * c.n + 4
-        count = -1
-        while count < 0:  # only zero-cost detours can make a path longer than 2n edges
-            stack = np.empty(size, dtype=np.int64)
-            out = np.empty(size, dtype=np.int64)
-            count = _unpack(
-                rs, rt, meet, c.up_ptr, c.up_head, c.arc_tail, self.up_via, self.down_via,
+        stack, out = self._path_buffers(0)
+        while True:  # buffers too small: grow them (kept for the next queries) and redo
+            count, total = _unpack(
+                rs, rt, meet, c.up_head, c.arc_tail, self.up_via, self.down_via, self.cost,
                 fa, ba, pf, pb, stack, out,
             )  # fmt: skip
-            size *= 4
-        edges = out[:count].copy()
-        total = 0.0
-        for x in self.cost[edges].tolist():
-            total += x
-        return total, edges
+            if count >= 0:
+                break
+            stack, out = self._path_buffers(4 * out.size)
+        return float(total), out[:count].copy()
 
 
 def build_cch(
@@ -1148,6 +1186,8 @@ def build_cch(
     lower_nbr = low[by_high]
     parent = _elimination_tree(lower_ptr, lower_nbr, n)
     up_ptr, up_head = _upward_arcs(lower_ptr, lower_nbr, parent, n)
+    if up_head.size >= _INT32_MAX:  # arc ids are kept in int32 (``via``)
+        raise InvalidInput(f"the hierarchy has {up_head.size} arcs, more than {_INT32_MAX - 1}")
     arc_tail, down_ptr, down_arc = _downward_arcs(up_ptr, up_head, n)
     edge_arc = _edge_arcs(rt, rh, up_ptr, up_head)
     return CCH(
