@@ -816,6 +816,15 @@ def _second_half(up_head: Any, first: int, high: int) -> int:  # pragma: no cove
 
 
 @_jit
+def _push(stack: Any, top: int, code: int, low: int, high: int) -> int:  # pragma: no cover
+    """Put ``(code, low, high)`` on row ``top`` of the unpacking stack; returns the new top."""
+    stack[top, 0] = code
+    stack[top, 1] = low
+    stack[top, 2] = high
+    return top + 1
+
+
+@_jit
 def _unpack(
     s: int,
     t: int,
@@ -844,10 +853,7 @@ def _unpack(
             return -1, 0.0
         a = b_arc[pred_b[v]]
         low = arc_tail[a]
-        stack[top, 0] = 2 * a + 1
-        stack[top, 1] = low
-        stack[top, 2] = v
-        top += 1
+        top = _push(stack, top, 2 * a + 1, low, v)
         v = low
     for i in range(top // 2):  # ... in reverse, the meeting node's arc last
         for k in range(3):
@@ -858,10 +864,7 @@ def _unpack(
             return -1, 0.0
         a = f_arc[pred_f[v]]
         low = arc_tail[a]
-        stack[top, 0] = 2 * a
-        stack[top, 1] = low
-        stack[top, 2] = v
-        top += 1
+        top = _push(stack, top, 2 * a, low, v)
         v = low
     count = 0
     total = 0.0
@@ -886,20 +889,11 @@ def _unpack(
         second = _second_half(up_head, first, high)  # x -> high
         x = arc_tail[first]
         if down:  # high -> x -> low: push x -> low, then high -> x
-            stack[top, 0] = 2 * first
-            stack[top, 1] = x
-            stack[top, 2] = low
-            stack[top + 1, 0] = 2 * second + 1
-            stack[top + 1, 1] = x
-            stack[top + 1, 2] = high
+            top = _push(stack, top, 2 * first, x, low)
+            top = _push(stack, top, 2 * second + 1, x, high)
         else:  # low -> x -> high: push x -> high, then low -> x
-            stack[top, 0] = 2 * second
-            stack[top, 1] = x
-            stack[top, 2] = high
-            stack[top + 1, 0] = 2 * first + 1
-            stack[top + 1, 1] = x
-            stack[top + 1, 2] = low
-        top += 2
+            top = _push(stack, top, 2 * second, x, high)
+            top = _push(stack, top, 2 * first + 1, x, low)
     return count, total
 
 
