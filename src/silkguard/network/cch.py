@@ -3,11 +3,12 @@
 A CCH (Dibbelt, Strasser and Wagner) splits route planning into three phases:
 
 1. **Preparation, once per road graph** (:func:`build_cch`): a nested-dissection order of the
-   nodes (:func:`nested_dissection_order`: recursive bisection by the median along a few
-   directions, the smaller boundary of the cut becoming the separator and taking the highest
-   ranks of its piece), then the chordal supergraph of the graph eliminated in that order
-   (every node's *upward arcs* to higher-ranked neighbours, in CSR) and its elimination tree
-   (each node's parent is its lowest upward neighbour). Nothing here depends on the costs.
+   nodes (:func:`nested_dissection_order`: recursive bisection along a few directions at the
+   quantile, 30-70 %, whose separator is smallest for its balance, the smaller boundary of
+   the cut becoming the separator and taking the highest ranks of its piece), then the
+   chordal supergraph of the graph eliminated in that order (every node's *upward arcs* to
+   higher-ranked neighbours, in CSR) and its elimination tree (each node's parent is its
+   lowest upward neighbour). Nothing here depends on the costs.
 2. **Customization, after every change of costs** (:meth:`CCH.customize`): every arc gets an
    upward weight (lower rank -> higher rank) and a downward weight (the other way) from the
    cheapest original edge between its ends, then every lower triangle ``{x, u, v}`` (``x``
@@ -24,7 +25,8 @@ A CCH (Dibbelt, Strasser and Wagner) splits route planning into three phases:
    elimination-tree search. The source walks up its elimination-tree path relaxing upward
    weights, the target walks up its path relaxing downward weights, no priority queue; the
    best meeting node on the common part of the paths gives the distance, and shortcuts are
-   unpacked into original edge ids through their middle nodes.
+   unpacked into original edge ids: a shortcut's ``via`` is the arc from its middle node to
+   its lower end, and the arc to its upper end follows in the same row.
 
 Results are exact shortest-path costs: every weight is the cost of a real path, and the
 elimination-tree search sees every up-down path of the chordal graph. Any order gives correct
@@ -73,6 +75,7 @@ Int32Array = npt.NDArray[np.int32]
 _Schedule = tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]
 
 _DIRECTIONS = 4  # cut directions tried per piece: 0, 45, 90 and 135 degrees
+_FRACTIONS = (0.5, 0.45, 0.55, 0.4, 0.6, 0.35, 0.65, 0.3, 0.7)  # cut points tried (quantiles)
 _INT32_MAX = 2**31 - 1
 _SPLIT = 4  # a heavy top node's step is cut in _SPLIT x lanes slices
 _SPLIT_WORK = 1 << 20  # triangles from which a top node's step is split across the lanes
@@ -121,39 +124,46 @@ def _best_splits(
     projections: list[FloatArray],
 ) -> tuple[IntArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """For every piece (``p`` of each of ``nodes``, ``sizes`` per piece, edges ``ea -> eb``
-    inside pieces), the smallest separator over the median splits along ``projections``:
-    its size per piece, and per node whether it is in the separator and on the left side."""
+    inside pieces), the best separator over the splits along ``projections`` at the
+    quantiles :data:`_FRACTIONS`: its size per piece, and per node whether it is in the
+    separator and on the left side. A split's score is its separator's size over the balance
+    ``4 f (1 - f)`` (1 at the median), so a cut between towns beats one through a city."""
     n = projections[0].size
     pieces = sizes.size
     starts = np.zeros(pieces + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
-    half = sizes // 2
-    best_size = np.full(pieces, np.iinfo(np.int64).max)
+    best_score = np.full(pieces, np.inf)
+    best_size = np.zeros(pieces, dtype=np.int64)
     best_sep = np.zeros(n, dtype=bool)
     best_left = np.zeros(n, dtype=bool)
     for proj in projections:
         order = np.lexsort((nodes, proj[nodes], p))
-        left = np.zeros(n, dtype=bool)
         ordered = nodes[order]
         position = np.arange(nodes.size) - starts[p[order]]
-        left[ordered] = position < half[p[order]]
-        la, lb = left[ea], left[eb]
-        cross_ab = la & ~lb
-        cross_ba = lb & ~la
-        for side_left in (True, False):
-            sep = np.zeros(n, dtype=bool)
-            if side_left:
-                sep[ea[cross_ab]] = True
-                sep[eb[cross_ba]] = True
-            else:
-                sep[eb[cross_ab]] = True
-                sep[ea[cross_ba]] = True
-            count = np.bincount(p[sep[nodes]], minlength=pieces)
-            better = count < best_size
-            best_size[better] = count[better]
-            take = nodes[better[p]]
-            best_sep[take] = sep[take]
-            best_left[take] = left[take]
+        for fraction in _FRACTIONS:
+            cut = np.clip(np.round(sizes * fraction).astype(np.int64), 1, np.maximum(sizes - 1, 1))
+            balance = np.maximum(4.0 * cut * (sizes - cut), 1) / np.maximum(sizes, 1) ** 2
+            left = np.zeros(n, dtype=bool)
+            left[ordered] = position < cut[p[order]]
+            la, lb = left[ea], left[eb]
+            cross_ab = la & ~lb
+            cross_ba = lb & ~la
+            for side_left in (True, False):
+                sep = np.zeros(n, dtype=bool)
+                if side_left:
+                    sep[ea[cross_ab]] = True
+                    sep[eb[cross_ba]] = True
+                else:
+                    sep[eb[cross_ab]] = True
+                    sep[ea[cross_ba]] = True
+                count = np.bincount(p[sep[nodes]], minlength=pieces)
+                score = count / balance
+                better = score < best_score
+                best_score[better] = score[better]
+                best_size[better] = count[better]
+                take = nodes[better[p]]
+                best_sep[take] = sep[take]
+                best_left[take] = left[take]
     return best_size, best_sep, best_left
 
 
@@ -175,12 +185,13 @@ def nested_dissection_order(
     """The rank of every node in a nested-dissection order built from coordinates ``xy``
     (``n x 2``, any planar projection).
 
-    Every piece (at first the whole graph) is split at the median of its nodes' projection on
-    each of four directions; a split's separator is the smaller of its two boundaries (the
-    nodes of one side with an edge to the other side). The smallest separator over the
-    directions wins and takes the highest free ranks of the piece; the two sides without it
-    share no edge and are split in turn. All pieces of one level are split together with
-    vectorised numpy, so the work is a few sorts of the graph per level.
+    Every piece (at first the whole graph) is split at several quantiles (30-70 %) of its
+    nodes' projection on each of four directions; a split's separator is the smaller of its
+    two boundaries (the nodes of one side with an edge to the other side). The separator with
+    the best size-for-balance score (:func:`_best_splits`) wins and takes the highest free
+    ranks of the piece; the two sides without it share no edge and are split in turn. All
+    pieces of one level are split together with vectorised numpy, so the work is a few sorts
+    of the graph and a few passes over its edges per level.
     """
     ip = np.asarray(indptr, dtype=np.int64)
     hd = np.asarray(heads, dtype=np.int64)
@@ -806,12 +817,24 @@ def _search(
 
 
 @_jit
-def _second_half(up_head: Any, first: int, high: int) -> int:  # pragma: no cover
-    """The arc ``x -> high`` after ``first`` (``x -> low``, ``low < high``) in ``x``'s row:
-    heads ascend within a row and the arc exists, so a forward scan cannot leave the row."""
+def _second_half(
+    up_ptr: Any, up_head: Any, x: int, first: int, high: int
+) -> int:  # pragma: no cover
+    """The arc ``x -> high`` after ``first`` (``x -> low``, ``low < high``) in ``x``'s row
+    (heads ascending): usually a few places on, so a short scan before a binary search."""
     j = first + 1
-    while up_head[j] != high:
+    stop = min(j + 8, up_ptr[x + 1])
+    while j < stop:
+        if up_head[j] == high:
+            return j
         j += 1
+    b = up_ptr[x + 1]
+    while j < b:
+        mid = (j + b) >> 1
+        if up_head[mid] < high:
+            j = mid + 1
+        else:
+            b = mid
     return j
 
 
@@ -829,6 +852,7 @@ def _unpack(
     s: int,
     t: int,
     meet: int,
+    up_ptr: Any,
     up_head: Any,
     arc_tail: Any,
     up_via: Any,
@@ -886,8 +910,8 @@ def _unpack(
         if top + 2 > stack.shape[0]:
             return -1, 0.0
         first = -via - 1  # x -> low
-        second = _second_half(up_head, first, high)  # x -> high
         x = arc_tail[first]
+        second = _second_half(up_ptr, up_head, x, first, high)  # x -> high
         if down:  # high -> x -> low: push x -> low, then high -> x
             top = _push(stack, top, 2 * first, x, low)
             top = _push(stack, top, 2 * second + 1, x, high)
@@ -1142,8 +1166,8 @@ class CCHMetric:
         stack, out = self._path_buffers(0)
         while True:  # buffers too small: grow them (kept for the next queries) and redo
             count, total = _unpack(
-                rs, rt, meet, c.up_head, c.arc_tail, self.up_via, self.down_via, self.cost,
-                fa, ba, pf, pb, stack, out,
+                rs, rt, meet, c.up_ptr, c.up_head, c.arc_tail, self.up_via, self.down_via,
+                self.cost, fa, ba, pf, pb, stack, out,
             )  # fmt: skip
             if count >= 0:
                 break
