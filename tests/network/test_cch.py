@@ -159,6 +159,35 @@ def test_paths_longer_than_the_first_unpacking_buffers() -> None:
     assert reused[1].size == 2
 
 
+def test_dense_graph_unpacks_shortcuts_with_distant_halves() -> None:
+    """A complete graph with random costs: rows of 40 arcs, so a shortcut's two halves are
+    often more than a few places apart in its middle node's row (the binary-search part of
+    the lookup); every path is checked edge by edge against scipy's distances."""
+    n = 41
+    rng = np.random.default_rng(11)
+    edges: list[Edge] = [
+        (a, b, float(rng.integers(1, 50))) for a in range(n) for b in range(n) if a != b
+    ]
+    indptr, heads, cost = to_csr(n, edges)
+    tails = np.repeat(np.arange(n), np.diff(indptr))
+    want = csgraph_dijkstra(sp.csr_matrix((cost, heads, indptr), shape=(n, n)))
+    metric = build_cch(indptr, heads).customize(cost)
+    for s in range(n):
+        for t in range(n):
+            found = metric.shortest_path(s, t)
+            assert found is not None
+            assert found[0] == want[s, t]
+            if s != t:
+                path = found[1]
+                assert tails[path[0]] == s
+                assert heads[path[-1]] == t
+                assert np.array_equal(heads[path[:-1]], tails[path[1:]])
+    row = np.arange(1, n, dtype=np.int32)  # one row, heads 1 .. 40
+    bounds = np.array([0, row.size], dtype=np.int64)
+    assert cch_module._second_half(bounds, row, 0, 0, 3) == 2
+    assert cch_module._second_half(bounds, row, 0, 0, 35) == 34
+
+
 def test_cut_between_clusters_beats_the_median() -> None:
     """Two street grids (10 x 10 and 10 x 6) joined by a 3-node road: the median along x
     falls inside the larger grid (a 10-node cut), a cut on the road needs one node, so the

@@ -297,15 +297,22 @@ def _upward_arcs(lower_ptr: Any, lower_nbr: Any, parent: Any, n: int) -> Any:  #
 
 
 @_jit
-def _find_arc(up_ptr: Any, up_head: Any, low: int, high: int) -> int:  # pragma: no cover
-    """The arc ``low -> high`` (binary search in ``low``'s ascending heads), -1 if none."""
-    a, b = up_ptr[low], up_ptr[low + 1]
+def _first_at_least(up_head: Any, a: int, b: int, value: int) -> int:  # pragma: no cover
+    """The first index in ``a .. b - 1`` (ascending heads) whose head is at least ``value``,
+    ``b`` if none (binary search)."""
     while a < b:
         mid = (a + b) >> 1
-        if up_head[mid] < high:
+        if up_head[mid] < value:
             a = mid + 1
         else:
             b = mid
+    return a
+
+
+@_jit
+def _find_arc(up_ptr: Any, up_head: Any, low: int, high: int) -> int:  # pragma: no cover
+    """The arc ``low -> high`` (binary search in ``low``'s ascending heads), -1 if none."""
+    a = _first_at_least(up_head, up_ptr[low], up_ptr[low + 1], high)
     if a < up_ptr[low + 1] and up_head[a] == high:
         return int(a)
     return -1
@@ -823,19 +830,13 @@ def _second_half(
     """The arc ``x -> high`` after ``first`` (``x -> low``, ``low < high``) in ``x``'s row
     (heads ascending): usually a few places on, so a short scan before a binary search."""
     j = first + 1
-    stop = min(j + 8, up_ptr[x + 1])
+    end = up_ptr[x + 1]
+    stop = min(j + 8, end)
     while j < stop:
         if up_head[j] == high:
             return j
         j += 1
-    b = up_ptr[x + 1]
-    while j < b:
-        mid = (j + b) >> 1
-        if up_head[mid] < high:
-            j = mid + 1
-        else:
-            b = mid
-    return j
+    return _first_at_least(up_head, j, end, high)
 
 
 @_jit
