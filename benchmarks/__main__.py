@@ -32,7 +32,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     ),
     "backtest": lambda _a: risk_backtest.run(),
     "sepp": lambda _a: sepp_speed.run(),
-    "route": lambda _a: route_speed.run(),
+    "route": lambda a: route_speed.run(graphs=tuple(a.route_graphs.split(","))),
     "webhook": lambda _a: webhook_delivery.run(),
     "alert_e2e": lambda a: alert_end_to_end.run(postgres=a.postgres or None),
     "fanout": lambda _a: fanout_speed.run(),
@@ -61,6 +61,11 @@ def main() -> None:
         ),
     )
     parser.add_argument("--only", choices=list(BENCHMARKS), help="run one benchmark")
+    parser.add_argument(
+        "--route-graphs",
+        default=",".join(route_speed.BIG_GRAPHS),
+        help="route: the big graphs to measure, comma-separated (default: all)",
+    )
     parser.add_argument(
         "--baseline-src",
         default=None,

@@ -4,6 +4,7 @@ re-customization, the nested-dissection order and the shipped corridor network."
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
@@ -127,6 +128,95 @@ def test_zero_cost_cycles_unpack_to_a_connected_walk() -> None:
                 assert tails[found[1][0]] == s
                 assert heads[found[1][-1]] == t
                 assert np.array_equal(heads[found[1][:-1]], tails[found[1][1:]])
+
+
+def test_paths_longer_than_the_first_unpacking_buffers() -> None:
+    """A road of 40,000 two-way edges: the path outgrows the reused buffers (16,384 rows)
+    and is unpacked again with larger ones; edges in driving order, cost summed in order."""
+    n = 40_001
+    rng = np.random.default_rng(5)
+    weights = np.round(rng.uniform(0.5, 2.0, n - 1), 3)
+    edges: list[Edge] = [(i, i + 1, float(w)) for i, w in enumerate(weights)]
+    edges += [(i + 1, i, 1.0) for i in range(n - 1)]
+    indptr, heads, cost = to_csr(n, edges)
+    xy = np.column_stack([np.arange(n, dtype=float), np.zeros(n)])
+    metric = build_cch(indptr, heads, xy).customize(cost)
+    for s, t in ((0, n - 1), (n - 1, 0), (17, 39_000), (3, 4)):
+        found = metric.shortest_path(s, t)
+        assert found is not None
+        total, path = found
+        tails = np.repeat(np.arange(n), np.diff(indptr))
+        assert path.size == abs(t - s)
+        assert tails[path[0]] == s
+        assert heads[path[-1]] == t
+        assert np.array_equal(heads[path[:-1]], tails[path[1:]])
+        expected = 0.0
+        for x in cost[path].tolist():
+            expected += x
+        assert total == expected
+    reused = metric.shortest_path(0, 2)  # the grown buffers serve later queries
+    assert reused is not None
+    assert reused[1].size == 2
+
+
+def test_dense_graph_unpacks_shortcuts_with_distant_halves() -> None:
+    """A complete graph with random costs: rows of 40 arcs, so a shortcut's two halves are
+    often more than a few places apart in its middle node's row (the binary-search part of
+    the lookup); every path is checked edge by edge against scipy's distances."""
+    n = 41
+    rng = np.random.default_rng(11)
+    edges: list[Edge] = [
+        (a, b, float(rng.integers(1, 50))) for a in range(n) for b in range(n) if a != b
+    ]
+    indptr, heads, cost = to_csr(n, edges)
+    tails = np.repeat(np.arange(n), np.diff(indptr))
+    want = csgraph_dijkstra(sp.csr_matrix((cost, heads, indptr), shape=(n, n)))
+    metric = build_cch(indptr, heads).customize(cost)
+    for s in range(n):
+        for t in range(n):
+            found = metric.shortest_path(s, t)
+            assert found is not None
+            assert found[0] == want[s, t]
+            if s != t:
+                path = found[1]
+                assert tails[path[0]] == s
+                assert heads[path[-1]] == t
+                assert np.array_equal(heads[path[:-1]], tails[path[1:]])
+    row = np.arange(1, n, dtype=np.int32)  # one row, heads 1 .. 40
+    bounds = np.array([0, row.size], dtype=np.int64)
+    assert cch_module._second_half(bounds, row, 0, 0, 3) == 2
+    assert cch_module._second_half(bounds, row, 0, 0, 35) == 34
+
+
+def test_cut_between_clusters_beats_the_median() -> None:
+    """Two street grids (10 x 10 and 10 x 6) joined by a 3-node road: the median along x
+    falls inside the larger grid (a 10-node cut), a cut on the road needs one node, so the
+    top rank goes to a road node."""
+    xy: list[tuple[float, float]] = []
+    edges: list[Edge] = []
+
+    def grid(x0: float, cols: int) -> list[list[int]]:
+        ids = [[len(xy) + r * cols + c for c in range(cols)] for r in range(10)]
+        xy.extend((x0 + c, float(r)) for r in range(10) for c in range(cols))
+        for r in range(10):
+            for c in range(cols):
+                if c + 1 < cols:
+                    edges.extend([(ids[r][c], ids[r][c + 1], 1.0), (ids[r][c + 1], ids[r][c], 1.0)])
+                if r + 1 < 10:
+                    edges.extend([(ids[r][c], ids[r + 1][c], 1.0), (ids[r + 1][c], ids[r][c], 1.0)])
+        return ids
+
+    big = grid(0.0, 10)
+    small = grid(14.0, 6)
+    road = list(range(len(xy), len(xy) + 3))
+    xy.extend((10.0 + k, 4.5) for k in range(3))
+    chain = [big[4][9], *road, small[4][0]]
+    for a, b in itertools.pairwise(chain):
+        edges.extend([(a, b, 1.0), (b, a, 1.0)])
+    n = len(xy)
+    indptr, heads, _ = to_csr(n, edges)
+    rank = nested_dissection_order(indptr, heads, np.array(xy))
+    assert int(np.argmax(rank)) in road
 
 
 def test_order_is_a_permutation_with_separators_on_top() -> None:

@@ -3,11 +3,12 @@
 A CCH (Dibbelt, Strasser and Wagner) splits route planning into three phases:
 
 1. **Preparation, once per road graph** (:func:`build_cch`): a nested-dissection order of the
-   nodes (:func:`nested_dissection_order`: recursive bisection by the median along a few
-   directions, the smaller boundary of the cut becoming the separator and taking the highest
-   ranks of its piece), then the chordal supergraph of the graph eliminated in that order
-   (every node's *upward arcs* to higher-ranked neighbours, in CSR) and its elimination tree
-   (each node's parent is its lowest upward neighbour). Nothing here depends on the costs.
+   nodes (:func:`nested_dissection_order`: recursive bisection along a few directions at the
+   quantile, 30-70 %, whose separator is smallest for its balance, the smaller boundary of
+   the cut becoming the separator and taking the highest ranks of its piece), then the
+   chordal supergraph of the graph eliminated in that order (every node's *upward arcs* to
+   higher-ranked neighbours, in CSR) and its elimination tree (each node's parent is its
+   lowest upward neighbour). Nothing here depends on the costs.
 2. **Customization, after every change of costs** (:meth:`CCH.customize`): every arc gets an
    upward weight (lower rank -> higher rank) and a downward weight (the other way) from the
    cheapest original edge between its ends, then every lower triangle ``{x, u, v}`` (``x``
@@ -24,7 +25,8 @@ A CCH (Dibbelt, Strasser and Wagner) splits route planning into three phases:
    elimination-tree search. The source walks up its elimination-tree path relaxing upward
    weights, the target walks up its path relaxing downward weights, no priority queue; the
    best meeting node on the common part of the paths gives the distance, and shortcuts are
-   unpacked into original edge ids through their middle nodes.
+   unpacked into original edge ids: a shortcut's ``via`` is the arc from its middle node to
+   its lower end, and the arc to its upper end follows in the same row.
 
 Results are exact shortest-path costs: every weight is the cost of a real path, and the
 elimination-tree search sees every up-down path of the chordal graph. Any order gives correct
@@ -73,6 +75,7 @@ Int32Array = npt.NDArray[np.int32]
 _Schedule = tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]
 
 _DIRECTIONS = 4  # cut directions tried per piece: 0, 45, 90 and 135 degrees
+_FRACTIONS = (0.5, 0.45, 0.55, 0.4, 0.6, 0.35, 0.65, 0.3, 0.7)  # cut points tried (quantiles)
 _INT32_MAX = 2**31 - 1
 _SPLIT = 4  # a heavy top node's step is cut in _SPLIT x lanes slices
 _SPLIT_WORK = 1 << 20  # triangles from which a top node's step is split across the lanes
@@ -121,39 +124,46 @@ def _best_splits(
     projections: list[FloatArray],
 ) -> tuple[IntArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """For every piece (``p`` of each of ``nodes``, ``sizes`` per piece, edges ``ea -> eb``
-    inside pieces), the smallest separator over the median splits along ``projections``:
-    its size per piece, and per node whether it is in the separator and on the left side."""
+    inside pieces), the best separator over the splits along ``projections`` at the
+    quantiles :data:`_FRACTIONS`: its size per piece, and per node whether it is in the
+    separator and on the left side. A split's score is its separator's size over the balance
+    ``4 f (1 - f)`` (1 at the median), so a cut between towns beats one through a city."""
     n = projections[0].size
     pieces = sizes.size
     starts = np.zeros(pieces + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
-    half = sizes // 2
-    best_size = np.full(pieces, np.iinfo(np.int64).max)
+    best_score = np.full(pieces, np.inf)
+    best_size = np.zeros(pieces, dtype=np.int64)
     best_sep = np.zeros(n, dtype=bool)
     best_left = np.zeros(n, dtype=bool)
     for proj in projections:
         order = np.lexsort((nodes, proj[nodes], p))
-        left = np.zeros(n, dtype=bool)
         ordered = nodes[order]
         position = np.arange(nodes.size) - starts[p[order]]
-        left[ordered] = position < half[p[order]]
-        la, lb = left[ea], left[eb]
-        cross_ab = la & ~lb
-        cross_ba = lb & ~la
-        for side_left in (True, False):
-            sep = np.zeros(n, dtype=bool)
-            if side_left:
-                sep[ea[cross_ab]] = True
-                sep[eb[cross_ba]] = True
-            else:
-                sep[eb[cross_ab]] = True
-                sep[ea[cross_ba]] = True
-            count = np.bincount(p[sep[nodes]], minlength=pieces)
-            better = count < best_size
-            best_size[better] = count[better]
-            take = nodes[better[p]]
-            best_sep[take] = sep[take]
-            best_left[take] = left[take]
+        for fraction in _FRACTIONS:
+            cut = np.clip(np.round(sizes * fraction).astype(np.int64), 1, np.maximum(sizes - 1, 1))
+            balance = np.maximum(4.0 * cut * (sizes - cut), 1) / np.maximum(sizes, 1) ** 2
+            left = np.zeros(n, dtype=bool)
+            left[ordered] = position < cut[p[order]]
+            la, lb = left[ea], left[eb]
+            cross_ab = la & ~lb
+            cross_ba = lb & ~la
+            for side_left in (True, False):
+                sep = np.zeros(n, dtype=bool)
+                if side_left:
+                    sep[ea[cross_ab]] = True
+                    sep[eb[cross_ba]] = True
+                else:
+                    sep[eb[cross_ab]] = True
+                    sep[ea[cross_ba]] = True
+                count = np.bincount(p[sep[nodes]], minlength=pieces)
+                score = count / balance
+                better = score < best_score
+                best_score[better] = score[better]
+                best_size[better] = count[better]
+                take = nodes[better[p]]
+                best_sep[take] = sep[take]
+                best_left[take] = left[take]
     return best_size, best_sep, best_left
 
 
@@ -175,12 +185,13 @@ def nested_dissection_order(
     """The rank of every node in a nested-dissection order built from coordinates ``xy``
     (``n x 2``, any planar projection).
 
-    Every piece (at first the whole graph) is split at the median of its nodes' projection on
-    each of four directions; a split's separator is the smaller of its two boundaries (the
-    nodes of one side with an edge to the other side). The smallest separator over the
-    directions wins and takes the highest free ranks of the piece; the two sides without it
-    share no edge and are split in turn. All pieces of one level are split together with
-    vectorised numpy, so the work is a few sorts of the graph per level.
+    Every piece (at first the whole graph) is split at several quantiles (30-70 %) of its
+    nodes' projection on each of four directions; a split's separator is the smaller of its
+    two boundaries (the nodes of one side with an edge to the other side). The separator with
+    the best size-for-balance score (:func:`_best_splits`) wins and takes the highest free
+    ranks of the piece; the two sides without it share no edge and are split in turn. All
+    pieces of one level are split together with vectorised numpy, so the work is a few sorts
+    of the graph and a few passes over its edges per level.
     """
     ip = np.asarray(indptr, dtype=np.int64)
     hd = np.asarray(heads, dtype=np.int64)
@@ -286,15 +297,22 @@ def _upward_arcs(lower_ptr: Any, lower_nbr: Any, parent: Any, n: int) -> Any:  #
 
 
 @_jit
-def _find_arc(up_ptr: Any, up_head: Any, low: int, high: int) -> int:  # pragma: no cover
-    """The arc ``low -> high`` (binary search in ``low``'s ascending heads), -1 if none."""
-    a, b = up_ptr[low], up_ptr[low + 1]
+def _first_at_least(up_head: Any, a: int, b: int, value: int) -> int:  # pragma: no cover
+    """The first index in ``a .. b - 1`` (ascending heads) whose head is at least ``value``,
+    ``b`` if none (binary search)."""
     while a < b:
         mid = (a + b) >> 1
-        if up_head[mid] < high:
+        if up_head[mid] < value:
             a = mid + 1
         else:
             b = mid
+    return a
+
+
+@_jit
+def _find_arc(up_ptr: Any, up_head: Any, low: int, high: int) -> int:  # pragma: no cover
+    """The arc ``low -> high`` (binary search in ``low``'s ascending heads), -1 if none."""
+    a = _first_at_least(up_head, up_ptr[low], up_ptr[low + 1], high)
     if a < up_ptr[low + 1] and up_head[a] == high:
         return int(a)
     return -1
@@ -393,10 +411,9 @@ def _lower_part(
         from_x = up_w[a]  # x -> u
         if to_x == np.inf and from_x == np.inf:
             continue
-        x = arc_tail[a]
-        middle = -np.int64(x) - 1
+        middle = -np.int64(a) - 1  # the shortcut's first half, the arc x -> u
         j = a + 1
-        end = up_ptr[x + 1]
+        end = up_ptr[arc_tail[a] + 1]
         if not whole:  # first arc x -> v with v >= h0 (heads ascend)
             b = end
             while j < b:
@@ -467,8 +484,9 @@ def _customize(
 ) -> Any:  # pragma: no cover
     """Basic customization, one thread: cheapest original edge per arc and direction, then the
     lower triangles, pulled by every node ``u`` bottom-up from its lower neighbours ``x`` (the
-    arcs of ``x`` are final by then). ``via`` >= 0 is an original edge id, < 0 the middle node
-    ``-via - 1`` of a shortcut."""
+    arcs of ``x`` are final by then). ``via`` >= 0 is an original edge id; < 0 marks a
+    shortcut ``u - x - v`` through its middle node's arc ``x -> u``, ``-via - 1`` (the arc
+    ``x -> v`` follows it in ``x``'s row, so unpacking needs no search by node)."""
     up_w, down_w, up_via, down_via = _initial_weights(edge_arc, cost, up_head.size)
     pos = np.empty(n, dtype=np.int64)
     for u in range(n):
@@ -806,6 +824,31 @@ def _search(
 
 
 @_jit
+def _second_half(
+    up_ptr: Any, up_head: Any, x: int, first: int, high: int
+) -> int:  # pragma: no cover
+    """The arc ``x -> high`` after ``first`` (``x -> low``, ``low < high``) in ``x``'s row
+    (heads ascending): usually a few places on, so a short scan before a binary search."""
+    j = first + 1
+    end = up_ptr[x + 1]
+    stop = min(j + 8, end)
+    while j < stop:
+        if up_head[j] == high:
+            return j
+        j += 1
+    return _first_at_least(up_head, j, end, high)
+
+
+@_jit
+def _push(stack: Any, top: int, code: int, low: int, high: int) -> int:  # pragma: no cover
+    """Put ``(code, low, high)`` on row ``top`` of the unpacking stack; returns the new top."""
+    stack[top, 0] = code
+    stack[top, 1] = low
+    stack[top, 2] = high
+    return top + 1
+
+
+@_jit
 def _unpack(
     s: int,
     t: int,
@@ -815,57 +858,68 @@ def _unpack(
     arc_tail: Any,
     up_via: Any,
     down_via: Any,
+    cost: Any,
     f_arc: Any,
     b_arc: Any,
     pred_f: Any,
     pred_b: Any,
     stack: Any,
     out: Any,
-) -> int:  # pragma: no cover
-    """Original edge ids of the path ``s -> meet -> t`` into ``out``; returns how many, or -1
-    when the buffers are too small. ``stack`` holds pending ``2 * arc + direction`` codes
-    (direction 1 = downward), the last pushed driven first."""
+) -> Any:  # pragma: no cover
+    """Original edge ids of the path ``s -> meet -> t`` into ``out`` and the sum of their
+    costs in driving order: ``(count, cost)``, the count -1 when the buffers are too small.
+    ``stack`` rows are pending ``(2 * arc + direction, low end, high end)`` (direction 1 =
+    downward), the last pushed driven first; carrying the ends saves a memory access per
+    step, which is what unpacking a path of thousands of edges waits on."""
     top = 0
-    chain = 0
     v = meet
     while v != t:  # the downward half is driven last, so it goes on the stack first
+        if top >= stack.shape[0]:
+            return -1, 0.0
         a = b_arc[pred_b[v]]
-        out[chain] = 2 * a + 1
-        chain += 1
-        v = arc_tail[a]
-    for i in range(chain - 1, -1, -1):
-        stack[top] = out[i]
-        top += 1
+        low = arc_tail[a]
+        top = _push(stack, top, 2 * a + 1, low, v)
+        v = low
+    for i in range(top // 2):  # ... in reverse, the meeting node's arc last
+        for k in range(3):
+            stack[i, k], stack[top - 1 - i, k] = stack[top - 1 - i, k], stack[i, k]
     v = meet
     while v != s:
+        if top >= stack.shape[0]:
+            return -1, 0.0
         a = f_arc[pred_f[v]]
-        stack[top] = 2 * a
-        top += 1
-        v = arc_tail[a]
+        low = arc_tail[a]
+        top = _push(stack, top, 2 * a, low, v)
+        v = low
     count = 0
+    total = 0.0
     while top > 0:
-        if top + 1 >= stack.size or count >= out.size:
-            return -1
         top -= 1
-        code = stack[top]
+        code = stack[top, 0]
+        low = stack[top, 1]
+        high = stack[top, 2]
         a = code >> 1
         down = code & 1
         via = down_via[a] if down else up_via[a]
         if via >= 0:
+            if count >= out.size:
+                return -1, 0.0
             out[count] = via
+            total += cost[via]
             count += 1
             continue
-        x = -via - 1
-        low = arc_tail[a]
-        high = up_head[a]
+        if top + 2 > stack.shape[0]:
+            return -1, 0.0
+        first = -via - 1  # x -> low
+        x = arc_tail[first]
+        second = _second_half(up_ptr, up_head, x, first, high)  # x -> high
         if down:  # high -> x -> low: push x -> low, then high -> x
-            stack[top] = 2 * _find_arc(up_ptr, up_head, x, low)
-            stack[top + 1] = 2 * _find_arc(up_ptr, up_head, x, high) + 1
+            top = _push(stack, top, 2 * first, x, low)
+            top = _push(stack, top, 2 * second + 1, x, high)
         else:  # low -> x -> high: push x -> high, then low -> x
-            stack[top] = 2 * _find_arc(up_ptr, up_head, x, high)
-            stack[top + 1] = 2 * _find_arc(up_ptr, up_head, x, low) + 1
-        top += 2
-    return count
+            top = _push(stack, top, 2 * second, x, high)
+            top = _push(stack, top, 2 * first + 1, x, low)
+    return count, total
 
 
 @_jit
@@ -1031,6 +1085,7 @@ class CCHMetric:
     _scratch: tuple[FloatArray, FloatArray, IntArray, IntArray] | None = field(
         default=None, init=False, repr=False
     )
+    _paths: tuple[IntArray, IntArray] | None = field(default=None, init=False, repr=False)
 
     @property
     def kept_arcs(self) -> int:
@@ -1053,6 +1108,13 @@ class CCHMetric:
                 np.full(n, -1, dtype=np.int64),
             )
         return self._scratch
+
+    def _path_buffers(self, size: int) -> tuple[IntArray, IntArray]:
+        """The unpacking stack and output (reused between queries), at least ``size`` long."""
+        if self._paths is None or self._paths[1].size < size:
+            size = max(size, 1 << 14)
+            self._paths = (np.empty((size, 3), dtype=np.int64), np.empty(size, dtype=np.int64))
+        return self._paths
 
     def _node(self, value: int, name: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -1102,21 +1164,16 @@ class CCHMetric:
         best, meet = _search(rs, rt, c.parent, fp, fh, fw, bp, bh, bw, df, db, pf, pb)
         if meet < 0 or not math.isfinite(best):
             return None
-        size = 2 * c.n + 4
-        count = -1
-        while count < 0:  # only zero-cost detours can make a path longer than 2n edges
-            stack = np.empty(size, dtype=np.int64)
-            out = np.empty(size, dtype=np.int64)
-            count = _unpack(
+        stack, out = self._path_buffers(0)
+        while True:  # buffers too small: grow them (kept for the next queries) and redo
+            count, total = _unpack(
                 rs, rt, meet, c.up_ptr, c.up_head, c.arc_tail, self.up_via, self.down_via,
-                fa, ba, pf, pb, stack, out,
+                self.cost, fa, ba, pf, pb, stack, out,
             )  # fmt: skip
-            size *= 4
-        edges = out[:count].copy()
-        total = 0.0
-        for x in self.cost[edges].tolist():
-            total += x
-        return total, edges
+            if count >= 0:
+                break
+            stack, out = self._path_buffers(4 * out.size)
+        return float(total), out[:count].copy()
 
 
 def build_cch(
@@ -1148,6 +1205,8 @@ def build_cch(
     lower_nbr = low[by_high]
     parent = _elimination_tree(lower_ptr, lower_nbr, n)
     up_ptr, up_head = _upward_arcs(lower_ptr, lower_nbr, parent, n)
+    if up_head.size >= _INT32_MAX:  # arc ids are kept in int32 (``via``)
+        raise InvalidInput(f"the hierarchy has {up_head.size} arcs, more than {_INT32_MAX - 1}")
     arc_tail, down_ptr, down_arc = _downward_arcs(up_ptr, up_head, n)
     edge_arc = _edge_arcs(rt, rh, up_ptr, up_head)
     return CCH(
