@@ -421,12 +421,13 @@ def _keys_statement(principal: Principal, shape: _Shape, after: bool) -> Select[
 
 @lru_cache(maxsize=512)
 def _page_statement(principal: Principal, shape: _Shape, after: bool, columns: str) -> Select[Any]:
-    """The rows (``columns``) of the first ``k_limit`` keys of :func:`_keys_statement`."""
+    """The rows (``columns``) of the first ``k_limit`` keys of :func:`_keys_statement`, in
+    no particular order."""
     keys = _keys_statement(principal, shape, after)
-    return (
-        select(*_PAGE_COLUMNS[columns])
-        .where(Incident.id.in_(keys.limit(bindparam("k_limit", type_=Integer)).scalar_subquery()))
-        .order_by(*_ORDER)
+    # unordered: the database would sort the whole rows (SQLite in a temporary B-tree, 0.7 of
+    # 1.9 ms for a page of 100 features); _page orders the few keys itself
+    return select(*_PAGE_COLUMNS[columns]).where(
+        Incident.id.in_(keys.limit(bindparam("k_limit", type_=Integer)).scalar_subquery())
     )
 
 
@@ -451,6 +452,13 @@ def _raw_key(dialect: Dialect) -> Callable[[Row[Any]], _Key]:
         return cast("datetime", at), cast("uuid.UUID", id_)
 
     return key
+
+
+def _stored_order(row: Any) -> tuple[Any, Any]:
+    """Sorts rows as the database's ORDER BY occurred_at, id does, from the values as read
+    (unconverted ones too: SQLite's fixed-width time text and id hex sort as the times and
+    ids do, and psycopg returns datetimes and UUIDs, which sort as PostgreSQL's types)."""
+    return row.occurred_at, row.id
 
 
 def _page(
@@ -481,6 +489,7 @@ def _page(
             batch = list(session.execute(stmt, params).scalars())
         else:
             batch = list(session.connection().execute(stmt, params))
+        batch.sort(key=_stored_order, reverse=True)
         for inc in batch:
             if inside is None or (
                 inc.longitude is not None
