@@ -19,7 +19,7 @@ from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.auth.tokens import decode_access_token
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
-from silkguard.core.db import for_writing, read_only, reads_only
+from silkguard.core.db import for_writing, read_only
 from silkguard.core.errors import PermissionDenied, Unauthenticated
 from silkguard.core.settings import Settings
 
@@ -134,8 +134,7 @@ def get_principal(
     if x_api_key:
         try:
             key = auth_service.verify_api_key(session, key=x_api_key, now=now)
-            if key.last_used_at == now:  # written (at most once a minute per key)
-                session.commit()
+            session.commit()  # last_used_at
         except OperationalError:
             # SQLite: another writer got in first; the write is retried in an ordinary
             # (IMMEDIATE) transaction, which waits for the lock.
@@ -163,11 +162,9 @@ def get_principal(
     else:
         msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
         raise Unauthenticated(msg)
-    # A GET or HEAD route reads on in this read-only transaction (one connection checkout and
-    # one BEGIN per request; a route that writes calls for_writing, which ends it). Any other
-    # route opens its own transaction, so a write in it never runs on this snapshot.
-    if not reads_only(session):
-        session.commit()
+    # End the read: the route opens its own transaction (read-only for GET and HEAD, see
+    # get_session), so a write in it never runs on this snapshot.
+    session.commit()
     request.state.principal = principal
     return principal
 

@@ -22,7 +22,6 @@ __all__ = [
     "make_session_factory",
     "read_only",
     "read_only_engine",
-    "reads_only",
     "session_scope",
 ]
 
@@ -81,12 +80,6 @@ def read_only(session: Session) -> None:
     retry in an ordinary transaction. On PostgreSQL nothing changes."""
     if not session.in_transaction():
         session.connection(execution_options={_READ_ONLY: True})
-
-
-def reads_only(session: Session) -> bool:
-    """Whether the session is bound to a :func:`read_only_engine` (the sessions of GET and HEAD
-    requests), so that every transaction it opens is read-only unless :func:`for_writing`."""
-    return bool(session.get_bind().get_execution_options().get(_READ_ONLY, False))
 
 
 def read_only_engine(engine: Engine) -> Engine:
