@@ -36,32 +36,34 @@ def _store(session: Session, seed: int, own_org: uuid.UUID) -> None:
         SINCE + timedelta(days=int(d), hours=int(h))
         for d, h in zip(rng.integers(0, 365, 6), rng.integers(0, 24, 6), strict=True)
     ]
+    same = {
+        "date_precision": "day",
+        "geo_precision": "place",
+        "country": "PK",
+        "attack_type": "ied",
+        "target_type": "police",
+        "nationalities": [],
+        "created_at": SINCE,
+        "updated_at": SINCE,
+        "version": 1,
+        "overrides": {},
+    }
     rows = []
     for i in range(n):
         ident = uuid.uuid4()
+        cells = {"h3_r4": int(r4[i]), "h3_r6": int(r6[i]), "h3_r8": int(r8[i])}
         rows.append(
-            {
+            same
+            | cells
+            | {
                 "id": ident,
                 "occurred_at": moments[int(rng.integers(0, len(moments)))],
-                "date_precision": "day",
                 "latitude": float(lats[i]),
                 "longitude": float(lons[i]),
-                "geo_precision": "place",
-                "country": "PK",
-                "h3_r4": int(r4[i]),
-                "h3_r6": int(r6[i]),
-                "h3_r8": int(r8[i]),
-                "attack_type": "ied",
-                "target_type": "police",
-                "nationalities": [],
                 "summary": f"order test {i}",
                 "tlp": ("CLEAR", "GREEN", "AMBER", "RED")[int(rng.integers(0, 4))],
                 "status": ("confirmed", "draft")[int(rng.integers(0, 4)) == 0],
                 "org_id": own_org if rng.integers(0, 3) == 0 else None,
-                "created_at": SINCE,
-                "updated_at": SINCE,
-                "version": 1,
-                "overrides": {},
                 "feature": json.dumps({"id": str(ident)}),
             }
         )
