@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import event
+
 from benchmarks.api_load import load_incidents, query_paths
 from silkguard.api.app import create_app
 from silkguard.core.settings import Settings
@@ -89,8 +91,30 @@ def _inline_threads() -> None:
     routing.run_in_threadpool = inline  # type: ignore[assignment]
 
 
+class _SqlClock:
+    """Time the database spends in the statements the searches send (cursor execution,
+    measured around the driver's call), and how many there are."""
+
+    def __init__(self, engine: Any) -> None:
+        self.seconds = 0.0
+        self.statements = 0
+        self._started = 0.0
+        self.on = False
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, *_: Any) -> None:
+        if self.on:
+            self.seconds += time.perf_counter() - self._started
+            self.statements += 1
+
+
 async def _run(app: Any, paths: list[str], key: str, profile: bool) -> None:
     async with app.router.lifespan_context(app):
+        sql = _SqlClock(app.state.engine)
         for path in paths[:50]:  # warm-up: imports, statement caches, the page cache of the DB
             status, body = await _call(app, path, key)
             if status != 200:
@@ -104,6 +128,7 @@ async def _run(app: Any, paths: list[str], key: str, profile: bool) -> None:
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
+        sql.on = True
         for path in paths:
             t, c = time.perf_counter(), time.process_time()
             status, body = await _call(app, path, key)
@@ -112,6 +137,7 @@ async def _run(app: Any, paths: list[str], key: str, profile: bool) -> None:
             sizes.append(body.count(b'"type":"Feature"'))
             if status != 200:
                 raise SystemExit(f"{path}: HTTP {status}: {body[:300]!r}")
+        sql.on = False
         if profiler is not None:
             profiler.disable()
     n = len(paths)
@@ -119,7 +145,8 @@ async def _run(app: Any, paths: list[str], key: str, profile: bool) -> None:
         f"{n} searches: CPU {1000 * sum(cpu) / n:.2f} ms each (median "
         f"{1000 * statistics.median(cpu):.2f}), wall {1000 * sum(wall) / n:.2f} ms (median "
         f"{1000 * statistics.median(wall):.2f}); {sum(sizes) / n:.0f} features per page; "
-        f"health CPU {1000 * sum(health_cpu) / len(health_cpu):.3f} ms"
+        f"health CPU {1000 * sum(health_cpu) / len(health_cpu):.3f} ms; SQL "
+        f"{1000 * sql.seconds / n:.2f} ms in {sql.statements / n:.1f} statements per search"
     )
     if profiler is not None:
         out = io.StringIO()

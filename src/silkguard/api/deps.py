@@ -19,7 +19,7 @@ from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.auth.tokens import decode_access_token
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
-from silkguard.core.db import for_writing, read_only
+from silkguard.core.db import for_writing, in_read_only_transaction, read_only
 from silkguard.core.errors import PermissionDenied, Unauthenticated
 from silkguard.core.settings import Settings
 
@@ -83,7 +83,8 @@ async def reject_nul_characters(request: Request) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session for the request; the route commits, anything uncommitted is rolled back.
+    """A session for the request; the route commits, anything uncommitted is rolled back
+    (a read-only transaction that succeeded is committed, which changes nothing).
 
     Opened and closed on the event loop, not in the thread pool: the closing ROLLBACK never
     waits for a lock, whereas a thread hop would need a token of the pool the routes run in.
@@ -101,10 +102,18 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session: Session = factory(bind=request.app.state.read_engine)
     else:
         session = factory()
+    succeeded = False
     try:
         yield session
+        succeeded = True
     finally:
-        session.rollback()
+        # A read that succeeded ends with COMMIT, not ROLLBACK: psycopg forgets every statement
+        # it has prepared on a connection at each ROLLBACK, so the searches (the same text for
+        # every box) would never run prepared.
+        if succeeded and in_read_only_transaction(session):
+            session.commit()
+        else:
+            session.rollback()
         session.close()
 
 

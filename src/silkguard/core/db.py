@@ -17,6 +17,7 @@ __all__ = [
     "Base",
     "analyze",
     "for_writing",
+    "in_read_only_transaction",
     "insert_rows",
     "is_sqlite",
     "make_engine",
@@ -81,6 +82,15 @@ def read_only(session: Session) -> None:
     retry in an ordinary transaction. On PostgreSQL nothing changes."""
     if not session.in_transaction():
         session.connection(execution_options={_READ_ONLY: True})
+
+
+def in_read_only_transaction(session: Session) -> bool:
+    """Whether the session is inside a transaction opened for reading only (see read_only;
+    not one that for_writing opened)."""
+    if not session.in_transaction():
+        return False
+    options = session.connection().get_execution_options()
+    return bool(options.get(_READ_ONLY, False) and not options.get(_WRITE, False))
 
 
 def read_only_engine(engine: Engine) -> Engine:

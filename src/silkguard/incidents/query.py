@@ -21,12 +21,15 @@ from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Dialect,
     Integer,
     Row,
     Select,
     and_,
+    any_,
     bindparam,
     exists,
     func,
@@ -313,8 +316,21 @@ _LISTS = {
 }
 
 
-def _condition(item: Hashable) -> list[ColumnElement[bool]]:
-    """The SQL of one element of a shape, with bound parameters named as in :func:`_plan`."""
+def _in_cells(column: Any, param: str, dialect: str) -> ColumnElement[bool]:
+    """``column IN`` the list bound as ``param``. PostgreSQL gets ``= ANY`` of one array
+    parameter: the statement's text then does not change with the number of cells, and
+    psycopg prepares it after five runs (no parsing and planning per search; SQL of the
+    benchmark's searches 2.9 -> 1.9 ms). Other databases get an expanding IN."""
+    if dialect == "postgresql":
+        return cast(
+            "ColumnElement[bool]", column == any_(bindparam(param, type_=ARRAY(BigInteger)))
+        )
+    return cast("ColumnElement[bool]", column.in_(bindparam(param, expanding=True)))
+
+
+def _condition(item: Hashable, dialect: str) -> list[ColumnElement[bool]]:
+    """The SQL of one element of a shape, with bound parameters named as in :func:`_plan`,
+    for ``dialect``."""
     if isinstance(item, tuple) and item[0] == "box":
         _, i, covered = item
         out: list[ColumnElement[bool]] = [
@@ -326,7 +342,7 @@ def _condition(item: Hashable) -> list[ColumnElement[bool]]:
             ),
         ]
         if covered:
-            out.append(Incident.h3_r4.in_(bindparam(f"f_box{i}_cells", expanding=True)))
+            out.append(_in_cells(Incident.h3_r4, f"f_box{i}_cells", dialect))
         return out
     if isinstance(item, tuple) and item[0] == "h3":
         _, stored, single = item
@@ -402,11 +418,13 @@ _PAGE_COLUMNS: dict[str, tuple[Any, ...]] = {
 
 
 @lru_cache(maxsize=512)
-def _keys_statement(principal: Principal, shape: _Shape, after: bool) -> Select[uuid.UUID]:
+def _keys_statement(
+    principal: Principal, shape: _Shape, after: bool, dialect: str
+) -> Select[uuid.UUID]:
     """The ids of the matching visible incidents, newest first (parameters: see _plan, and
     ``k_after_when``/``k_after_id`` with ``after``). With a box the (h3_r4, occurred_at, id,
     position, visibility columns) index answers it alone. Built once per caller and shape."""
-    conditions = [c for item in shape for c in _condition(item)]
+    conditions = [c for item in shape for c in _condition(item, dialect)]
     if after:
         conditions.append(_AFTER)
     stmt = select(Incident.id).where(and_(visible(principal), *conditions)).order_by(*_ORDER)
@@ -420,13 +438,16 @@ def _keys_statement(principal: Principal, shape: _Shape, after: bool) -> Select[
 
 
 @lru_cache(maxsize=512)
-def _page_statement(principal: Principal, shape: _Shape, after: bool, columns: str) -> Select[Any]:
-    """The rows (``columns``) of the first ``k_limit`` keys of :func:`_keys_statement`."""
-    keys = _keys_statement(principal, shape, after)
-    return (
-        select(*_PAGE_COLUMNS[columns])
-        .where(Incident.id.in_(keys.limit(bindparam("k_limit", type_=Integer)).scalar_subquery()))
-        .order_by(*_ORDER)
+def _page_statement(
+    principal: Principal, shape: _Shape, after: bool, columns: str, dialect: str
+) -> Select[Any]:
+    """The rows (``columns``) of the first ``k_limit`` keys of :func:`_keys_statement`, in
+    no particular order."""
+    keys = _keys_statement(principal, shape, after, dialect)
+    # unordered: the database would sort the whole rows (SQLite in a temporary B-tree, 0.7 of
+    # 1.9 ms for a page of 100 features); _page orders the few keys itself
+    return select(*_PAGE_COLUMNS[columns]).where(
+        Incident.id.in_(keys.limit(bindparam("k_limit", type_=Integer)).scalar_subquery())
     )
 
 
@@ -453,6 +474,13 @@ def _raw_key(dialect: Dialect) -> Callable[[Row[Any]], _Key]:
     return key
 
 
+def _stored_order(row: Any) -> tuple[Any, Any]:
+    """Sorts rows as the database's ORDER BY occurred_at, id does, from the values as read
+    (unconverted ones too: SQLite's fixed-width time text and id hex sort as the times and
+    ids do, and psycopg returns datetimes and UUIDs, which sort as PostgreSQL's types)."""
+    return row.occurred_at, row.id
+
+
 def _page(
     session: Session,
     *,
@@ -470,17 +498,19 @@ def _page(
     after = decode_cursor(cursor) if cursor else None
     entity = columns == "entity"
     # plain columns are read without the ORM (no loading machinery per row)
-    key_of: Callable[[Any], _Key] = _entity_key if entity else _raw_key(session.get_bind().dialect)
+    dialect = session.get_bind().dialect
+    key_of: Callable[[Any], _Key] = _entity_key if entity else _raw_key(dialect)
     page: list[Any] = []
     inside = prepared.prep(filters.polygon) if filters.polygon is not None else None
     while len(page) <= limit:
-        stmt = _page_statement(principal, shape, after is not None, columns)
+        stmt = _page_statement(principal, shape, after is not None, columns, dialect.name)
         if after is not None:
             params["k_after_when"], params["k_after_id"] = after
         if entity:
             batch = list(session.execute(stmt, params).scalars())
         else:
             batch = list(session.connection().execute(stmt, params))
+        batch.sort(key=_stored_order, reverse=True)
         for inc in batch:
             if inside is None or (
                 inc.longitude is not None
