@@ -153,17 +153,12 @@ def _print_departures(
     )
     for o in options:
         r = o.route
-        roads: list[str] = []
-        for stretch in stretches(graph, r):
-            if not roads or roads[-1] != stretch.road:
-                roads.append(stretch.road)
-        schedule = r.schedule
-        assert schedule is not None  # planned with a departure
+        assert r.arrive is not None  # planned with a departure
         table.add_row(
             f"{o.depart.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
-            f"{schedule.arrive.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
-            " > ".join(roads),
-            f"{float(schedule.night_s.sum()) / 3600:.1f} h",
+            f"{r.arrive.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+            " > ".join(stretch.road for stretch in stretches(graph, r)),
+            f"{r.night_s / 3600:.1f} h",
             f"{r.priced_exposure:.2f}",
             f"{o.cost:,.0f}",
         )

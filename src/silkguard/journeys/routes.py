@@ -415,11 +415,7 @@ def plan_departures(
         )
         best = plan.routes[0]
         out.append(DepartureRoute(depart=depart, route=best, cost=best.path.cost))
-    return sorted(out, key=lambda o: (o.cost, _night_s(o.route), o.depart))
-
-
-def _night_s(route: RouteSummary) -> float:
-    return 0.0 if route.schedule is None else float(route.schedule.night_s.sum())
+    return sorted(out, key=lambda o: (o.cost, o.route.night_s, o.depart))
 
 
 @dataclass(frozen=True)
