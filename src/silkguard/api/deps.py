@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -128,6 +129,17 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+def _key_principal(session: Session, key_text: str, now: datetime) -> Principal:
+    key = auth_service.verify_api_key(session, key=key_text, now=now)
+    return Principal(
+        org_id=key.org_id,
+        role=key.role,
+        api_key_id=key.id,
+        group_ids=frozenset(auth_service.groups_of_org(session, org_id=key.org_id)),
+        scopes=frozenset(key.scopes or []),
+    )
+
+
 def get_principal(
     request: Request,
     session: SessionDep,
@@ -139,26 +151,22 @@ def get_principal(
     now = utcnow()
     # Authentication reads (and writes last_used_at at most once a minute per key); on SQLite
     # it runs in a deferred transaction so concurrent requests do not queue for the write lock.
+    # Each branch ends its transaction: the route opens its own (read-only for GET and HEAD,
+    # see get_session), so a write in it never runs on this snapshot.
     read_only(session)
     if x_api_key:
+        # One transaction for the key and its organisation's groups: the key's last_used_at
+        # (written at most once a minute) is committed with the read below.
         try:
-            key = auth_service.verify_api_key(session, key=x_api_key, now=now)
-            session.commit()  # last_used_at
+            principal = _key_principal(session, x_api_key, now)
+            session.commit()
         except OperationalError:
             # SQLite: another writer got in first; the write is retried in an ordinary
             # (IMMEDIATE) transaction, which waits for the lock.
             session.rollback()
             for_writing(session)
-            key = auth_service.verify_api_key(session, key=x_api_key, now=now)
+            principal = _key_principal(session, x_api_key, now)
             session.commit()
-        read_only(session)
-        principal = Principal(
-            org_id=key.org_id,
-            role=key.role,
-            api_key_id=key.id,
-            group_ids=frozenset(auth_service.groups_of_org(session, org_id=key.org_id)),
-            scopes=frozenset(key.scopes or []),
-        )
     elif credentials is not None:
         claims = decode_access_token(credentials.credentials, secret=settings.secret_key, now=now)
         user = auth_service.get_active_user(session, user_id=claims.user_id)
@@ -168,12 +176,10 @@ def get_principal(
             user_id=user.id,
             group_ids=frozenset(auth_service.groups_of_org(session, org_id=user.org_id)),
         )
+        session.commit()
     else:
         msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
         raise Unauthenticated(msg)
-    # End the read: the route opens its own transaction (read-only for GET and HEAD, see
-    # get_session), so a write in it never runs on this snapshot.
-    session.commit()
     request.state.principal = principal
     return principal
 
