@@ -8,19 +8,16 @@ still commit to a store nobody else sees, as with ``cli_env``."""
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from silkguard.cli import store
 from silkguard.cli.main import app
-from tests.conftest import _admin_engine
+from tests.conftest import drop_pg_database, new_pg_database, pg_database_url
 
 SECRET = "cli-test-secret-" + "k" * 40
 
@@ -29,31 +26,6 @@ def _point_cli_at(mp: pytest.MonkeyPatch, url: str) -> None:
     mp.setenv("SILKGUARD_DATABASE_URL", url)
     mp.setenv("SILKGUARD_ENVIRONMENT", "test")
     mp.setenv("SILKGUARD_SECRET_KEY", SECRET)
-
-
-def _new_pg_database(database_url: str, template: str | None = None) -> str:
-    name = f"sg_cli_{secrets.token_hex(6)}"
-    admin = _admin_engine(database_url)
-    try:
-        with admin.connect() as conn:
-            suffix = f' TEMPLATE "{template}"' if template else ""
-            conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
-    finally:
-        admin.dispose()
-    return name
-
-
-def _drop_pg_database(database_url: str, name: str) -> None:
-    admin = _admin_engine(database_url)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def _pg_url(database_url: str, name: str) -> str:
-    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +37,8 @@ def demo_template(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         path = tmp_path_factory.mktemp("demo-template") / "demo.db"
         source, url = str(path), f"sqlite:///{path}"
     else:
-        source = _new_pg_database(database_url)
-        url = _pg_url(database_url, source)
+        source = new_pg_database(database_url)
+        url = pg_database_url(database_url, source)
     try:
         with pytest.MonkeyPatch.context() as mp:
             _point_cli_at(mp, url)
@@ -78,7 +50,7 @@ def demo_template(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         yield source
     finally:
         if not sqlite:
-            _drop_pg_database(database_url, source)
+            drop_pg_database(database_url, source)
 
 
 @pytest.fixture
@@ -91,12 +63,12 @@ def demo(
         shutil.copyfile(demo_template, copy)
         url, name = f"sqlite:///{copy}", None
     else:
-        name = _new_pg_database(database_url, template=demo_template)
-        url = _pg_url(database_url, name)
+        name = new_pg_database(database_url, template=demo_template)
+        url = pg_database_url(database_url, name)
     _point_cli_at(monkeypatch, url)
     try:
         yield url
     finally:
         store.dispose_engines()
         if name is not None:
-            _drop_pg_database(database_url, name)
+            drop_pg_database(database_url, name)
