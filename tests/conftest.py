@@ -49,6 +49,33 @@ def _admin_engine(url: str) -> Engine:
     )
 
 
+def new_pg_database(database_url: str, *, template: str | None = None) -> str:
+    """A new database on the server of ``database_url``, empty or a copy of ``template``
+    (which nothing may be connected to); returns its name."""
+    name = f"sg_copy_{secrets.token_hex(6)}"
+    admin = _admin_engine(database_url)
+    try:
+        with admin.connect() as conn:
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+    finally:
+        admin.dispose()
+    return name
+
+
+def drop_pg_database(database_url: str, name: str) -> None:
+    admin = _admin_engine(database_url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def pg_database_url(database_url: str, name: str) -> str:
+    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

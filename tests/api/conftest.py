@@ -3,6 +3,7 @@ each, a sharing group, and incidents under every TLP marking owned by each organ
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from silkguard.incidents import review as incidents_review
 from silkguard.incidents.schemas import IncidentCreate
 from silkguard.incidents.vocab import AttackType, TargetType
 from silkguard.migrations import upgrade
-from tests.conftest import _admin_engine
+from tests.conftest import _admin_engine, drop_pg_database, new_pg_database, pg_database_url
 
 SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct-horse-battery-9"
@@ -71,8 +72,20 @@ def _url_for(database_url: str, tmp: Path) -> tuple[str, str | None]:
     return url.render_as_string(hide_password=False), schema
 
 
-def build_world(database_url: str, tmp: Path, *, run_schedules: bool = True) -> Iterator[World]:
-    url, schema = _url_for(database_url, tmp)
+@dataclass(frozen=True)
+class Seeded:
+    """The rows ``_seed`` made: what a World names."""
+
+    orgs: dict[str, uuid.UUID]
+    users: dict[tuple[str, Role], uuid.UUID]
+    group_id: uuid.UUID
+    incidents: dict[tuple[str, TLP], uuid.UUID]
+    drafts: dict[str, uuid.UUID]
+
+
+def _seed(url: str) -> Seeded:
+    """Migrate the empty database at ``url`` and add the organisations, users, group and
+    incidents of a world."""
     engine = make_engine(url)
     upgrade(engine)
     factory = make_session_factory(engine)
@@ -133,6 +146,10 @@ def build_world(database_url: str, tmp: Path, *, run_schedules: bool = True) -> 
             )
             drafts[slug] = draft.id
     engine.dispose()
+    return Seeded(orgs, users, group_id, world_incidents, drafts)
+
+
+def _serve(url: str, seeded: Seeded, *, run_schedules: bool) -> Iterator[World]:
     settings = Settings(
         database_url=url,
         secret_key=SECRET,
@@ -142,7 +159,21 @@ def build_world(database_url: str, tmp: Path, *, run_schedules: bool = True) -> 
     )
     app = create_app(settings)
     with TestClient(app) as client:
-        yield World(client, settings, orgs, users, group_id, world_incidents, drafts)
+        yield World(  # copies: a test may add to its world's maps
+            client,
+            settings,
+            dict(seeded.orgs),
+            dict(seeded.users),
+            seeded.group_id,
+            dict(seeded.incidents),
+            dict(seeded.drafts),
+        )
+
+
+def build_world(database_url: str, tmp: Path, *, run_schedules: bool = True) -> Iterator[World]:
+    url, schema = _url_for(database_url, tmp)
+    seeded = _seed(url)
+    yield from _serve(url, seeded, run_schedules=run_schedules)
     if schema is not None:
         admin = _admin_engine(database_url)
         with admin.connect() as conn:
@@ -168,7 +199,49 @@ def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     yield from build_world(database_url, tmp_path_factory.mktemp("world"))
 
 
+@dataclass(frozen=True)
+class WorldTemplate:
+    source: str  # a SQLite file, or a PostgreSQL database nothing is connected to
+    seeded: Seeded
+
+
+@pytest.fixture(scope="module")
+def world_template(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, _cheap_password_hashing: None
+) -> Iterator[WorldTemplate]:
+    """A migrated and seeded world database, built once per module; each ``fresh_world``
+    gets a copy of it (migrating and seeding per test cost more than copying)."""
+    if database_url.startswith("sqlite"):
+        path = tmp_path_factory.mktemp("world-template") / "world.db"
+        yield WorldTemplate(str(path), _seed(f"sqlite:///{path}"))
+        return
+    name = new_pg_database(database_url)
+    try:
+        yield WorldTemplate(name, _seed(pg_database_url(database_url, name)))
+    finally:
+        drop_pg_database(database_url, name)
+
+
+def copy_world(
+    template: WorldTemplate, database_url: str, tmp: Path, *, run_schedules: bool = True
+) -> Iterator[World]:
+    """A world of its own: a copy of ``template``'s database served by a new app."""
+    if database_url.startswith("sqlite"):
+        copy = tmp / "api.db"
+        shutil.copyfile(template.source, copy)
+        yield from _serve(f"sqlite:///{copy}", template.seeded, run_schedules=run_schedules)
+        return
+    name = new_pg_database(database_url, template=template.source)
+    try:
+        url = pg_database_url(database_url, name)
+        yield from _serve(url, template.seeded, run_schedules=run_schedules)
+    finally:
+        drop_pg_database(database_url, name)
+
+
 @pytest.fixture
-def fresh_world(database_url: str, tmp_path: Path) -> Iterator[World]:
+def fresh_world(
+    world_template: WorldTemplate, database_url: str, tmp_path: Path
+) -> Iterator[World]:
     """A world of its own for tests that change things."""
-    yield from build_world(database_url, tmp_path)
+    yield from copy_world(world_template, database_url, tmp_path)

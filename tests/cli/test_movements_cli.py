@@ -25,13 +25,6 @@ approvals = 1
 """
 
 
-@pytest.fixture
-def demo(cli_env: str) -> str:
-    seeded = runner.invoke(app, ["demo", "--no-serve", "--no-forecast"])
-    assert seeded.exit_code == 0, seeded.output
-    return cli_env
-
-
 def _request(policy: Path | None = None) -> str:
     args = [
         "movements",

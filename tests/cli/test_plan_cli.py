@@ -15,13 +15,6 @@ from silkguard.cli.store import settings, unit_of_work
 runner = CliRunner()
 
 
-@pytest.fixture
-def demo(cli_env: str) -> str:
-    seeded = runner.invoke(app, ["demo", "--no-serve", "--no-forecast"])
-    assert seeded.exit_code == 0, seeded.output
-    return cli_env
-
-
 def test_plan_solve_explain_and_a_reproducible_audited_calendar(demo: str) -> None:
     solved = runner.invoke(
         app, ["plan", "solve", "--as", "hamza.qureshi", "--teams", "2", "--json"]

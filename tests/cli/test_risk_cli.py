@@ -13,13 +13,6 @@ from silkguard.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def demo(cli_env: str) -> str:
-    seeded = runner.invoke(app, ["demo", "--no-serve", "--no-forecast"])
-    assert seeded.exit_code == 0, seeded.output
-    return cli_env
-
-
 def test_forecast_then_explain_the_demo_sites(demo: str) -> None:
     made = runner.invoke(app, ["risk", "forecast", "--model", "naive", "--as-of", "2024-07-01"])
     assert made.exit_code == 0, made.output

@@ -17,8 +17,11 @@ from silkguard.core.access import Principal
 from silkguard.core.db import make_engine, make_session_factory, session_scope
 from tests.api.conftest import (
     World,
+    WorldTemplate,
     _cheap_password_hashing,  # noqa: F401 - a fixture
     build_world,
+    copy_world,
+    world_template,  # noqa: F401 - a fixture
 )
 
 __all__ = ["World", "api_key", "open_session", "principal_of"]
@@ -30,10 +33,14 @@ def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture
-def fresh_world(database_url: str, tmp_path: Path) -> Iterator[World]:
+def fresh_world(
+    world_template: WorldTemplate,  # noqa: F811 - the fixture imported above
+    database_url: str,
+    tmp_path: Path,
+) -> Iterator[World]:
     # The tests here run the pulls themselves: the app's scheduler would also pull a due
     # subscription once a minute, in the middle of a test (it did, in CI).
-    yield from build_world(database_url, tmp_path, run_schedules=False)
+    yield from copy_world(world_template, database_url, tmp_path, run_schedules=False)
 
 
 def principal_of(session: Session, world: World, org: str, role: Role) -> Principal:
