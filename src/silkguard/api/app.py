@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from silkguard import __version__
+from silkguard.api.callers import CallerCache
 from silkguard.api.deps import reject_nul_characters
 from silkguard.api.middleware import RequestGuard
 from silkguard.api.problems import (
@@ -38,6 +39,7 @@ from silkguard.api.routes import tips as tip_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
 from silkguard.core.db import make_engine, make_session_factory, read_only_engine
 from silkguard.core.settings import Settings, get_settings
+from silkguard.incidents.mapindex import MapIndex
 from silkguard.jobs import JobRunner
 from silkguard.web import mount_dashboard
 from silkguard.worker import tasks as worker_tasks
@@ -106,6 +108,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_engine = read_only_engine(engine)
     app.state.session_factory = make_session_factory(engine)
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
+    # remembered while the database's change counters say nothing changed (api.callers,
+    # incidents.mapindex)
+    app.state.callers = CallerCache()
+    app.state.map_index = (
+        MapIndex(max_rows=cfg.map_index_max_rows, refresh_s=cfg.map_index_refresh_s)
+        if cfg.map_index_max_rows > 0
+        else None
+    )
     # background work (deliveries, reminders, overdue checks, purge): in this process by
     # default, on Dramatiq workers when SILKGUARD_JOBS_URL is set (docs/jobs.md)
     app.state.jobs = None

@@ -15,10 +15,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from silkguard.api.callers import CallerCache
 from silkguard.auth import service as auth_service
+from silkguard.auth.models import ApiKey
 from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.auth.tokens import decode_access_token
 from silkguard.core.access import Principal
+from silkguard.core.changes import PRINCIPALS, read_counters
 from silkguard.core.clock import utcnow
 from silkguard.core.db import for_writing, in_read_only_transaction, read_only
 from silkguard.core.errors import PermissionDenied, Unauthenticated
@@ -129,15 +132,68 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def _key_principal(session: Session, key_text: str, now: datetime) -> Principal:
+def _key_principal(session: Session, key_text: str, now: datetime) -> tuple[Principal, ApiKey]:
     key = auth_service.verify_api_key(session, key=key_text, now=now)
-    return Principal(
+    principal = Principal(
         org_id=key.org_id,
         role=key.role,
         api_key_id=key.id,
         group_ids=frozenset(auth_service.groups_of_org(session, org_id=key.org_id)),
         scopes=frozenset(key.scopes or []),
     )
+    return principal, key
+
+
+def _from_api_key(
+    session: Session, callers: CallerCache, counter: int | None, key_text: str, now: datetime
+) -> tuple[Principal, bool]:
+    """The caller of an API key, and whether it was remembered (nothing read or written);
+    ``counter`` is the principals counter read in the session's transaction."""
+    remembered = callers.api_key(key_text, counter, now)
+    if remembered is not None:
+        return remembered, True
+    # One transaction for the key and its organisation's groups: the key's last_used_at
+    # (written at most once a minute) is committed with the read below.
+    try:
+        principal, key = _key_principal(session, key_text, now)
+        session.commit()
+    except OperationalError:
+        # SQLite: another writer got in first; the write is retried in an ordinary
+        # (IMMEDIATE) transaction, which waits for the lock.
+        session.rollback()
+        for_writing(session)
+        counter = read_counters(session).get(PRINCIPALS)
+        principal, key = _key_principal(session, key_text, now)
+        session.commit()
+    callers.remember_api_key(
+        key_text, counter, principal, expires_at=key.expires_at, last_used_at=key.last_used_at
+    )
+    return principal, False
+
+
+def _from_token(
+    session: Session,
+    callers: CallerCache,
+    counter: int | None,
+    token: str,
+    settings: Settings,
+    now: datetime,
+) -> tuple[Principal, bool]:
+    """The caller of an access token, and whether it was remembered."""
+    claims = decode_access_token(token, secret=settings.secret_key, now=now)
+    remembered = callers.user(claims.user_id, counter)
+    if remembered is not None:
+        return remembered, True
+    user = auth_service.get_active_user(session, user_id=claims.user_id)
+    principal = Principal(
+        org_id=user.org_id,
+        role=user.role,
+        user_id=user.id,
+        group_ids=frozenset(auth_service.groups_of_org(session, org_id=user.org_id)),
+    )
+    session.commit()
+    callers.remember_user(counter, principal)
+    return principal, False
 
 
 def get_principal(
@@ -147,39 +203,33 @@ def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     x_api_key: Annotated[str | None, Depends(_api_key)] = None,
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer <jwt>`` or ``X-API-Key: <key>``."""
+    """The caller, from ``Authorization: Bearer <jwt>`` or ``X-API-Key: <key>``.
+
+    Callers found by an earlier request are remembered while the ``principals`` change
+    counter stays the same (api.callers); the counters read here are kept for the route
+    (``request.state.counters``) when its transaction is still the one that read them."""
     now = utcnow()
+    callers: CallerCache = request.app.state.callers
     # Authentication reads (and writes last_used_at at most once a minute per key); on SQLite
     # it runs in a deferred transaction so concurrent requests do not queue for the write lock.
-    # Each branch ends its transaction: the route opens its own (read-only for GET and HEAD,
-    # see get_session), so a write in it never runs on this snapshot.
-    read_only(session)
-    if x_api_key:
-        # One transaction for the key and its organisation's groups: the key's last_used_at
-        # (written at most once a minute) is committed with the read below.
-        try:
-            principal = _key_principal(session, x_api_key, now)
-            session.commit()
-        except OperationalError:
-            # SQLite: another writer got in first; the write is retried in an ordinary
-            # (IMMEDIATE) transaction, which waits for the lock.
-            session.rollback()
-            for_writing(session)
-            principal = _key_principal(session, x_api_key, now)
-            session.commit()
-    elif credentials is not None:
-        claims = decode_access_token(credentials.credentials, secret=settings.secret_key, now=now)
-        user = auth_service.get_active_user(session, user_id=claims.user_id)
-        principal = Principal(
-            org_id=user.org_id,
-            role=user.role,
-            user_id=user.id,
-            group_ids=frozenset(auth_service.groups_of_org(session, org_id=user.org_id)),
-        )
-        session.commit()
-    else:
+    # A branch that read from the database ends its transaction: the route opens its own
+    # (read-only for GET and HEAD, see get_session), so a write in it never runs on this
+    # snapshot. A remembered caller of a GET or HEAD keeps it: the route reads in it.
+    token = credentials.credentials if credentials is not None else None
+    if not x_api_key and token is None:
         msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
         raise Unauthenticated(msg)
+    read_only(session)
+    counters = read_counters(session)
+    counter = counters.get(PRINCIPALS)
+    if x_api_key:
+        principal, remembered = _from_api_key(session, callers, counter, x_api_key, now)
+    else:
+        principal, remembered = _from_token(session, callers, counter, token or "", settings, now)
+    if remembered and request.method in ("GET", "HEAD"):
+        request.state.counters = counters
+    elif remembered:
+        session.commit()
     request.state.principal = principal
     return principal
 

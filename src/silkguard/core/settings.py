@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 2**20, ge=1024, le=2**30)
     # Threads per server worker for blocking work (database calls); see api.app.
     threads_per_worker: int = Field(default=4, ge=1, le=256)
+    # Map searches (a box and a time range as GeoJSON) are answered from a copy of the
+    # incidents in each server process while the database says nothing changed
+    # (incidents.mapindex); above this many incidents (or at 0) the database answers them.
+    map_index_max_rows: int = Field(default=1_000_000, ge=0)
+    # After a change, the copy is rebuilt by a search at most this often (seconds); until
+    # then the database answers.
+    map_index_refresh_s: float = Field(default=10.0, ge=0)
     # The address people reach this server at: roll-call links in alert messages use it.
     public_base_url: str = "http://127.0.0.1:8000"
     # The shared token an SMS gateway sends (X-Silkguard-Gateway-Token) with inbound SMS;

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from silkguard.alerts import models as _alert_models
 from silkguard.auth import models as _auth_models
+from silkguard.core import changes as _change_models
 from silkguard.core.db import Base
 from silkguard.incidents import models as _incident_models
 from silkguard.intake import models as _intake_models
@@ -22,6 +23,7 @@ __all__ = ["alembic_config", "current_revision", "head_revision", "metadata", "u
 
 metadata = Base.metadata
 _LOADED = (
+    _change_models,
     _alert_models,
     _auth_models,
     _incident_models,

@@ -21,12 +21,14 @@ from silkguard.api.deps import SessionDep, require
 from silkguard.api.problems import problem_responses
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
+from silkguard.core.changes import read_counters
 from silkguard.core.db import read_only
 from silkguard.core.errors import InvalidInput
 from silkguard.incidents import query as incidents_query
 from silkguard.incidents import review as incidents_review
 from silkguard.incidents import service as incidents_service
 from silkguard.incidents.geojson import feature_collection
+from silkguard.incidents.mapindex import MapIndex
 from silkguard.incidents.models import Incident
 from silkguard.incidents.schemas import (
     GeoJSONFeatureCollection,
@@ -208,10 +210,25 @@ def search_incidents(
         format is None and GEOJSON in request.headers.get("accept", "")
     )
     if wants_geojson:
-        # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's JSON)
-        features, next_cursor = incidents_query.search_features(
-            session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
-        )
+        # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's JSON):
+        # from the process's copy when it is current and can answer (incidents.mapindex)
+        index: MapIndex | None = request.app.state.map_index
+        page = None
+        if index is not None:
+            counters = getattr(request.state, "counters", None) or read_counters(session)
+            page = index.search(
+                session,
+                counters=counters,
+                principal=principal,
+                filters=params.filters,
+                limit=limit,
+                cursor=cursor,
+            )
+        if page is None:
+            page = incidents_query.search_features(
+                session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
+            )
+        features, next_cursor = page
         return Response(feature_collection(features, next_cursor), media_type=GEOJSON)
     items, next_cursor = incidents_query.search(
         session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
