@@ -78,6 +78,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = jobs()
         if not cfg.jobs_url and cfg.run_schedules:  # the embedded default runs them here
             runner.start_scheduler()
+        # map searches from a copy of the incidents, kept exact by the database's change
+        # counters and made on a background thread (incidents.mapindex); 0 rows turns it off
+        if cfg.map_index_max_rows > 0:
+            read_engine = app.state.read_engine
+            app.state.map_index = MapIndex(
+                lambda: app.state.session_factory(bind=read_engine),
+                max_rows=cfg.map_index_max_rows,
+                refresh_s=cfg.map_index_refresh_s,
+            )
         # Everything loaded so far (modules, the app, caches) lives as long as the process.
         # Frozen, the collector stops walking it on every full collection: before, one request
         # in ten paid a 50-60 ms pause (a TAXII page p50 of 33 ms had a p95 of 90 ms; frozen,
@@ -86,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         gc.unfreeze()  # what the app held may now be collected (tests start many apps)
+        if app.state.map_index is not None:
+            app.state.map_index.close()
+        app.state.map_index = None
         runner.close()
         if app.state.deployment is not None:
             app.state.deployment.close()  # its sender threads
@@ -111,11 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # remembered while the database's change counters say nothing changed (api.callers,
     # incidents.mapindex)
     app.state.callers = CallerCache()
-    app.state.map_index = (
-        MapIndex(max_rows=cfg.map_index_max_rows, refresh_s=cfg.map_index_refresh_s)
-        if cfg.map_index_max_rows > 0
-        else None
-    )
+    app.state.map_index = None  # made at start-up (lifespan)
     # background work (deliveries, reminders, overdue checks, purge): in this process by
     # default, on Dramatiq workers when SILKGUARD_JOBS_URL is set (docs/jobs.md)
     app.state.jobs = None

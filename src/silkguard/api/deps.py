@@ -206,15 +206,16 @@ def get_principal(
     """The caller, from ``Authorization: Bearer <jwt>`` or ``X-API-Key: <key>``.
 
     Callers found by an earlier request are remembered while the ``principals`` change
-    counter stays the same (api.callers); the counters read here are kept for the route
-    (``request.state.counters``) when its transaction is still the one that read them."""
+    counter stays the same (api.callers)."""
     now = utcnow()
     callers: CallerCache = request.app.state.callers
     # Authentication reads (and writes last_used_at at most once a minute per key); on SQLite
     # it runs in a deferred transaction so concurrent requests do not queue for the write lock.
-    # A branch that read from the database ends its transaction: the route opens its own
-    # (read-only for GET and HEAD, see get_session), so a write in it never runs on this
-    # snapshot. A remembered caller of a GET or HEAD keeps it: the route reads in it.
+    # Every branch ends its transaction: the route opens its own (read-only for GET and HEAD,
+    # see get_session), so a write in it never runs on this snapshot. Ending it also returns
+    # the connection to the pool while the request waits for a thread to run the route: a
+    # request that kept it would wait holding it, and once the waiting requests held every
+    # connection, the threads (which take one each) would wait for them for ever.
     token = credentials.credentials if credentials is not None else None
     if not x_api_key and token is None:
         msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
@@ -226,10 +227,10 @@ def get_principal(
         principal, remembered = _from_api_key(session, callers, counter, x_api_key, now)
     else:
         principal, remembered = _from_token(session, callers, counter, token or "", settings, now)
-    if remembered and request.method in ("GET", "HEAD"):
-        request.state.counters = counters
-    elif remembered:
+    if remembered:
         session.commit()
+    # for the map search (incidents.mapindex): the counters as of this request
+    request.state.counters = counters
     request.state.principal = principal
     return principal
 

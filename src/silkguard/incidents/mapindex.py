@@ -12,30 +12,36 @@ Correctness does not depend on the copy being kept up to date by the application
 - The copy is tagged with the ``incidents`` change counter (core.changes) read in the
   transaction that loaded it. A search uses it only when the counter the request read is the
   same, i.e. nothing about incidents, their shares or their recipients has been committed
-  since. Otherwise the database answers, and the copy is rebuilt (by one request at a time,
-  at most once per ``refresh_s``).
+  since. Otherwise the database answers, and a new copy is made (in the server, on a
+  background thread; at most once per ``refresh_s``).
 - Who may see what stays in one place, the SQL rule of :func:`incidents.query.visible`:
   the set of incidents a caller may see is read once per caller (organisation, user, groups)
-  and copy, with that rule, as a mask over the arrays.
+  and copy, with that rule, as a mask over the arrays (in the background too: the database
+  answers that caller's searches until it is ready).
 - Only the searches the copy can answer exactly are answered from it (box and/or time range
   and cursor; no polygon, cell, text or other filter); every other search goes to the
   database. Tests compare both answers, pages and cursors, on random data and callers.
 
 Memory: about the size of the stored Feature texts plus 40 bytes per incident, per process
-(about 110 MB for 200,000 incidents); ``max_rows`` bounds it (above it the database answers)."""
+(measured: 280 MB more per process for 200,000 incidents, 144 MB of it the Feature texts);
+``max_rows`` bounds it (above it the database answers)."""
 
 from __future__ import annotations
 
+import bisect
+import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from silkguard.core.access import Principal
@@ -46,6 +52,8 @@ from silkguard.incidents.query import IncidentFilter, decode_cursor, encode_curs
 
 __all__ = ["MapIndex", "MapSnapshot", "answerable"]
 
+logger = logging.getLogger(__name__)
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MASKS_KEPT = 64  # callers' visibility masks per copy (200 KB each for 200k incidents)
 _FIRST_CHUNK = 4096
@@ -55,9 +63,16 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
+_LOW_64 = 0xFFFF_FFFF_FFFF_FFFF
+# An incident's id as the database's text (hex on SQLite, hyphenated on PostgreSQL): reading
+# 200,000 of them makes no uuid.UUID objects (a copy loads in half the time, a mask in a
+# fifth), and a dict of strings is not tracked by the garbage collector.
+_KEY = cast(Incident.id, String).label("key")
+
+
 def _id_halves(ident: uuid.UUID) -> tuple[int, int]:
     value = ident.int
-    return value >> 64, value & 0xFFFF_FFFF_FFFF_FFFF
+    return value >> 64, value & _LOW_64
 
 
 def answerable(filters: IncidentFilter) -> bool:
@@ -91,14 +106,14 @@ class MapSnapshot:
     descending, as the database orders them)."""
 
     counter: int
-    neg_time: npt.NDArray[np.int64]  # -occurred_at in microseconds: ascending
+    neg_times: list[int]  # -occurred_at in microseconds: ascending
     time: npt.NDArray[np.int64]
     lon: npt.NDArray[np.float64]  # NaN where unknown (never inside a box)
     lat: npt.NDArray[np.float64]
     id_hi: npt.NDArray[np.uint64]
     id_lo: npt.NDArray[np.uint64]
     features: list[str]
-    position: dict[uuid.UUID, int]
+    position: dict[str, int]  # _KEY -> position
 
     def __len__(self) -> int:
         return len(self.features)
@@ -108,46 +123,50 @@ class MapSnapshot:
         """Every incident's position, time, id and Feature text, in the session's
         transaction (which read ``counter``)."""
         stmt = select(
-            Incident.id,
+            _KEY,
             Incident.occurred_at,
             Incident.longitude,
             Incident.latitude,
             Incident.feature,
         )
         rows = session.execute(stmt).all()
-        missing = [r.id for r in rows if r.feature is None]
+        n = len(rows)
+        keys, times, lons, lats, texts = zip(*rows, strict=True) if rows else ((),) * 5
+        missing = [uuid.UUID(k) for k, t in zip(keys, texts, strict=True) if t is None]
         rendered: dict[uuid.UUID, str] = {}
         if missing:
             full = select(Incident).where(Incident.id.in_(missing))
             rendered = {i.id: render_feature(i) for i in session.execute(full).scalars()}
-        n = len(rows)
-        when = np.fromiter((_micros(r.occurred_at) for r in rows), np.int64, n)
-        halves = [_id_halves(r.id) for r in rows]
-        hi = np.fromiter((h for h, _ in halves), np.uint64, n)
-        lo = np.fromiter((low for _, low in halves), np.uint64, n)
-        lon = np.fromiter((np.nan if r.longitude is None else r.longitude for r in rows), float, n)
-        lat = np.fromiter((np.nan if r.latitude is None else r.latitude for r in rows), float, n)
+        when = np.fromiter(map(_micros, times), np.int64, n)
+        numbers = [int(k.replace("-", ""), 16) for k in keys]
+        hi = np.fromiter((x >> 64 for x in numbers), np.uint64, n)
+        lo = np.fromiter((x & _LOW_64 for x in numbers), np.uint64, n)
+        lon = np.array(lons, dtype=float).reshape(n)  # None (unknown) becomes NaN
+        lat = np.array(lats, dtype=float).reshape(n)
         # newest first, then the larger id first (ORDER BY occurred_at DESC, id DESC)
         order = np.lexsort((lo, hi, when))[::-1]
-        ordered = [rows[i] for i in order]
+        at = order.tolist()
         return cls(
             counter=counter,
-            neg_time=np.ascontiguousarray(-when[order]),
+            neg_times=(-when[order]).tolist(),
             time=np.ascontiguousarray(when[order]),
             lon=np.ascontiguousarray(lon[order]),
             lat=np.ascontiguousarray(lat[order]),
             id_hi=np.ascontiguousarray(hi[order]),
             id_lo=np.ascontiguousarray(lo[order]),
-            features=[r.feature if r.feature is not None else rendered[r.id] for r in ordered],
-            position={r.id: i for i, r in enumerate(ordered)},
+            features=[
+                texts[i] if texts[i] is not None else rendered[uuid.UUID(keys[i])] for i in at
+            ],
+            position={keys[i]: p for p, i in enumerate(at)},
         )
 
     def visible_mask(self, session: Session, principal: Principal) -> npt.NDArray[np.bool_]:
         """Which incidents ``principal`` may see, by the one SQL rule (in the session's
         transaction, which must be at this copy's counter)."""
         mask = np.zeros(len(self), dtype=bool)
-        ids = session.execute(select(Incident.id).where(visible(principal))).scalars()
-        positions = [self.position[i] for i in ids if i in self.position]
+        keys = session.execute(select(_KEY).where(visible(principal))).scalars()
+        where = self.position
+        positions = [p for p in map(where.get, keys) if p is not None]
         mask[np.fromiter(positions, np.intp, len(positions))] = True
         return mask
 
@@ -160,19 +179,21 @@ class MapSnapshot:
     ) -> tuple[list[str], str | None]:
         """The Feature texts of one page and the next cursor, as incidents.query's
         search_features gives them for the same search."""
+        # bisect on a list, not numpy's searchsorted: that lets go of the GIL, and under load
+        # getting it back waits for the other threads' switch interval (up to 5 ms)
         start, stop = 0, len(self)
         if filters.since is not None:
             # occurred_at >= since  <=>  -occurred_at <= -since
-            stop = int(np.searchsorted(self.neg_time, -_micros(filters.since), "right"))
+            stop = bisect.bisect_right(self.neg_times, -_micros(filters.since))
         if filters.until is not None:
             # occurred_at < until  <=>  -occurred_at > -until
-            start = int(np.searchsorted(self.neg_time, -_micros(filters.until), "right"))
+            start = bisect.bisect_right(self.neg_times, -_micros(filters.until))
         after: tuple[int, int, int] | None = None
         if cursor is not None:
             when, ident = decode_cursor(cursor)
             after = (_micros(when), *_id_halves(ident))
             # rows at the cursor's time or older; those at its time are tested below
-            start = max(start, int(np.searchsorted(self.neg_time, -after[0], "left")))
+            start = max(start, bisect.bisect_left(self.neg_times, -after[0]))
         found: list[int] = []
         need = limit + 1
         chunk = _FIRST_CHUNK
@@ -204,15 +225,30 @@ class MapSnapshot:
 class MapIndex:
     """One process's copy of the incidents for map searches, and the callers' masks.
 
-    Thread-safe: requests run on a thread pool. A copy, once built, is never changed; a
-    newer one replaces it. One request at a time (re)builds, while the others ask the
-    database."""
+    Thread-safe: requests run on a thread pool. A copy, once made, is never changed; a newer
+    one replaces it. With ``session_factory`` (the server), copies and masks are made on one
+    background thread, in sessions of their own, while the database answers the searches
+    that need them: no search waits for a copy (seconds for 200,000 incidents). Without it
+    (tests), the search that needs one makes it in its own session."""
 
-    def __init__(self, *, max_rows: int = 1_000_000, refresh_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session] | None = None,
+        *,
+        max_rows: int = 300_000,
+        refresh_s: float = 10.0,
+    ) -> None:
         self.max_rows = max_rows
         self.refresh_s = refresh_s
+        self._factory = session_factory
+        self._background = (
+            ThreadPoolExecutor(1, thread_name_prefix="silkguard-map-index")
+            if session_factory is not None
+            else None
+        )
         self._snapshot: MapSnapshot | None = None
         self._masks: OrderedDict[_Caller, npt.NDArray[np.bool_]] = OrderedDict()
+        self._pending: set[_Caller] = set()  # masks being made in the background
         self._lock = threading.Lock()
         self._building = threading.Lock()
         self._last_build = -float("inf")
@@ -223,9 +259,15 @@ class MapIndex:
     def snapshot(self) -> MapSnapshot | None:
         return self._snapshot
 
+    @property
+    def in_background(self) -> bool:
+        """Whether copies and masks are made on the index's own thread: a search then does
+        no I/O (it never uses its session)."""
+        return self._background is not None
+
     def search(
         self,
-        session: Session,
+        session: Session | None,
         *,
         counters: dict[str, int] | None,
         principal: Principal,
@@ -234,42 +276,91 @@ class MapIndex:
         cursor: str | None,
     ) -> tuple[list[str], str | None] | None:
         """The page from memory, or None when the database must answer (a search the copy
-        cannot answer, no counter read, or a copy older than the request's counter).
-        ``counters`` were read in ``session``'s current transaction."""
+        cannot answer, no counter read, a copy older than the request's counter, or a caller
+        whose mask is still being made).
+
+        ``counters`` were read by this request before (in ``session``'s transaction or an
+        earlier one): the answer is the data as of that read. ``session`` is used only to
+        make a copy or a mask without ``session_factory`` (None: the search answers only from
+        what is ready); each is kept only if the counter, read again after it, has not
+        moved."""
         if counters is None or INCIDENTS not in counters or not answerable(filters):
             return None
         counter = counters[INCIDENTS]
-        snapshot = self._current(session, counter)
-        if snapshot is None:
-            return None
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.counter != counter:
+            self._refresh(session)
+            snapshot = self._snapshot
+            if snapshot is None or snapshot.counter != counter:
+                return None
         mask = self._mask(session, snapshot, principal)
         if mask is None:
             return None
         self.answered += 1
         return snapshot.page(filters, mask, limit, cursor)
 
-    def _current(self, session: Session, counter: int) -> MapSnapshot | None:
-        snapshot = self._snapshot
-        if snapshot is not None and snapshot.counter == counter:
-            return snapshot
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait for the background work asked for so far (tests)."""
+        if self._background is not None:
+            self._background.submit(lambda: None).result(timeout)
+
+    def close(self) -> None:
+        logger.info(
+            "map index: %d copies made, %d searches answered from them", self.builds, self.answered
+        )
+        if self._background is not None:
+            self._background.shutdown(wait=False, cancel_futures=True)
+
+    def _refresh(self, session: Session | None) -> None:
+        """Make a new copy (at most once per ``refresh_s``, one at a time)."""
+        if session is None and self._background is None:
+            return
         now = time.monotonic()
         if now - self._last_build < self.refresh_s or not self._building.acquire(blocking=False):
-            return None
+            return
+        self._last_build = now
+        if self._background is None:
+            assert session is not None
+            try:
+                self._build(session)
+            finally:
+                self._building.release()
+            return
+        self._background.submit(self._apart, self._build_apart)
+
+    def _apart(self, work: Callable[[Session], object]) -> None:
+        assert self._factory is not None
         try:
-            self._last_build = now
-            count = session.scalar(select(func.count()).select_from(Incident))
-            if count is None or count > self.max_rows:
-                return None
-            fresh = MapSnapshot.load(session, counter)
-            if not self._unchanged(session, counter):
-                return None
-            with self._lock:
-                self._snapshot = fresh
-                self._masks.clear()
-                self.builds += 1
-            return fresh
+            with self._factory() as session:
+                try:
+                    work(session)
+                finally:
+                    session.rollback()  # it only read
+        except Exception:
+            # the database answers meanwhile; the next search past refresh_s tries again
+            logger.exception("map index: background work failed")
+
+    def _build_apart(self, session: Session) -> None:
+        try:
+            self._build(session)
         finally:
             self._building.release()
+
+    def _build(self, session: Session) -> None:
+        counter = read_counters(session).get(INCIDENTS)
+        if counter is None:
+            return
+        count = session.scalar(select(func.count()).select_from(Incident))
+        if count is None or count > self.max_rows:
+            return
+        fresh = MapSnapshot.load(session, counter)
+        if not self._unchanged(session, counter):
+            return
+        with self._lock:
+            self._snapshot = fresh
+            self._masks.clear()
+            self._pending.clear()
+            self.builds += 1
 
     @staticmethod
     def _unchanged(session: Session, counter: int) -> bool:
@@ -278,7 +369,7 @@ class MapIndex:
         return read_counters(session).get(INCIDENTS) == counter
 
     def _mask(
-        self, session: Session, snapshot: MapSnapshot, principal: Principal
+        self, session: Session | None, snapshot: MapSnapshot, principal: Principal
     ) -> npt.NDArray[np.bool_] | None:
         key = _caller(principal)
         with self._lock:
@@ -288,12 +379,32 @@ class MapIndex:
             if mask is not None:
                 self._masks.move_to_end(key)
                 return mask
-        mask = snapshot.visible_mask(session, principal)
-        if not self._unchanged(session, snapshot.counter):
+            if self._background is not None:
+                if key not in self._pending:
+                    self._pending.add(key)
+                    self._background.submit(
+                        self._apart, lambda s: self._make_mask(s, snapshot, principal)
+                    )
+                return None
+        if session is None:
             return None
-        with self._lock:
-            if self._snapshot is snapshot:
+        return self._make_mask(session, snapshot, principal)
+
+    def _make_mask(
+        self, session: Session, snapshot: MapSnapshot, principal: Principal
+    ) -> npt.NDArray[np.bool_] | None:
+        key = _caller(principal)
+        try:
+            mask = snapshot.visible_mask(session, principal)
+            if not self._unchanged(session, snapshot.counter):
+                return None
+            with self._lock:
+                if self._snapshot is not snapshot:
+                    return None
                 self._masks[key] = mask
                 while len(self._masks) > _MASKS_KEPT:
                     self._masks.popitem(last=False)
-        return mask
+            return mask
+        finally:
+            with self._lock:
+                self._pending.discard(key)

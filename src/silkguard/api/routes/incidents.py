@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import h3
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from silkguard.api.audit import audit
@@ -21,7 +22,6 @@ from silkguard.api.deps import SessionDep, require
 from silkguard.api.problems import problem_responses
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
-from silkguard.core.changes import read_counters
 from silkguard.core.db import read_only
 from silkguard.core.errors import InvalidInput
 from silkguard.incidents import query as incidents_query
@@ -194,7 +194,7 @@ ERRORS = problem_responses(401, 403, 422)
         },
     },
 )
-def search_incidents(
+async def search_incidents(
     request: Request,
     session: SessionDep,
     principal: Reader,
@@ -205,20 +205,49 @@ def search_incidents(
 ) -> Any:
     """Newest first, with cursor pagination. `format=geojson` (or `Accept: application/geo+json`)
     returns a GeoJSON FeatureCollection."""
-    read_only(session)
     wants_geojson = format == "geojson" or (
         format is None and GEOJSON in request.headers.get("accept", "")
     )
     if wants_geojson:
-        # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's JSON):
-        # from the process's copy when it is current and can answer (incidents.mapindex)
+        # From the process's copy when it is current and can answer (incidents.mapindex, as of
+        # the counters authentication read): no I/O, so here on the event loop, without a hop
+        # to the thread pool. The server's copy makes copies and masks on its own thread and
+        # never uses the session here.
         index: MapIndex | None = request.app.state.map_index
-        page = None
-        if index is not None:
-            counters = getattr(request.state, "counters", None) or read_counters(session)
+        if index is not None and index.in_background:
+            page = index.search(
+                None,
+                counters=getattr(request.state, "counters", None),
+                principal=principal,
+                filters=params.filters,
+                limit=limit,
+                cursor=cursor,
+            )
+            if page is not None:
+                return Response(feature_collection(*page), media_type=GEOJSON)
+    return await run_in_threadpool(
+        _search_in_database, request, session, principal, params, limit, cursor, wants_geojson
+    )
+
+
+def _search_in_database(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    params: SearchParams,
+    limit: int,
+    cursor: str | None,
+    wants_geojson: bool,
+) -> Any:
+    read_only(session)
+    if wants_geojson:
+        # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's JSON)
+        page: tuple[list[str], str | None] | None = None
+        index: MapIndex | None = request.app.state.map_index
+        if index is not None and not index.in_background:
             page = index.search(
                 session,
-                counters=counters,
+                counters=getattr(request.state, "counters", None),
                 principal=principal,
                 filters=params.filters,
                 limit=limit,
@@ -228,8 +257,7 @@ def search_incidents(
             page = incidents_query.search_features(
                 session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
             )
-        features, next_cursor = page
-        return Response(feature_collection(features, next_cursor), media_type=GEOJSON)
+        return Response(feature_collection(*page), media_type=GEOJSON)
     items, next_cursor = incidents_query.search(
         session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
     )
