@@ -37,7 +37,12 @@ from silkguard.api.routes import subscriptions as subscription_routes
 from silkguard.api.routes import taxii as taxii_routes
 from silkguard.api.routes import tips as tip_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
-from silkguard.core.db import make_engine, make_session_factory, read_only_engine
+from silkguard.core.db import (
+    autocommit_engine,
+    make_engine,
+    make_session_factory,
+    read_only_engine,
+)
 from silkguard.core.settings import Settings, get_settings
 from silkguard.incidents.mapindex import MapIndex
 from silkguard.jobs import JobRunner
@@ -118,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = cfg
     app.state.engine = engine
     app.state.read_engine = read_only_engine(engine)
+    app.state.autocommit_engine = autocommit_engine(engine)  # the change counters (api.deps)
     app.state.session_factory = make_session_factory(engine)
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
     # remembered while the database's change counters say nothing changed (api.callers,

@@ -21,7 +21,7 @@ from silkguard.auth.models import ApiKey
 from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.auth.tokens import decode_access_token
 from silkguard.core.access import Principal
-from silkguard.core.changes import PRINCIPALS, read_counters
+from silkguard.core.changes import PRINCIPALS, current_counters, read_counters
 from silkguard.core.clock import utcnow
 from silkguard.core.db import for_writing, in_read_only_transaction, read_only
 from silkguard.core.errors import PermissionDenied, Unauthenticated
@@ -146,12 +146,13 @@ def _key_principal(session: Session, key_text: str, now: datetime) -> tuple[Prin
 
 def _from_api_key(
     session: Session, callers: CallerCache, counter: int | None, key_text: str, now: datetime
-) -> tuple[Principal, bool]:
-    """The caller of an API key, and whether it was remembered (nothing read or written);
-    ``counter`` is the principals counter read in the session's transaction."""
+) -> Principal:
+    """The caller of an API key, remembered (nothing read or written) or looked up;
+    ``counter`` is the principals counter, read before."""
     remembered = callers.api_key(key_text, counter, now)
     if remembered is not None:
-        return remembered, True
+        return remembered
+    read_only(session)
     # One transaction for the key and its organisation's groups: the key's last_used_at
     # (written at most once a minute) is committed with the read below.
     try:
@@ -168,7 +169,7 @@ def _from_api_key(
     callers.remember_api_key(
         key_text, counter, principal, expires_at=key.expires_at, last_used_at=key.last_used_at
     )
-    return principal, False
+    return principal
 
 
 def _from_token(
@@ -178,12 +179,13 @@ def _from_token(
     token: str,
     settings: Settings,
     now: datetime,
-) -> tuple[Principal, bool]:
-    """The caller of an access token, and whether it was remembered."""
+) -> Principal:
+    """The caller of an access token, remembered or looked up."""
     claims = decode_access_token(token, secret=settings.secret_key, now=now)
     remembered = callers.user(claims.user_id, counter)
     if remembered is not None:
-        return remembered, True
+        return remembered
+    read_only(session)
     user = auth_service.get_active_user(session, user_id=claims.user_id)
     principal = Principal(
         org_id=user.org_id,
@@ -193,7 +195,7 @@ def _from_token(
     )
     session.commit()
     callers.remember_user(counter, principal)
-    return principal, False
+    return principal
 
 
 def get_principal(
@@ -211,7 +213,7 @@ def get_principal(
     callers: CallerCache = request.app.state.callers
     # Authentication reads (and writes last_used_at at most once a minute per key); on SQLite
     # it runs in a deferred transaction so concurrent requests do not queue for the write lock.
-    # Every branch ends its transaction: the route opens its own (read-only for GET and HEAD,
+    # A lookup ends its transaction: the route opens its own (read-only for GET and HEAD,
     # see get_session), so a write in it never runs on this snapshot. Ending it also returns
     # the connection to the pool while the request waits for a thread to run the route: a
     # request that kept it would wait holding it, and once the waiting requests held every
@@ -220,15 +222,14 @@ def get_principal(
     if not x_api_key and token is None:
         msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
         raise Unauthenticated(msg)
-    read_only(session)
-    counters = read_counters(session)
+    # the counters first, on their own (a remembered caller needs nothing else); read before
+    # any lookup, so what is remembered is never older than the counter it is tagged with
+    counters = current_counters(request.app.state.autocommit_engine)
     counter = counters.get(PRINCIPALS)
     if x_api_key:
-        principal, remembered = _from_api_key(session, callers, counter, x_api_key, now)
+        principal = _from_api_key(session, callers, counter, x_api_key, now)
     else:
-        principal, remembered = _from_token(session, callers, counter, token or "", settings, now)
-    if remembered:
-        session.commit()
+        principal = _from_token(session, callers, counter, token or "", settings, now)
     # for the map search (incidents.mapindex): the counters as of this request
     request.state.counters = counters
     request.state.principal = principal

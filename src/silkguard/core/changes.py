@@ -19,7 +19,7 @@ and after a read of the tables mean no change committed in between."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Connection, String, inspect, text
+from sqlalchemy import BigInteger, Connection, Engine, String, inspect, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from silkguard.core.db import Base
@@ -31,6 +31,7 @@ __all__ = [
     "UNCOUNTED_COLUMNS",
     "ChangeCounter",
     "create_triggers",
+    "current_counters",
     "drop_triggers",
     "read_counters",
 ]
@@ -69,6 +70,13 @@ _READ = text("SELECT name, value FROM change_counters")
 def read_counters(session: Session | Connection) -> dict[str, int]:
     """Every counter's current value (in the caller's transaction)."""
     return {str(name): int(value) for name, value in session.execute(_READ)}
+
+
+def current_counters(engine: Engine) -> dict[str, int]:
+    """Every counter's value now, in one statement outside any transaction (``engine`` from
+    core.db.autocommit_engine): what a request that may need nothing else reads first."""
+    with engine.connect() as conn:
+        return read_counters(conn)
 
 
 def _trigger(table: str, operation: str) -> str:

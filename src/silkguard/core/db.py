@@ -16,6 +16,7 @@ from silkguard.core.errors import InvalidInput
 __all__ = [
     "Base",
     "analyze",
+    "autocommit_engine",
     "for_writing",
     "in_read_only_transaction",
     "insert_rows",
@@ -29,6 +30,7 @@ __all__ = [
 
 _READ_ONLY = "silkguard_read_only"
 _WRITE = "silkguard_write"
+_NO_TRANSACTION = "silkguard_no_transaction"
 
 
 class Base(DeclarativeBase):
@@ -71,6 +73,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
+        if options.get(_NO_TRANSACTION, False):
+            return  # autocommit_engine: each statement on its own
         deferred = options.get(_READ_ONLY, False) and not options.get(_WRITE, False)
         conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
@@ -91,6 +95,16 @@ def in_read_only_transaction(session: Session) -> bool:
         return False
     options = session.connection().get_execution_options()
     return bool(options.get(_READ_ONLY, False) and not options.get(_WRITE, False))
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """The engine's twin (same pool) that runs each statement on its own, outside any
+    transaction: no BEGIN and COMMIT around a single small read (on PostgreSQL two round
+    trips fewer). Only for single statements that read."""
+    if is_sqlite(engine):
+        # pysqlite is left in autocommit (see _configure_sqlite); only the BEGIN is skipped
+        return engine.execution_options(**{_NO_TRANSACTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def read_only_engine(engine: Engine) -> Engine:
