@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, Engine, delete, insert, text, update
+from sqlalchemy import Connection, Engine, Executable, delete, insert, text, update
 
 from silkguard.auth.models import ApiKey, Organisation, SharingGroup, SharingGroupMember, User
 from silkguard.core.changes import (
@@ -89,6 +89,27 @@ def _user(conn: Connection, org: uuid.UUID) -> uuid.UUID:
     return ident
 
 
+def _group(org: uuid.UUID) -> tuple[uuid.UUID, Executable]:
+    ident = uuid.uuid4()
+    values = {"id": ident, "name": f"g-{ident.hex[:8]}", "owner_org_id": org, "created_at": WHEN}
+    return ident, insert(SharingGroup).values(**values)
+
+
+def _api_key(org: uuid.UUID) -> tuple[uuid.UUID, Executable]:
+    ident = uuid.uuid4()
+    values = {
+        "id": ident,
+        "org_id": org,
+        "name": "robot",
+        "prefix": ident.hex[:8],
+        "key_hash": ident.hex * 2,
+        "role": "staff",
+        "scopes": [],
+        "created_at": WHEN,
+    }
+    return ident, insert(ApiKey).values(**values)
+
+
 def _raised(before: dict[str, int], after: dict[str, int]) -> set[str]:
     assert all(after[k] >= before[k] for k in before), (before, after)
     return {k for k in before if after[k] > before[k]}
@@ -124,12 +145,8 @@ def test_shares_and_recipients_count_as_incident_changes(store: Engine) -> None:
     with store.begin() as conn:
         org = _org(conn)
         user = _user(conn, org)
-        group = uuid.uuid4()
-        conn.execute(
-            insert(SharingGroup).values(
-                id=group, name=f"g-{group.hex[:8]}", owner_org_id=org, created_at=WHEN
-            )
-        )
+        group, add_group = _group(org)
+        conn.execute(add_group)
         incident = _incident(org)
         conn.execute(insert(Incident).values(**incident))
     for table, values in (
@@ -150,24 +167,13 @@ def test_caller_writes_raise_the_principals_counter(store: Engine) -> None:
     with store.begin() as conn:
         user = _user(conn, org)
     assert _raised(before, _counters(store)) == {PRINCIPALS}
-    key = uuid.uuid4()
-    group = uuid.uuid4()
+    key, add_key = _api_key(org)
+    group, add_group = _group(org)
     steps = (
         update(User).where(User.id == user).values(is_active=False),
-        insert(ApiKey).values(
-            id=key,
-            org_id=org,
-            name="robot",
-            prefix=key.hex[:8],
-            key_hash="h" * 64,
-            role="staff",
-            scopes=[],
-            created_at=WHEN,
-        ),
+        add_key,
         update(ApiKey).where(ApiKey.id == key).values(revoked_at=WHEN),
-        insert(SharingGroup).values(
-            id=group, name=f"g-{group.hex[:8]}", owner_org_id=org, created_at=WHEN
-        ),
+        add_group,
         insert(SharingGroupMember).values(group_id=group, org_id=other),
         delete(SharingGroupMember).where(SharingGroupMember.org_id == other),
     )
@@ -186,30 +192,14 @@ def test_every_column_counts_but_the_bookkeeping(store: Engine) -> None:
         org = _org(conn)
         other = _org(conn)
         user = _user(conn, org)
-        group = uuid.uuid4()
-        conn.execute(
-            insert(SharingGroup).values(
-                id=group, name=f"g-{group.hex[:8]}", owner_org_id=org, created_at=WHEN
-            )
-        )
+        group, add_group = _group(org)
+        conn.execute(add_group)
         conn.execute(insert(SharingGroupMember).values(group_id=group, org_id=other))
         incident = _incident(org)
         conn.execute(insert(Incident).values(**incident))
         conn.execute(insert(IncidentShare).values(incident_id=incident["id"], group_id=group))
         conn.execute(insert(IncidentRecipient).values(incident_id=incident["id"], user_id=user))
-        key = uuid.uuid4()
-        conn.execute(
-            insert(ApiKey).values(
-                id=key,
-                org_id=org,
-                name="k",
-                prefix=key.hex[:8],
-                key_hash="k" * 64,
-                role="staff",
-                scopes=[],
-                created_at=WHEN,
-            )
-        )
+        conn.execute(_api_key(org)[1])
     for name, tables in COUNTED.items():
         for table_name in tables:
             table = metadata.tables[table_name]
