@@ -3,11 +3,12 @@
 Finding the caller of a request costs the API key's row (or the user's) and the groups of
 their organisation: several statements on every request, more than a small read costs. Each
 API process remembers the callers it has found, tagged with the ``principals`` change counter
-(core.changes) read before them in the same transaction; a request reads the counter (one
-statement, which it needs for the map index anyway) and uses what it remembers only while the
-counter is unchanged. Any write to users, API keys, sharing groups or their members, by any
-process, raises the counter and so forgets every remembered caller at once: a revoked key or a
-disabled user is refused by the very next request, as before.
+(core.changes) read before looking them up (so an entry is never older than its tag); a
+request reads the counters (one statement outside any transaction, which the map index needs
+anyway) and uses what it remembers only while the counter is unchanged. Any write to users,
+API keys, sharing groups or their members, by any process, raises the counter and so forgets
+every remembered caller at once: a revoked key or a disabled user is refused by the very next
+request, as before.
 
 What the database would check per request is still checked per request: a key's expiry
 (against the clock) and its ``last_used_at`` (a request that is due to write it goes to the

@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     # (incidents.mapindex); above this many incidents (or at 0) the database answers them.
     # About 1.4 KB of memory per incident and process (280 MB for 200,000).
     map_index_max_rows: int = Field(default=300_000, ge=0)
-    # After a change, the copy is rebuilt by a search at most this often (seconds); until
-    # then the database answers.
+    # After a change, each process makes a new copy (on a background thread) at most this
+    # often (seconds); until it is ready the database answers.
     map_index_refresh_s: float = Field(default=10.0, ge=0)
     # The address people reach this server at: roll-call links in alert messages use it.
     public_base_url: str = "http://127.0.0.1:8000"

@@ -213,30 +213,28 @@ async def search_incidents(
         # the counters authentication read): no I/O, so here on the event loop, without a hop
         # to the thread pool. The server's copy makes copies and masks on its own thread and
         # never uses the session here.
-        page = _from_copy(request, None, principal, params, limit, cursor)
+        page = _from_copy(request, principal, params, limit, cursor)
         if page is not None:
             return Response(feature_collection(*page), media_type=GEOJSON)
     return await run_in_threadpool(
-        _search_in_database, request, session, principal, params, limit, cursor, wants_geojson
+        _search_in_database, session, principal, params, limit, cursor, wants_geojson
     )
 
 
 def _from_copy(
     request: Request,
-    session: Session | None,
     principal: Principal,
     params: SearchParams,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[str], str | None] | None:
-    """The page from the process's map copy, if it can answer. Without ``session`` (on the
-    event loop) only a copy that works in the background is asked; with one (in the thread
-    pool) only a copy that makes its copies and masks in the request's session (tests)."""
+    """The page from the process's map copy (made at start-up, see api.app), if it can
+    answer; it does no I/O (copies and masks are made on its own thread)."""
     index: MapIndex | None = request.app.state.map_index
-    if index is None or index.in_background != (session is None):
+    if index is None or not index.in_background:
         return None
     return index.search(
-        session,
+        None,
         counters=getattr(request.state, "counters", None),
         principal=principal,
         filters=params.filters,
@@ -246,7 +244,6 @@ def _from_copy(
 
 
 def _search_in_database(
-    request: Request,
     session: Session,
     principal: Principal,
     params: SearchParams,
@@ -257,11 +254,9 @@ def _search_in_database(
     read_only(session)
     if wants_geojson:
         # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's JSON)
-        page = _from_copy(request, session, principal, params, limit, cursor)
-        if page is None:
-            page = incidents_query.search_features(
-                session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
-            )
+        page = incidents_query.search_features(
+            session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
+        )
         return Response(feature_collection(*page), media_type=GEOJSON)
     items, next_cursor = incidents_query.search(
         session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
