@@ -305,11 +305,14 @@ class MapIndex:
             self._background.submit(lambda: None).result(timeout)
 
     def close(self) -> None:
+        """Drop the work not yet started and wait for the one running (a copy takes a few
+        seconds at most): its connection must be back in the pool before the engine is
+        disposed, or it would be dropped unclosed."""
         logger.info(
             "map index: %d copies made, %d searches answered from them", self.builds, self.answered
         )
         if self._background is not None:
-            self._background.shutdown(wait=False, cancel_futures=True)
+            self._background.shutdown(wait=True, cancel_futures=True)
 
     def _refresh(self, session: Session | None) -> None:
         """Make a new copy (at most once per ``refresh_s``, one at a time)."""
