@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from anyio import to_thread
 from fastapi import Depends, FastAPI
@@ -37,6 +39,7 @@ from silkguard.api.routes import subscriptions as subscription_routes
 from silkguard.api.routes import taxii as taxii_routes
 from silkguard.api.routes import tips as tip_routes
 from silkguard.auth.ratelimit import SlidingWindowLimiter
+from silkguard.core.changes import SharedCounterReads, current_counters
 from silkguard.core.db import (
     autocommit_engine,
     make_engine,
@@ -50,6 +53,8 @@ from silkguard.web import mount_dashboard
 from silkguard.worker import tasks as worker_tasks
 
 __all__ = ["API_PREFIX", "create_app"]
+
+_log = logging.getLogger("silkguard.api")
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """
@@ -100,14 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         gc.unfreeze()  # what the app held may now be collected (tests start many apps)
-        if app.state.map_index is not None:
-            app.state.map_index.close()
-        app.state.map_index = None
-        runner.close()
-        if app.state.deployment is not None:
-            app.state.deployment.close()  # its sender threads
-        app.state.deployment = None
-        app.state.jobs = None  # a later start-up (tests restart apps) builds a new runner
+        _shut_down(app, runner)
         engine.dispose()
 
     app = FastAPI(
@@ -123,7 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = cfg
     app.state.engine = engine
     app.state.read_engine = read_only_engine(engine)
-    app.state.autocommit_engine = autocommit_engine(engine)  # the change counters (api.deps)
+    # the change counters, read by every authenticated request (api.deps)
+    app.state.autocommit_engine = counters_engine = autocommit_engine(engine)
+    app.state.counter_reads = SharedCounterReads(partial(current_counters, counters_engine))
     app.state.session_factory = make_session_factory(engine)
     app.state.login_limiter = SlidingWindowLimiter(cfg.login_rate_per_minute, 60.0)
     # remembered while the database's change counters say nothing changed (api.callers,
@@ -158,6 +158,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _include_routes(app)
     return app
+
+
+def _shut_down(app: FastAPI, runner: JobRunner) -> None:
+    """Stop what the app started (before its engine is disposed)."""
+    _log.info("change counters: %d readings", app.state.counter_reads.readings)
+    if app.state.map_index is not None:
+        app.state.map_index.close()
+    app.state.map_index = None
+    runner.close()
+    if app.state.deployment is not None:
+        app.state.deployment.close()  # its sender threads
+    app.state.deployment = None
+    app.state.jobs = None  # a later start-up (tests restart apps) builds a new runner
 
 
 def _include_routes(app: FastAPI) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from silkguard.api.callers import CallerCache
 from silkguard.auth import service as auth_service
@@ -21,7 +23,12 @@ from silkguard.auth.models import ApiKey
 from silkguard.auth.roles import Permission, Role, allowed
 from silkguard.auth.tokens import decode_access_token
 from silkguard.core.access import Principal
-from silkguard.core.changes import PRINCIPALS, current_counters, read_counters
+from silkguard.core.changes import (
+    PRINCIPALS,
+    SharedCounterReads,
+    current_counters,
+    read_counters,
+)
 from silkguard.core.clock import utcnow
 from silkguard.core.db import for_writing, in_read_only_transaction, read_only
 from silkguard.core.errors import PermissionDenied, Unauthenticated
@@ -31,7 +38,10 @@ __all__ = [
     "CurrentPrincipal",
     "SessionDep",
     "SettingsDep",
+    "get_principal",
     "get_session",
+    "principal_in_session",
+    "reading_session",
     "reject_nul_characters",
     "require",
 ]
@@ -121,6 +131,20 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
+@contextmanager
+def reading_session(request: Request) -> Iterator[Session]:
+    """A read-only session of the request's own, for a route that opens one only when it
+    needs it (on a worker thread); ended as get_session ends one."""
+    session: Session = request.app.state.session_factory(bind=request.app.state.read_engine)
+    try:
+        read_only(session)
+        yield session
+        session.commit()
+    finally:
+        session.rollback()
+        session.close()
+
+
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
 # the thread pool, and each such hop costs more than the work under load.
 async def get_settings_dep(request: Request) -> Settings:
@@ -147,11 +171,8 @@ def _key_principal(session: Session, key_text: str, now: datetime) -> tuple[Prin
 def _from_api_key(
     session: Session, callers: CallerCache, counter: int | None, key_text: str, now: datetime
 ) -> Principal:
-    """The caller of an API key, remembered (nothing read or written) or looked up;
-    ``counter`` is the principals counter, read before."""
-    remembered = callers.api_key(key_text, counter, now)
-    if remembered is not None:
-        return remembered
+    """The caller of an API key, looked up (``counter``: the principals counter, read
+    before)."""
     read_only(session)
     # One transaction for the key and its organisation's groups: the key's last_used_at
     # (written at most once a minute) is committed with the read below.
@@ -172,21 +193,12 @@ def _from_api_key(
     return principal
 
 
-def _from_token(
-    session: Session,
-    callers: CallerCache,
-    counter: int | None,
-    token: str,
-    settings: Settings,
-    now: datetime,
+def _from_user(
+    session: Session, callers: CallerCache, counter: int | None, user_id: uuid.UUID
 ) -> Principal:
-    """The caller of an access token, remembered or looked up."""
-    claims = decode_access_token(token, secret=settings.secret_key, now=now)
-    remembered = callers.user(claims.user_id, counter)
-    if remembered is not None:
-        return remembered
+    """The caller of an access token, looked up."""
     read_only(session)
-    user = auth_service.get_active_user(session, user_id=claims.user_id)
+    user = auth_service.get_active_user(session, user_id=user_id)
     principal = Principal(
         org_id=user.org_id,
         role=user.role,
@@ -198,42 +210,94 @@ def _from_token(
     return principal
 
 
-def get_principal(
+class _Caller:
+    """One request's credentials (a bearer token is checked here, without I/O), then the
+    caller: remembered, or looked up in the database (``look_up``, on a worker thread)."""
+
+    def __init__(
+        self, request: Request, token: str | None, api_key: str | None, now: datetime
+    ) -> None:
+        if not api_key and token is None:
+            msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
+            raise Unauthenticated(msg)
+        self.callers: CallerCache = request.app.state.callers
+        self.api_key = api_key
+        self.now = now
+        self.user_id: uuid.UUID | None = None
+        if not api_key:
+            settings: Settings = request.app.state.settings
+            claims = decode_access_token(token or "", secret=settings.secret_key, now=now)
+            self.user_id = claims.user_id
+
+    def remembered(self, counter: int | None) -> Principal | None:
+        if self.api_key:
+            return self.callers.api_key(self.api_key, counter, self.now)
+        assert self.user_id is not None
+        return self.callers.user(self.user_id, counter)
+
+    def look_up(self, session: Session, counter: int | None) -> Principal:
+        """``counter``: the principals counter, read before."""
+        if self.api_key:
+            return _from_api_key(session, self.callers, counter, self.api_key, self.now)
+        assert self.user_id is not None
+        return _from_user(session, self.callers, counter, self.user_id)
+
+
+def _found(request: Request, counters: dict[str, int], principal: Principal) -> Principal:
+    # for the map search (incidents.mapindex): the counters as of this request
+    request.state.counters = counters
+    request.state.principal = principal
+    return principal
+
+
+def _look_up_apart(request: Request, caller: _Caller, counter: int | None) -> Principal:
+    """A lookup in a session of its own: it ends its transaction, and its connection is back
+    in the pool before the route runs (the route opens its own session, read-only for GET
+    and HEAD, see get_session, so a write in it never runs on this snapshot)."""
+    session: Session = request.app.state.session_factory()
+    try:
+        return caller.look_up(session, counter)
+    finally:
+        session.rollback()
+        session.close()
+
+
+async def get_principal(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     x_api_key: Annotated[str | None, Depends(_api_key)] = None,
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <jwt>`` or ``X-API-Key: <key>``.
 
     Callers found by an earlier request are remembered while the ``principals`` change
-    counter stays the same (api.callers)."""
-    now = utcnow()
-    callers: CallerCache = request.app.state.callers
-    # Authentication reads (and writes last_used_at at most once a minute per key); on SQLite
-    # it runs in a deferred transaction so concurrent requests do not queue for the write lock.
-    # A lookup ends its transaction: the route opens its own (read-only for GET and HEAD,
-    # see get_session), so a write in it never runs on this snapshot. Ending it also returns
-    # the connection to the pool while the request waits for a thread to run the route: a
-    # request that kept it would wait holding it, and once the waiting requests held every
-    # connection, the threads (which take one each) would wait for them for ever.
+    counter stays the same (api.callers): the counters are read first, in a reading that
+    began after this request arrived and that concurrent requests share
+    (core.changes.SharedCounterReads). A remembered caller needs nothing else, and this runs
+    on the event loop; a lookup (which writes last_used_at at most once a minute per key)
+    runs on a worker thread. The counters are read before any lookup, so what is
+    remembered is never older than the counter it is tagged with."""
     token = credentials.credentials if credentials is not None else None
-    if not x_api_key and token is None:
-        msg = "sign in first: send `Authorization: Bearer <access token>` or `X-API-Key: <key>`"
-        raise Unauthenticated(msg)
-    # the counters first, on their own (a remembered caller needs nothing else); read before
-    # any lookup, so what is remembered is never older than the counter it is tagged with
+    caller = _Caller(request, token, x_api_key, utcnow())
+    reads: SharedCounterReads = request.app.state.counter_reads
+    counters = await reads.get()
+    counter = counters.get(PRINCIPALS)
+    principal = caller.remembered(counter)
+    if principal is None:
+        principal = await run_in_threadpool(_look_up_apart, request, caller, counter)
+    return _found(request, counters, principal)
+
+
+def principal_in_session(
+    request: Request, session: Session, *, token: str | None, api_key: str | None
+) -> Principal:
+    """get_principal for code that runs on a worker thread with a session of its own (the
+    TAXII server): the counters are read here, a lookup uses ``session`` (and ends its
+    transaction)."""
+    caller = _Caller(request, token, api_key, utcnow())
     counters = current_counters(request.app.state.autocommit_engine)
     counter = counters.get(PRINCIPALS)
-    if x_api_key:
-        principal = _from_api_key(session, callers, counter, x_api_key, now)
-    else:
-        principal = _from_token(session, callers, counter, token or "", settings, now)
-    # for the map search (incidents.mapindex): the counters as of this request
-    request.state.counters = counters
-    request.state.principal = principal
-    return principal
+    principal = caller.remembered(counter) or caller.look_up(session, counter)
+    return _found(request, counters, principal)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -19,6 +19,10 @@ and after a read of the tables mean no change committed in between."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
+from anyio import to_thread
 from sqlalchemy import BigInteger, Connection, Engine, String, inspect, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -30,6 +34,7 @@ __all__ = [
     "PRINCIPALS",
     "UNCOUNTED_COLUMNS",
     "ChangeCounter",
+    "SharedCounterReads",
     "create_triggers",
     "current_counters",
     "drop_triggers",
@@ -77,6 +82,71 @@ def current_counters(engine: Engine) -> dict[str, int]:
     core.db.autocommit_engine): what a request that may need nothing else reads first."""
     with engine.connect() as conn:
         return read_counters(conn)
+
+
+class SharedCounterReads:
+    """Concurrent requests of one event loop share readings of the counters.
+
+    A request gets a reading that *began after it asked*: whatever was committed before the
+    request arrived is in it, exactly as if the request had read the counters itself (a
+    revoked key is refused by the very next request). A reading runs on a worker thread; the
+    requests that ask while it runs wait for the next one, which begins as soon as it ends
+    and answers all of them. Under load one statement (and one thread hand-off) then serves
+    a batch of requests instead of each paying for its own; alone, a request reads as
+    before.
+
+    ``read`` is called on a worker thread (current_counters of an autocommit engine). An
+    error of a reading is raised in every request that waited for it."""
+
+    def __init__(self, read: Callable[[], dict[str, int]]) -> None:
+        self._read = read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: list[asyncio.Future[dict[str, int]]] = []
+        self._reading = False
+        self._task: asyncio.Task[None] | None = None  # kept, or it could be collected
+        self.readings = 0  # statements sent (tests, benchmarks)
+
+    async def get(self) -> dict[str, int]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._reading:
+                # another event loop is being served (tests run apps on several): read alone
+                self.readings += 1
+                return await to_thread.run_sync(self._read)
+            self._loop = loop
+        waiter: asyncio.Future[dict[str, int]] = loop.create_future()
+        self._waiting.append(waiter)
+        if not self._reading:
+            self._reading = True
+            self._task = loop.create_task(self._serve())
+        return await waiter
+
+    async def _serve(self) -> None:
+        batch: list[asyncio.Future[dict[str, int]]] = []
+        try:
+            while self._waiting:
+                # every request of the batch asked before this reading begins
+                batch, self._waiting = self._waiting, []
+                self.readings += 1
+                try:
+                    counters = await to_thread.run_sync(self._read)
+                except Exception as exc:  # noqa: BLE001 - handed to the requests that waited
+                    for waiter in batch:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                else:
+                    for waiter in batch:
+                        if not waiter.done():
+                            waiter.set_result(counters)
+                batch = []
+        finally:
+            # reached without an await after the last answers: a request resumed by them
+            # (or arriving later) starts a new reading, even if this loop is closing
+            for waiter in (*batch, *self._waiting):
+                waiter.cancel()
+            self._waiting = []
+            self._reading = False
+            self._task = None
 
 
 def _trigger(table: str, operation: str) -> str:

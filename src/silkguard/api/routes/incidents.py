@@ -12,17 +12,17 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import h3
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from silkguard.api.audit import audit
-from silkguard.api.deps import SessionDep, require
+from silkguard.api.deps import SessionDep, reading_session, require
 from silkguard.api.problems import problem_responses
+from silkguard.api.query import QueryModel, inline_refs
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
-from silkguard.core.db import read_only
 from silkguard.core.errors import InvalidInput
 from silkguard.incidents import query as incidents_query
 from silkguard.incidents import review as incidents_review
@@ -84,100 +84,110 @@ CSV_COLUMNS = (
 )
 
 
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """A model's JSON schema with its ``$defs`` substituted in place: FastAPI copies a schema
-    given in ``responses=`` as is, and ``#/$defs/...`` does not resolve inside OpenAPI."""
-    defs = schema.get("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(defs[ref.removeprefix("#/$defs/")])
-            return {k: walk(v) for k, v in node.items() if k != "$defs"}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    inlined: dict[str, Any] = walk(schema)
-    return inlined
-
-
 def to_read(incident: Incident) -> IncidentRead:
     data = {name: getattr(incident, name) for name in IncidentRead.model_fields if name != "h3_r6"}
     data["h3_r6"] = h3.int_to_str(incident.h3_r6) if incident.h3_r6 is not None else None
     return IncidentRead.model_validate(data)
 
 
-class SearchParams:
-    """The filters of the query parameters shared by search, GeoJSON and CSV export."""
+class SearchQuery(BaseModel):
+    """The filters (query parameters) of search, GeoJSON and CSV export."""
 
-    def __init__(self, filters: incidents_query.IncidentFilter) -> None:
-        self.filters = filters
+    since: IsoDateTime | None = Field(
+        None, description="Occurred at or after (ISO 8601 with zone)."
+    )
+    until: IsoDateTime | None = Field(None, description="Occurred before (ISO 8601 with zone).")
+    bbox: str | None = Field(
+        None, description="min_lon,min_lat,max_lon,max_lat", examples=["66.8,24.7,67.3,25.1"]
+    )
+    polygon: str | None = Field(
+        None, description="A GeoJSON Polygon/MultiPolygon (lon/lat).", max_length=200_000
+    )
+    h3_cell: str | None = Field(None, alias="h3", description="An H3 cell (resolution 0-8), hex.")
+    province: str | None = Field(None, max_length=80)
+    district: str | None = Field(None, max_length=120)
+    attack_type: list[AttackType] | None = None
+    target_type: list[TargetType] | None = None
+    perpetrator: str | None = Field(None, max_length=200, description="Case-insensitive substring.")
+    q: str | None = Field(
+        None, max_length=200, description="Free text in summary, place, district, perpetrator."
+    )
+    status: list[IncidentStatus] | None = None
 
 
-# ``async``: FastAPI runs a plain function (or a class) dependency in the thread pool, and that
-# hop costs more than checking these parameters; only a polygon (up to 10,000 points, checked
-# by GEOS) is parsed on a thread.
-async def search_params(
-    since: Annotated[
-        IsoDateTime | None, Query(description="Occurred at or after (ISO 8601 with zone).")
-    ] = None,
-    until: Annotated[
-        IsoDateTime | None, Query(description="Occurred before (ISO 8601 with zone).")
-    ] = None,
-    bbox: Annotated[
-        str | None,
-        Query(description="min_lon,min_lat,max_lon,max_lat", examples=["66.8,24.7,67.3,25.1"]),
-    ] = None,
-    polygon: Annotated[
-        str | None,
-        Query(description="A GeoJSON Polygon/MultiPolygon (lon/lat).", max_length=200_000),
-    ] = None,
-    h3_cell: Annotated[
-        str | None, Query(alias="h3", description="An H3 cell (resolution 0-8), hex.")
-    ] = None,
-    province: Annotated[str | None, Query(max_length=80)] = None,
-    district: Annotated[str | None, Query(max_length=120)] = None,
-    attack_type: Annotated[list[AttackType] | None, Query()] = None,
-    target_type: Annotated[list[TargetType] | None, Query()] = None,
-    perpetrator: Annotated[
-        str | None, Query(max_length=200, description="Case-insensitive substring.")
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(max_length=200, description="Free text in summary, place, district, perpetrator."),
-    ] = None,
-    status: Annotated[list[IncidentStatus] | None, Query()] = None,
-) -> SearchParams:
-    if since is not None and until is not None and since >= until:
-        msg = f"since ({since.isoformat()}) must be before until ({until.isoformat()})"
-        raise InvalidInput(msg)
-    box = incidents_query.parse_bbox(bbox) if bbox else None
-    shape = await run_in_threadpool(incidents_query.parse_polygon, polygon) if polygon else None
-    return SearchParams(
-        incidents_query.IncidentFilter(
-            since=since,
-            until=until,
-            bbox=box,
-            polygon=shape,
-            h3_cell=incidents_query.parse_h3_cell(h3_cell) if h3_cell else None,
-            province=province,
-            district=district,
-            attack_types=[a.value for a in attack_type or []],
-            target_types=[t.value for t in target_type or []],
-            perpetrator=perpetrator,
-            text=q,
-            statuses=[s.value for s in status or []],
-        )
+class SearchPageQuery(SearchQuery):
+    """Search's query parameters: the filters and the page."""
+
+    limit: int = Field(100, ge=1, le=1000, description="Page size.")
+    cursor: str | None = Field(
+        None, max_length=500, description="next_cursor of the previous page."
+    )
+    format: str | None = Field(
+        None,
+        pattern="^(json|geojson)$",
+        description="`geojson`: a GeoJSON FeatureCollection (as `Accept: application/geo+json`).",
     )
 
 
+# One dependency reads all of them (api.query): FastAPI's own per-parameter resolution cost
+# more than a map search from memory. ``async``: FastAPI runs a plain function dependency in
+# the thread pool, and that hop costs more than checking these parameters; only a polygon (up
+# to 10,000 points, checked by GEOS) is parsed on a thread.
+SEARCH_QUERY = QueryModel(SearchQuery)
+SEARCH_PAGE_QUERY = QueryModel(SearchPageQuery)
+
+
+async def _filters(query: SearchQuery) -> incidents_query.IncidentFilter:
+    since, until = query.since, query.until
+    if since is not None and until is not None and since >= until:
+        msg = f"since ({since.isoformat()}) must be before until ({until.isoformat()})"
+        raise InvalidInput(msg)
+    box = incidents_query.parse_bbox(query.bbox) if query.bbox else None
+    polygon = query.polygon
+    shape = await run_in_threadpool(incidents_query.parse_polygon, polygon) if polygon else None
+    return incidents_query.IncidentFilter(
+        since=since,
+        until=until,
+        bbox=box,
+        polygon=shape,
+        h3_cell=incidents_query.parse_h3_cell(query.h3_cell) if query.h3_cell else None,
+        province=query.province,
+        district=query.district,
+        attack_types=[a.value for a in query.attack_type or []],
+        target_types=[t.value for t in query.target_type or []],
+        perpetrator=query.perpetrator,
+        text=query.q,
+        statuses=[s.value for s in query.status or []],
+    )
+
+
+class SearchParams:
+    """The filters of a request, and for search its page."""
+
+    def __init__(
+        self,
+        filters: incidents_query.IncidentFilter,
+        limit: int = 100,
+        cursor: str | None = None,
+        format: str | None = None,
+    ) -> None:
+        self.filters = filters
+        self.limit = limit
+        self.cursor = cursor
+        self.format = format
+
+
+async def search_params(request: Request) -> SearchParams:
+    return SearchParams(await _filters(SEARCH_QUERY.parse(request)))
+
+
+async def search_page_params(request: Request) -> SearchParams:
+    query = SEARCH_PAGE_QUERY.parse(request)
+    return SearchParams(await _filters(query), query.limit, query.cursor, query.format)
+
+
 Search = Annotated[SearchParams, Depends(search_params)]
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
-Cursor = Annotated[
-    str | None, Query(max_length=500, description="next_cursor of the previous page.")
-]
+SearchPage = Annotated[SearchParams, Depends(search_page_params)]
 ERRORS = problem_responses(401, 403, 422)
 
 
@@ -189,24 +199,18 @@ ERRORS = problem_responses(401, 403, 422)
         **ERRORS,
         200: {
             "content": {
-                GEOJSON: {"schema": _inline_refs(GeoJSONFeatureCollection.model_json_schema())}
+                GEOJSON: {"schema": inline_refs(GeoJSONFeatureCollection.model_json_schema())}
             }
         },
     },
+    openapi_extra={"parameters": SEARCH_PAGE_QUERY.openapi},
 )
-async def search_incidents(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    params: Search,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-    format: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
-) -> Any:
+async def search_incidents(request: Request, principal: Reader, params: SearchPage) -> Any:
     """Newest first, with cursor pagination. `format=geojson` (or `Accept: application/geo+json`)
     returns a GeoJSON FeatureCollection."""
-    wants_geojson = format == "geojson" or (
-        format is None and GEOJSON in request.headers.get("accept", "")
+    limit, cursor = params.limit, params.cursor
+    wants_geojson = params.format == "geojson" or (
+        params.format is None and GEOJSON in request.headers.get("accept", "")
     )
     if wants_geojson:
         # From the process's copy when it is current and can answer (incidents.mapindex, as of
@@ -216,8 +220,10 @@ async def search_incidents(
         page = _from_copy(request, principal, params, limit, cursor)
         if page is not None:
             return Response(feature_collection(*page), media_type=GEOJSON)
+    # no session dependency: a page from the copy needs none, and opening and closing one
+    # costs about a tenth of such a search
     return await run_in_threadpool(
-        _search_in_database, session, principal, params, limit, cursor, wants_geojson
+        _search_in_database, request, principal, params, limit, cursor, wants_geojson
     )
 
 
@@ -244,24 +250,25 @@ def _from_copy(
 
 
 def _search_in_database(
-    session: Session,
+    request: Request,
     principal: Principal,
     params: SearchParams,
     limit: int,
     cursor: str | None,
     wants_geojson: bool,
 ) -> Any:
-    read_only(session)
-    if wants_geojson:
-        # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's JSON)
-        page = incidents_query.search_features(
+    with reading_session(request) as session:
+        if wants_geojson:
+            # the stored Feature texts, joined (the same bytes as GeoJSONFeatureCollection's
+            # JSON)
+            page = incidents_query.search_features(
+                session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
+            )
+            return Response(feature_collection(*page), media_type=GEOJSON)
+        items, next_cursor = incidents_query.search(
             session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
         )
-        return Response(feature_collection(*page), media_type=GEOJSON)
-    items, next_cursor = incidents_query.search(
-        session, principal=principal, filters=params.filters, limit=limit, cursor=cursor
-    )
-    return IncidentPage(items=[to_read(i) for i in items], next_cursor=next_cursor)
+        return IncidentPage(items=[to_read(i) for i in items], next_cursor=next_cursor)
 
 
 @router.get(
@@ -269,6 +276,7 @@ def _search_in_database(
     summary="Export incidents as CSV",
     response_class=StreamingResponse,
     responses={**ERRORS, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra={"parameters": SEARCH_QUERY.openapi},
 )
 def export_csv(session: SessionDep, principal: Exporter, params: Search) -> StreamingResponse:
     """Every visible incident that matches the filters, one row each (streamed)."""

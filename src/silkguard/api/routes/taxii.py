@@ -15,13 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from silkguard.api.audit import audit
-from silkguard.api.deps import get_principal
+from silkguard.api.deps import principal_in_session
 from silkguard.auth.roles import Permission
 from silkguard.core.access import Principal
 from silkguard.core.clock import utcnow
@@ -93,7 +92,7 @@ def _check_accept(request: Request) -> None:
 
 def _authenticate(request: Request, session: Session) -> Principal:
     key = request.headers.get("x-api-key") or None
-    bearer: HTTPAuthorizationCredentials | None = None
+    token: str | None = None
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "basic" and key is None:
@@ -107,15 +106,14 @@ def _authenticate(request: Request, session: Session) -> Principal:
             msg = "HTTP Basic needs an API key as the password (the user name is not used)"
             raise Unauthenticated(msg)
     elif scheme.lower() == "bearer" and value.strip():
-        bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=value.strip())
-    if key is None and bearer is None:
+        token = value.strip()
+    if key is None and token is None:
         msg = (
             "sign in first: send an API key as `X-API-Key: <key>`, or as the password of HTTP "
             "Basic (any user name), or `Authorization: Bearer <access token>`"
         )
         raise Unauthenticated(msg)
-    settings = request.app.state.settings
-    return get_principal(request, session, settings, credentials=bearer, x_api_key=key)
+    return principal_in_session(request, session, token=token, api_key=key)
 
 
 def _serve(
