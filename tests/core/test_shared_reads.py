@@ -31,10 +31,13 @@ class _Store:
         return {"principals": seen}
 
 
-async def _began(store: _Store) -> None:
-    """Wait (without blocking the loop) for a reading to begin."""
-    while not store.began.acquire(blocking=False):
+async def _held(store: _Store, reads: SharedCounterReads) -> asyncio.Future[dict[str, int]]:
+    """A request whose reading has begun and is held open (until ``store.gate`` is set)."""
+    store.gate.clear()
+    first = asyncio.ensure_future(reads.get())
+    while not store.began.acquire(blocking=False):  # without blocking the loop
         await asyncio.sleep(0.001)
+    return first
 
 
 def test_alone_each_request_reads() -> None:
@@ -57,9 +60,7 @@ def test_requests_that_ask_during_a_reading_share_the_next_one() -> None:
     reads = SharedCounterReads(store.read)
 
     async def main() -> list[int]:
-        store.gate.clear()
-        first = asyncio.ensure_future(reads.get())
-        await _began(store)
+        first = await _held(store, reads)
         store.value = 7  # committed after the first reading began, before the others asked
         others = [asyncio.ensure_future(reads.get()) for _ in range(20)]
         await asyncio.sleep(0.01)
@@ -93,9 +94,7 @@ def test_a_request_that_gives_up_does_not_stop_the_others() -> None:
     reads = SharedCounterReads(store.read)
 
     async def main() -> list[int]:
-        store.gate.clear()
-        first = asyncio.ensure_future(reads.get())
-        await _began(store)
+        first = await _held(store, reads)
         gone, stays = asyncio.ensure_future(reads.get()), asyncio.ensure_future(reads.get())
         await asyncio.sleep(0)
         gone.cancel()  # a client that disconnected
